@@ -1,0 +1,175 @@
+// The executor: runs the whole graph or either side of a cut.
+
+#include "models/model.hpp"
+
+#include <chrono>
+#include <thread>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include "models/ops.hpp"
+
+namespace tandem {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Emulates a slower device: wait until `extra` has passed since `from`.
+// Sleeps for the bulk (leaving the core to others, as a slower device would
+// not use ours) and spins for the last stretch, where sleep is too coarse.
+void stretch(Clock::time_point from, std::chrono::nanoseconds extra) {
+  constexpr auto k_spin = std::chrono::microseconds(200);
+  const auto until = from + extra;
+  if (extra > k_spin) std::this_thread::sleep_until(until - k_spin);
+  while (Clock::now() < until) {
+  }
+}
+
+std::string first_line(const char* what) {
+  std::string s(what);
+  if (auto nl = s.find('\n'); nl != std::string::npos) s.resize(nl);
+  return s;
+}
+
+}  // namespace
+
+Model::Model(GraphDesc graph, std::vector<Param> params)
+    : graph_(std::move(graph)), params_(std::move(params)), node_params_(graph_.size()) {
+  for (const Param& p : params_) {
+    node_params_.at(static_cast<std::size_t>(p.node)).push_back(p.value);
+  }
+  fingerprint_ = fingerprint_params(params_);
+}
+
+at::Tensor Model::make_input(std::uint64_t seed) const {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  // Uniform in [0, 1): bitwise the same on every machine (no vectorised path).
+  return at::rand(graph_.input_shape(), gen, at::kFloat);
+}
+
+at::Tensor Model::run_node(NodeId id, const std::vector<at::Tensor>& inputs) const {
+  const Node& n = graph_.node(id);
+  try {
+    return detail::apply_op(n, inputs, node_params_[static_cast<std::size_t>(id)]);
+  } catch (const c10::Error& e) {
+    throw ExecError(fmt::format("model '{}' node {} '{}' ({}): {}", name(), id, n.name,
+                                to_string(n.kind), first_line(e.what_without_backtrace())));
+  }
+}
+
+TensorMap Model::run_nodes(const std::vector<bool>& compute, const TensorMap& available,
+                           const std::vector<NodeId>& wanted, const RunOptions& options) const {
+  const std::size_t n = graph_.size();
+  if (compute.size() != n) {
+    throw std::invalid_argument(fmt::format("model '{}': compute mask has {} entries, graph has {}",
+                                            name(), compute.size(), n));
+  }
+  if (options.slowdown < 1.0) {
+    throw std::invalid_argument(fmt::format("slowdown {} must be >= 1", options.slowdown));
+  }
+  // Remaining uses of each value, so intermediates are freed as soon as
+  // possible (VGG's early activations are tens of MB).
+  std::vector<int> uses(n, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!compute[i]) continue;
+    for (NodeId p : graph_.nodes()[i].inputs) ++uses[static_cast<std::size_t>(p)];
+  }
+  for (NodeId w : wanted) ++uses.at(static_cast<std::size_t>(w));
+
+  std::vector<at::Tensor> values(n);
+  for (const auto& [id, t] : available) {
+    if (id < 0 || static_cast<std::size_t>(id) >= n) {
+      throw ExecError(fmt::format("model '{}': tensor for unknown node {}", name(), id));
+    }
+    if (compute[static_cast<std::size_t>(id)] || uses[static_cast<std::size_t>(id)] == 0) continue;
+    const Node& node = graph_.node(id);
+    if (!t.defined() || t.scalar_type() != at::kFloat ||
+        Shape(t.sizes().begin(), t.sizes().end()) != node.out_shape) {
+      throw ExecError(fmt::format(
+          "model '{}': tensor for node {} '{}' has shape {}, expected {} f32", name(), id,
+          node.name, t.defined() ? shape_string(Shape(t.sizes().begin(), t.sizes().end())) : "none",
+          shape_string(node.out_shape)));
+    }
+    values[static_cast<std::size_t>(id)] = t;
+  }
+
+  std::vector<at::Tensor> ins;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!compute[i]) continue;
+    const Node& node = graph_.nodes()[i];
+    if (node.kind == OpKind::input) {
+      throw ExecError(fmt::format("model '{}': the input node cannot be computed", name()));
+    }
+    ins.clear();
+    for (NodeId p : node.inputs) {
+      const auto pi = static_cast<std::size_t>(p);
+      if (!values[pi].defined()) {
+        throw ExecError(fmt::format("model '{}': node {} '{}' needs the output of node {} '{}', "
+                                    "which is neither computed nor supplied",
+                                    name(), node.id, node.name, p, graph_.node(p).name));
+      }
+      ins.push_back(values[pi]);
+    }
+    const auto start = Clock::now();
+    values[i] = run_node(node.id, ins);
+    if (options.slowdown > 1.0 || options.on_node) {
+      const auto took = Clock::now() - start;
+      if (options.slowdown > 1.0) {
+        stretch(start, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           took * options.slowdown));
+      }
+      if (options.on_node) {
+        const std::chrono::duration<double, std::milli> ms = Clock::now() - start;
+        options.on_node(node.id, ms.count());
+      }
+    }
+    for (NodeId p : node.inputs) {
+      const auto pi = static_cast<std::size_t>(p);
+      if (--uses[pi] == 0) values[pi] = at::Tensor();
+    }
+  }
+
+  TensorMap out;
+  for (NodeId w : wanted) {
+    const at::Tensor& t = values.at(static_cast<std::size_t>(w));
+    if (!t.defined()) {
+      throw ExecError(fmt::format("model '{}': wanted node {} '{}' was not computed", name(), w,
+                                  graph_.node(w).name));
+    }
+    out.emplace(w, t);
+  }
+  return out;
+}
+
+TensorMap Model::run(const at::Tensor& input, const RunOptions& options) const {
+  return run_edge(Cut::edge_only(graph_), input, options);
+}
+
+TensorMap Model::run_edge(const Cut& cut, const at::Tensor& input,
+                          const RunOptions& options) const {
+  cut.check(graph_);
+  std::vector<bool> compute = cut.mask();
+  compute[0] = false;
+  std::vector<NodeId> wanted = cut.crossing(graph_);
+  for (NodeId s : graph_.sinks()) {
+    if (cut.on_edge(s)) wanted.push_back(s);
+  }
+  return run_nodes(compute, TensorMap{{0, input}}, wanted, options);
+}
+
+TensorMap Model::run_cloud(const Cut& cut, const TensorMap& crossing,
+                           const RunOptions& options) const {
+  cut.check(graph_);
+  std::vector<bool> compute(graph_.size());
+  for (std::size_t i = 0; i < compute.size(); ++i) compute[i] = !cut.on_edge(static_cast<NodeId>(i));
+  for (NodeId id : cut.crossing(graph_)) {
+    if (!crossing.contains(id)) {
+      throw ExecError(fmt::format("model '{}': crossing tensor of node {} '{}' is missing", name(),
+                                  id, graph_.node(id).name));
+    }
+  }
+  return run_nodes(compute, crossing, cut.cloud_sinks(graph_), options);
+}
+
+}  // namespace tandem

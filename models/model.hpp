@@ -1,0 +1,117 @@
+#pragma once
+// A loaded model: graph description + weights + the executor that runs the
+// whole graph or either side of a cut.
+//
+// A Model is immutable once built and may be run from several threads at
+// once (all per-run state lives on the caller's stack). Intra-op thread count
+// is LibTorch's process-wide setting (at::set_num_threads), chosen by the
+// daemon or tool at start-up.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "models/cut.hpp"
+#include "models/graph.hpp"
+
+namespace tandem {
+
+/// Tensors keyed by the node that produced them.
+using TensorMap = std::map<NodeId, at::Tensor>;
+
+/// Raised by the executor; names the model and node that failed.
+class ExecError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Per-run options. Default: plain execution.
+struct RunOptions {
+  /// Stretch each node's compute time by this factor (>= 1) to emulate a
+  /// slower device: after a node runs for t, the executor waits (F-1)*t.
+  double slowdown = 1.0;
+  /// Called after each node with its wall time in ms (slowdown included).
+  std::function<void(NodeId, double)> on_node;
+};
+
+/// One learnable parameter or buffer of a node.
+struct Param {
+  NodeId node = 0;
+  std::string name;  // "<node name>.<weight|bias|running_mean|running_var>"
+  at::Tensor value;  // contiguous f32
+};
+
+class Model {
+ public:
+  /// Use build_model(); this constructor is for the builder.
+  Model(GraphDesc graph, std::vector<Param> params);
+
+  const GraphDesc& graph() const { return graph_; }
+  const std::string& name() const { return graph_.name(); }
+  /// 64-bit fingerprint of all parameters (names, shapes and bytes).
+  std::uint64_t fingerprint() const { return fingerprint_; }
+  const std::vector<Param>& params() const { return params_; }
+
+  /// A deterministic random input of the model's input shape for `seed`.
+  at::Tensor make_input(std::uint64_t seed) const;
+
+  /// Runs the whole graph; returns the outputs keyed by sink id.
+  /// Throws ExecError (bad input shape, or a node failing).
+  TensorMap run(const at::Tensor& input, const RunOptions& options = {}) const;
+
+  /// Runs the edge side of `cut` from the input. Returns the crossing tensors
+  /// and the outputs of sinks on the edge, keyed by producer.
+  /// Throws std::invalid_argument for an invalid cut, ExecError otherwise.
+  TensorMap run_edge(const Cut& cut, const at::Tensor& input, const RunOptions& options = {}) const;
+
+  /// Runs the cloud side of `cut` from the crossing tensors (extra entries are
+  /// ignored). Returns the outputs of the sinks in the cloud.
+  /// Throws ExecError when a crossing tensor is missing or has the wrong shape.
+  TensorMap run_cloud(const Cut& cut, const TensorMap& crossing,
+                      const RunOptions& options = {}) const;
+
+  /// General form: computes the nodes marked in `compute` from `available`
+  /// tensors and returns those listed in `wanted`. Every input of a computed
+  /// node must be computed or available.
+  TensorMap run_nodes(const std::vector<bool>& compute, const TensorMap& available,
+                      const std::vector<NodeId>& wanted, const RunOptions& options = {}) const;
+
+  /// Runs one node on explicit inputs (for the profiler). Throws ExecError.
+  at::Tensor run_node(NodeId id, const std::vector<at::Tensor>& inputs) const;
+
+  /// Writes all parameters to `path` (format in weights.cpp). Throws
+  /// std::runtime_error naming the path on I/O failure.
+  void save_weights(const std::filesystem::path& path) const;
+
+ private:
+  GraphDesc graph_;
+  std::vector<Param> params_;
+  std::vector<std::vector<at::Tensor>> node_params_;  // by node id
+  std::uint64_t fingerprint_ = 0;
+};
+
+/// Where weights come from.
+struct WeightSource {
+  std::uint64_t seed = 0;        // used when `file` is empty
+  std::filesystem::path file;    // a file written by Model::save_weights
+};
+
+/// Names of the zoo models, in a stable order.
+const std::vector<std::string>& zoo_names();
+
+/// Builds a zoo model with weights from `source`. Throws std::invalid_argument
+/// for an unknown name (listing the known ones) and std::runtime_error for a
+/// weights file that is missing, corrupt or for another model.
+std::shared_ptr<const Model> build_model(const std::string& name, const WeightSource& source = {});
+
+/// 64-bit fingerprint of a parameter list (order, names, shapes and values).
+std::uint64_t fingerprint_params(const std::vector<Param>& params);
+
+}  // namespace tandem

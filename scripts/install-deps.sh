@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages tandem builds and runs with.
+# Quiet and quick when everything is already present; uses sudo when not root.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libtorch-dev            # LibTorch 1.13 (CPU): zoo, executor, profiler
+  libopenblas0-openmp     # without it LibTorch runs on the slow reference BLAS
+  libboost-dev            # Asio, Graph (max-flow)
+  libeigen3-dev           # latency regressions
+  libcxxopts-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
+  libssl-dev              # HMAC-SHA256 handshake auth
+  libgtest-dev libbenchmark-dev
+  iproute2                # ip netns / tc for the shaped-link benchmark
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

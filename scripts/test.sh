@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds everything, runs every test (GoogleTest via CTest).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+"$root/scripts/install-deps.sh"
+start=$(date +%s)
+"$root/scripts/build.sh"
+built=$(date +%s)
+echo "test.sh: build took $((built - start)) s" >&2
+cd "${TANDEM_BUILD_DIR:-$root/build}"
+ctest --output-on-failure -j "${TANDEM_TEST_JOBS:-2}" --timeout 1200
+echo "test.sh: tests took $(( $(date +%s) - built )) s" >&2
