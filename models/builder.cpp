@@ -131,6 +131,27 @@ NodeId GraphBuilder::concat(const std::vector<NodeId>& ins, const std::string& n
   return add_node(OpKind::concat, name, ins, a);
 }
 
+NodeId GraphBuilder::layer(OpKind kind, const std::string& name, const std::vector<NodeId>& ins,
+                           const LayerAttrs& a) {
+  const NodeId in = ins.at(0);
+  switch (kind) {
+    case OpKind::conv2d:
+      if (a.kernel_h != a.kernel_w || a.stride_h != a.stride_w || a.pad_h != a.pad_w) {
+        throw std::invalid_argument("layer: only square conv kernels, strides and pads");
+      }
+      return conv(in, name, a.in_channels, a.out_channels, a.kernel_h, a.stride_h, a.pad_h,
+                  a.groups, a.bias);
+    case OpKind::linear:
+      return linear(in, name, a.in_features, a.out_features, a.bias);
+    case OpKind::batch_norm2d:
+      return batch_norm(in, name, a.in_channels, a.eps > 0 ? a.eps : 1e-5);
+    case OpKind::input:
+      throw std::invalid_argument("layer: an input node cannot be added");
+    default:
+      return add_node(kind, name, ins, a);
+  }
+}
+
 std::shared_ptr<const Model> GraphBuilder::finish(const WeightSource& source) {
   std::vector<Param> params;
   for (std::size_t i = 0; i < nodes_.size(); ++i) {

@@ -52,6 +52,11 @@ class GraphBuilder {
   NodeId add(const std::vector<NodeId>& ins, const std::string& name);
   NodeId concat(const std::vector<NodeId>& ins, const std::string& name);
 
+  /// Adds a node of any kind with explicit attributes; parameters follow the
+  /// kind (conv2d, linear, batch_norm2d), as the typed helpers declare them.
+  NodeId layer(OpKind kind, const std::string& name, const std::vector<NodeId>& ins,
+               const LayerAttrs& attrs);
+
   /// Initialises weights, dry-runs for shapes, and returns the model.
   std::shared_ptr<const Model> finish(const WeightSource& source);
 

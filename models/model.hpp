@@ -111,6 +111,30 @@ const std::vector<std::string>& zoo_names();
 /// weights file that is missing, corrupt or for another model.
 std::shared_ptr<const Model> build_model(const std::string& name, const WeightSource& source = {});
 
+/// Writes one f32 tensor to `path` ("TNDMTNS1", u8 rank, i64 dims, data).
+/// Throws std::runtime_error naming the path.
+void save_tensor(const std::filesystem::path& path, const at::Tensor& tensor);
+/// Reads a file written by save_tensor; throws std::runtime_error naming the
+/// path and the problem (missing, bad magic, truncated, oversized).
+at::Tensor load_tensor(const std::filesystem::path& path);
+
+/// Loaded models by name.
+using ModelSet = std::map<std::string, std::shared_ptr<const Model>>;
+
+/// Loads each named zoo model ("all" or an empty list: the whole zoo): from
+/// `weights_dir/<name>.tw` when `weights_dir` is set (the file must exist),
+/// else seeded with `seed`. Throws like build_model, naming the model.
+ModelSet load_models(const std::vector<std::string>& names, std::uint64_t seed,
+                     const std::filesystem::path& weights_dir = {});
+
+/// A one-layer model for profiling: input (of `input_shape`) -> one node of
+/// `kind` with `attrs`, taking the input `arity` times (2+ for add/concat).
+/// Weights are seeded. Throws std::invalid_argument when the layer does not
+/// accept that input (the message names kind and shape).
+std::shared_ptr<const Model> build_layer_model(OpKind kind, const LayerAttrs& attrs,
+                                               const Shape& input_shape, int arity = 1,
+                                               std::uint64_t seed = 0);
+
 /// 64-bit fingerprint of a parameter list (order, names, shapes and values).
 std::uint64_t fingerprint_params(const std::vector<Param>& params);
 

@@ -196,6 +196,54 @@ WeightsFile read_weights_file(const std::filesystem::path& path) {
 
 }  // namespace detail
 
+namespace {
+constexpr char k_tensor_magic[8] = {'T', 'N', 'D', 'M', 'T', 'N', 'S', '1'};
+constexpr std::int64_t k_max_tensor_elems = std::int64_t{1} << 32;
+}  // namespace
+
+void save_tensor(const std::filesystem::path& path, const at::Tensor& tensor) {
+  const at::Tensor t = tensor.to(at::kFloat).contiguous();
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) {
+    throw std::runtime_error(fmt::format("cannot write tensor file {}: {}", path.string(),
+                                         std::strerror(errno)));
+  }
+  out.write(k_tensor_magic, 8);
+  put<std::uint8_t>(out, static_cast<std::uint8_t>(t.dim()));
+  for (std::int64_t d : t.sizes()) put<std::int64_t>(out, d);
+  out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes()));
+  if (!out.flush()) throw std::runtime_error(fmt::format("writing {} failed", path.string()));
+}
+
+at::Tensor load_tensor(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw std::runtime_error(fmt::format("cannot open tensor file {}: {}", path.string(),
+                                         std::strerror(errno)));
+  }
+  char magic[8];
+  if (!in.read(magic, 8) || std::memcmp(magic, k_tensor_magic, 8) != 0) {
+    throw std::runtime_error(fmt::format("{} is not a tandem tensor file (bad magic)", path.string()));
+  }
+  const auto rank = get<std::uint8_t>(in, path);
+  if (rank > k_max_rank) {
+    throw std::runtime_error(fmt::format("tensor file {} has rank {}", path.string(), rank));
+  }
+  Shape shape(rank);
+  std::int64_t numel = 1;
+  for (auto& d : shape) {
+    d = get<std::int64_t>(in, path);
+    if (d < 0 || d > k_max_tensor_elems || (numel *= d) > k_max_tensor_elems) {
+      throw std::runtime_error(fmt::format("tensor file {} is corrupt (dimension {})", path.string(), d));
+    }
+  }
+  at::Tensor t = at::empty(shape, at::kFloat);
+  if (!in.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes()))) {
+    throw std::runtime_error(fmt::format("tensor file {} is truncated", path.string()));
+  }
+  return t;
+}
+
 void Model::save_weights(const std::filesystem::path& path) const {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) {

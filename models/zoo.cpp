@@ -288,4 +288,31 @@ std::shared_ptr<const Model> build_model(const std::string& name, const WeightSo
                                           fmt::join(zoo_names(), ", ")));
 }
 
+ModelSet load_models(const std::vector<std::string>& names, std::uint64_t seed,
+                     const std::filesystem::path& weights_dir) {
+  std::vector<std::string> wanted = names;
+  if (wanted.empty() || (wanted.size() == 1 && wanted.front() == "all")) wanted = zoo_names();
+  ModelSet out;
+  for (const auto& name : wanted) {
+    WeightSource source{.seed = seed};
+    if (!weights_dir.empty()) source.file = weights_dir / (name + ".tw");
+    out.emplace(name, build_model(name, source));
+  }
+  return out;
+}
+
+std::shared_ptr<const Model> build_layer_model(OpKind kind, const LayerAttrs& attrs,
+                                               const Shape& input_shape, int arity,
+                                               std::uint64_t seed) {
+  GraphBuilder b(fmt::format("layer_{}", to_string(kind)), input_shape);
+  b.layer(kind, "layer", std::vector<NodeId>(static_cast<std::size_t>(std::max(arity, 1)), 0),
+          attrs);
+  try {
+    return b.finish({.seed = seed});
+  } catch (const std::logic_error& e) {
+    throw std::invalid_argument(fmt::format("{} on input {}: {}", to_string(kind),
+                                            shape_string(input_shape), e.what()));
+  }
+}
+
 }  // namespace tandem

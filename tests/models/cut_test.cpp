@@ -14,7 +14,8 @@ GraphDesc diamond() {
   const std::vector<std::vector<NodeId>> ins{{}, {0}, {1}, {1}, {2, 3}, {4}};
   for (int i = 0; i < 6; ++i) {
     nodes[i].id = i;
-    nodes[i].name = "n" + std::to_string(i);
+    nodes[i].name = "n";
+    nodes[i].name += std::to_string(i);
     nodes[i].kind = i == 0 ? OpKind::input : (i == 4 ? OpKind::add : OpKind::relu);
     nodes[i].inputs = ins[static_cast<std::size_t>(i)];
     nodes[i].out_shape = {1, 10 * (i + 1)};
