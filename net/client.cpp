@@ -1,0 +1,474 @@
+#include "net/client.hpp"
+
+#include <unordered_map>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "net/frame_io.hpp"
+
+namespace tandem::net {
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using clock = std::chrono::steady_clock;
+
+namespace {
+constexpr std::uint32_t k_handshake_max_payload = 64 * 1024;
+
+double ms_since(clock::time_point t) { return std::chrono::duration<double, std::milli>(clock::now() - t).count(); }
+}  // namespace
+
+struct PendingRequest {
+  enum class Kind { infer, probe, status };
+  Kind kind = Kind::infer;
+  InferCallback on_infer;
+  ProbeCallback on_probe;
+  StatusCallback on_status;
+  std::uint32_t deadline_ms = 0;
+  clock::time_point sent_at{};
+  std::uint64_t frame_bytes = 0;
+  std::unique_ptr<asio::steady_timer> timer;
+
+  // Callbacks are the caller's code: an exception from one must not take the connection down.
+  template <class F, class V>
+  static void call(const F& f, V&& v) noexcept {
+    try {
+      if (f) f(std::forward<V>(v));
+    } catch (const std::exception& e) {
+      spdlog::error("client callback threw: {}", e.what());
+    }
+  }
+  void fail(const Error& e) noexcept {
+    switch (kind) {
+      case Kind::infer: call(on_infer, Expected<InferResult>(e)); break;
+      case Kind::probe: call(on_probe, Expected<ProbeResult>(e)); break;
+      case Kind::status: call(on_status, Expected<CloudLoad>(e)); break;
+    }
+  }
+};
+
+/// One TCP connection of a Client; lives on the client's I/O thread only.
+class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
+ public:
+  ClientConnection(Client& client, asio::io_context& io)
+      : client_(client),
+        socket_(io),
+        reader_(k_handshake_max_payload),
+        emulator_(client.config_.link.is_passthrough() ? nullptr : std::make_unique<LinkEmulator>(io.get_executor(), client.config_.link)),
+        writer_(socket_, emulator_.get()),
+        connect_timer_(io) {}
+
+  bool alive() const noexcept { return alive_; }
+
+  asio::awaitable<void> run(std::string host, std::uint16_t port, std::shared_ptr<std::promise<Expected<HelloAck>>> promise) {
+    auto self = shared_from_this();
+    peer_ = fmt::format("{}:{}", host, port);
+    asio::co_spawn(socket_.get_executor(), writer_.run(), [self](std::exception_ptr, boost::system::error_code ec) {
+      if (ec) self->lose(Error{ec, fmt::format("writing to the cloud at {} failed: {}", self->peer_, ec.message())}, false);
+      boost::system::error_code ignored;
+      if (self->lost_) self->socket_.close(ignored);
+    });
+    if (emulator_) {
+      asio::co_spawn(socket_.get_executor(), emulator_->run_delivery(socket_),
+                     [self](std::exception_ptr, boost::system::error_code ec) {
+                       if (ec) self->lose(Error{ec, fmt::format("writing to the cloud at {} failed: {}", self->peer_, ec.message())}, false);
+                     });
+    }
+    connect_timer_.expires_after(client_.config_.connect_timeout);
+    connect_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      auto s = weak.lock();
+      if (ec || !s || s->alive_) return;
+      s->timed_out_ = true;
+      boost::system::error_code ignored;
+      s->socket_.close(ignored);
+    });
+
+    Expected<HelloAck> result = co_await handshake(host, port);
+    connect_timer_.cancel();
+    if (!result) {
+      lose(result.error(), false);
+      promise->set_value(std::move(result));
+      co_return;
+    }
+    alive_ = true;
+    client_.connected_ = true;
+    promise->set_value(std::move(result));
+    co_await read_loop();
+  }
+
+  void add(std::uint64_t rid, std::shared_ptr<PendingRequest> p, OutgoingFrame frame) {
+    p->sent_at = clock::now();
+    p->frame_bytes = frame.wire_size();
+    if (p->deadline_ms > 0) {
+      p->timer = std::make_unique<asio::steady_timer>(socket_.get_executor(), std::chrono::milliseconds(p->deadline_ms));
+      p->timer->async_wait([weak = weak_from_this(), rid](boost::system::error_code ec) {
+        if (ec) return;
+        if (auto s = weak.lock()) s->expire(rid);
+      });
+    }
+    pending_.emplace(rid, std::move(p));
+    ++client_.in_flight_;
+    writer_.push(std::move(frame));
+  }
+
+  /// Ends the connection and fails everything in flight with `error`. Idempotent.
+  void lose(const Error& error, bool flush_first) {
+    if (lost_) return;
+    lost_ = true;
+    alive_ = false;
+    client_.connection_lost(error);
+    auto pending = std::move(pending_);
+    pending_.clear();
+    for (auto& [rid, p] : pending) {
+      if (p->timer) p->timer->cancel();
+      --client_.in_flight_;
+      p->fail(error);
+    }
+    connect_timer_.cancel();
+    boost::system::error_code ignored;
+    if (flush_first) {
+      writer_.close_after_drain();  // the writer's completion closes the socket
+    } else {
+      writer_.stop();
+      if (emulator_) emulator_->stop();
+      socket_.close(ignored);
+    }
+  }
+
+ private:
+  Error read_failure(const ReadOutcome& in, std::string_view waiting_for) const {
+    if (timed_out_) {
+      return Error::make(Errc::connect_timeout, fmt::format("no {} from {} within {} ms", waiting_for, peer_,
+                                                            client_.config_.connect_timeout.count()));
+    }
+    if (in.protocol_error) return Error{in.protocol_error->code, fmt::format("cloud at {}: {}", peer_, in.protocol_error->message)};
+    return Error::make(Errc::connection_lost, fmt::format("cloud at {} closed the connection while we waited for {}: {}",
+                                                          peer_, waiting_for, in.io_error.message()));
+  }
+
+  Error refusal(const Frame& f) const {
+    auto e = decode_error(f);
+    if (!e) return e.error();
+    return Error::make(e.value().code, fmt::format("cloud at {} refused the handshake: {}", peer_, e.value().text));
+  }
+
+  asio::awaitable<Expected<HelloAck>> handshake(const std::string& host, std::uint16_t port) {
+    boost::system::error_code ec;
+    tcp::resolver resolver(socket_.get_executor());
+    const auto endpoints =
+        co_await resolver.async_resolve(host, std::to_string(port), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return Error{ec, fmt::format("cannot resolve {}: {}", host, ec.message())};
+    co_await asio::async_connect(socket_, endpoints, asio::redirect_error(asio::use_awaitable, ec));
+    if (timed_out_) co_return Error::make(Errc::connect_timeout, fmt::format("connecting to {} timed out", peer_));
+    if (ec) co_return Error{ec, fmt::format("cannot connect to {}: {}", peer_, ec.message())};
+    socket_.set_option(tcp::no_delay(true), ec);
+
+    ReadOutcome in = co_await reader_.read(socket_);
+    if (!in.ok()) co_return read_failure(in, "CHALLENGE");
+    if (in.frame.header.type == MessageType::error) co_return refusal(in.frame);
+    auto challenge = decode_challenge(in.frame);
+    if (!challenge) co_return challenge.error();
+    if (challenge.value().protocol_version != k_protocol_version) {
+      co_return Error::make(Errc::unsupported_version, fmt::format("cloud at {} speaks protocol version {}, we speak {}",
+                                                                   peer_, challenge.value().protocol_version, k_protocol_version));
+    }
+    auto client_nonce = random_nonce();
+    if (!client_nonce) co_return client_nonce.error();
+    auto proof = client_proof(client_.key_, challenge.value().server_nonce, client_nonce.value());
+    if (!proof) co_return proof.error();
+    Hello hello{k_protocol_version, client_.config_.client_name, client_nonce.value(), proof.value(), client_.config_.models};
+    auto hello_frame = encode_message(hello);
+    if (!hello_frame) co_return hello_frame.error();
+    writer_.push(std::move(hello_frame).value());
+
+    in = co_await reader_.read(socket_);
+    if (!in.ok()) co_return read_failure(in, "HELLO_ACK");
+    if (in.frame.header.type == MessageType::error) co_return refusal(in.frame);
+    auto ack = decode_hello_ack(in.frame);
+    if (!ack) co_return ack.error();
+    auto expected = server_proof(client_.key_, challenge.value().server_nonce, client_nonce.value());
+    if (!expected) co_return expected.error();
+    if (!constant_time_equal(expected.value(), ack.value().server_proof)) {
+      co_return Error::make(Errc::auth_failed, fmt::format("cloud at {} could not prove it holds our key", peer_));
+    }
+    reader_.set_max_payload(client_.config_.max_payload);
+    co_return std::move(ack).value();
+  }
+
+  asio::awaitable<void> read_loop() {
+    auto self = shared_from_this();
+    while (alive_) {
+      ReadOutcome in = co_await reader_.read(socket_);
+      if (!alive_) co_return;
+      if (in.protocol_error) {
+        violation(*in.protocol_error, 0);
+        co_return;
+      }
+      if (in.io_error) {
+        lose(Error::make(Errc::connection_lost, fmt::format("connection to the cloud at {} lost: {}", peer_, in.io_error.message())),
+             false);
+        co_return;
+      }
+      handle(in.frame);
+    }
+  }
+
+  // The cloud broke the protocol: tell it why, then close.
+  void violation(const Error& error, std::uint64_t rid) {
+    const auto code = error.code.category() == net_category() ? static_cast<Errc>(error.code.value()) : Errc::internal_error;
+    auto frame = encode_message(ErrorMessage{is_wire_errc(static_cast<std::uint16_t>(code)) ? code : Errc::internal_error,
+                                             error.message},
+                                rid, true);
+    if (frame) writer_.push(std::move(frame).value());
+    lose(Error{error.code, fmt::format("cloud at {} sent invalid data: {}", peer_, error.message)}, true);
+  }
+
+  std::shared_ptr<PendingRequest> take(std::uint64_t rid) {
+    auto it = pending_.find(rid);
+    if (it == pending_.end()) return nullptr;
+    auto p = std::move(it->second);
+    pending_.erase(it);
+    if (p->timer) p->timer->cancel();
+    --client_.in_flight_;
+    return p;
+  }
+
+  void expire(std::uint64_t rid) {
+    if (auto p = take(rid)) {
+      p->fail(Error::make(Errc::deadline_exceeded, fmt::format("request {}: no reply from the cloud within {} ms", rid, p->deadline_ms)));
+    }
+  }
+
+  template <class T>
+  std::shared_ptr<PendingRequest> take_expected(const Frame& f, const Expected<T>& decoded, PendingRequest::Kind kind) {
+    if (!decoded) {
+      violation(decoded.error(), f.header.request_id);
+      return nullptr;
+    }
+    auto p = take(f.header.request_id);
+    if (!p) {
+      spdlog::debug("cloud at {}: {} for request {} that is no longer waiting", peer_, to_string(f.header.type), f.header.request_id);
+      return nullptr;
+    }
+    if (p->kind != kind) {
+      p->fail(Error::make(Errc::unexpected_message, "reply of the wrong kind"));
+      violation(Error::make(Errc::unexpected_message, fmt::format("{} answers a request of another kind", to_string(f.header.type))),
+                f.header.request_id);
+      return nullptr;
+    }
+    return p;
+  }
+
+  void handle(const Frame& f) {
+    const auto& monitor = client_.config_.monitor;
+    switch (f.header.type) {
+      case MessageType::result: {
+        auto r = decode_result(f);
+        auto p = take_expected(f, r, PendingRequest::Kind::infer);
+        if (!p) return;
+        if (monitor) monitor->add_receive_timing(r.value().receive, SampleSource::passive);
+        PendingRequest::call(p->on_infer, std::move(r));
+        return;
+      }
+      case MessageType::probe_ack: {
+        auto r = decode_probe_ack(f);
+        auto p = take_expected(f, r, PendingRequest::Kind::probe);
+        if (!p) return;
+        ProbeResult out;
+        out.frame_bytes = p->frame_bytes;
+        out.round_trip_ms = ms_since(p->sent_at);
+        out.receive = r.value().receive;
+        out.rtt_ms = std::max(0.0, out.round_trip_ms - out.receive.receive_ms);
+        if (out.receive.receive_ms > 0 && out.receive.timed_bytes > 0) {
+          out.bandwidth_bytes_per_s = static_cast<double>(out.receive.timed_bytes) / (out.receive.receive_ms / 1e3);
+        }
+        if (monitor) {
+          monitor->add_receive_timing(out.receive, SampleSource::probe);
+          monitor->add_rtt_sample(out.rtt_ms);
+        }
+        PendingRequest::call(p->on_probe, Expected<ProbeResult>(std::move(out)));
+        return;
+      }
+      case MessageType::status: {
+        auto r = decode_status(f);
+        auto p = take_expected(f, r, PendingRequest::Kind::status);
+        if (p) PendingRequest::call(p->on_status, Expected<CloudLoad>(r.value().load));
+        return;
+      }
+      case MessageType::error: {
+        auto r = decode_error(f);
+        if (!r) {
+          violation(r.error(), f.header.request_id);
+          return;
+        }
+        const Error error = Error::make(r.value().code, fmt::format("cloud at {}: {}", peer_, r.value().text));
+        if (auto p = take(f.header.request_id); p && f.header.request_id != 0) {
+          p->fail(error);
+        } else if ((f.header.flags & frame_flags::closing) == 0) {
+          spdlog::warn("{}", error.message);
+        }
+        if ((f.header.flags & frame_flags::closing) != 0) {
+          lose(Error::make(r.value().code, fmt::format("cloud at {} closed the connection: {}", peer_, r.value().text)), false);
+        }
+        return;
+      }
+      default:
+        violation(Error::make(Errc::unexpected_message, fmt::format("unexpected {} from the cloud", to_string(f.header.type))),
+                  f.header.request_id);
+    }
+  }
+
+  Client& client_;
+  tcp::socket socket_;
+  FrameReader reader_;
+  std::unique_ptr<LinkEmulator> emulator_;
+  WriteQueue writer_;
+  asio::steady_timer connect_timer_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<PendingRequest>> pending_;
+  std::string peer_;
+  bool alive_ = false;
+  bool lost_ = false;
+  bool timed_out_ = false;
+};
+
+// ---- Client -----------------------------------------------------------------
+
+Client::Client(ClientConfig config, AuthKey key) : config_(std::move(config)), key_(std::move(key)) {
+  work_.emplace(io_.get_executor());
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+Client::~Client() {
+  close();
+  work_.reset();
+  io_.stop();
+  thread_.join();
+}
+
+std::optional<Error> Client::last_error() const {
+  std::lock_guard lock(error_mutex_);
+  return last_error_;
+}
+
+void Client::set_error(const Error& error) {
+  std::lock_guard lock(error_mutex_);
+  last_error_ = error;
+}
+
+void Client::connection_lost(const Error& error) {
+  connected_ = false;
+  set_error(error);
+}
+
+Expected<HelloAck> Client::connect(const std::string& host, std::uint16_t port) {
+  close();
+  auto promise = std::make_shared<std::promise<Expected<HelloAck>>>();
+  auto future = promise->get_future();
+  auto connection = std::make_shared<ClientConnection>(*this, io_);
+  asio::post(io_, [this, connection, host, port, promise] {
+    connection_ = connection;
+    asio::co_spawn(io_, connection->run(host, port, promise), [connection, promise](std::exception_ptr e) {
+      if (!e) return;
+      std::string what = "unknown exception";
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        what = ex.what();
+      } catch (...) {
+      }
+      const Error error = Error::make(Errc::internal_error, "client connection failed: " + what);
+      connection->lose(error, false);
+      try {
+        promise->set_value(error);
+      } catch (const std::future_error&) {  // the handshake had already answered
+      }
+    });
+  });
+  // The connection enforces connect_timeout itself; the margin only guards a wedged I/O thread.
+  if (future.wait_for(config_.connect_timeout + std::chrono::seconds(2)) != std::future_status::ready) {
+    close();
+    const Error error = Error::make(Errc::connect_timeout, fmt::format("connecting to {}:{} timed out", host, port));
+    set_error(error);
+    return error;
+  }
+  return future.get();
+}
+
+void Client::close() {
+  std::promise<void> done;
+  asio::post(io_, [this, &done] {
+    if (connection_) {
+      connection_->lose(Error::make(Errc::not_connected, "the connection was closed by its owner"), false);
+      connection_.reset();
+    }
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+
+void Client::submit(std::uint64_t rid, Expected<OutgoingFrame> frame, std::shared_ptr<PendingRequest> pending) {
+  asio::post(io_, [this, rid, frame = std::move(frame), pending = std::move(pending)]() mutable {
+    if (!frame) {
+      pending->fail(frame.error());
+      return;
+    }
+    if (!connection_ || !connection_->alive()) {
+      const auto last = last_error();
+      pending->fail(Error::make(Errc::not_connected, last ? "not connected to the cloud: " + last->message
+                                                          : std::string("not connected to the cloud")));
+      return;
+    }
+    connection_->add(rid, std::move(pending), std::move(frame).value());
+  });
+}
+
+void Client::infer(InferRequest request, InferCallback done) {
+  const std::uint64_t rid = next_request_id_++;
+  auto pending = std::make_shared<PendingRequest>();
+  pending->kind = PendingRequest::Kind::infer;
+  pending->on_infer = std::move(done);
+  pending->deadline_ms = request.deadline_ms;
+  submit(rid, encode_message(request, rid), std::move(pending));
+}
+
+std::future<Expected<InferResult>> Client::infer(InferRequest request) {
+  auto promise = std::make_shared<std::promise<Expected<InferResult>>>();
+  auto future = promise->get_future();
+  infer(std::move(request), [promise](Expected<InferResult> r) { promise->set_value(std::move(r)); });
+  return future;
+}
+
+void Client::probe(std::uint32_t bytes, std::uint32_t reply_bytes, ProbeCallback done) {
+  const std::uint64_t rid = next_request_id_++;
+  auto pending = std::make_shared<PendingRequest>();
+  pending->kind = PendingRequest::Kind::probe;
+  pending->on_probe = std::move(done);
+  submit(rid, encode_message(Probe{reply_bytes, bytes}, rid), std::move(pending));
+}
+
+std::future<Expected<ProbeResult>> Client::probe(std::uint32_t bytes, std::uint32_t reply_bytes) {
+  auto promise = std::make_shared<std::promise<Expected<ProbeResult>>>();
+  auto future = promise->get_future();
+  probe(bytes, reply_bytes, [promise](Expected<ProbeResult> r) { promise->set_value(std::move(r)); });
+  return future;
+}
+
+std::future<Expected<CloudLoad>> Client::status() {
+  auto promise = std::make_shared<std::promise<Expected<CloudLoad>>>();
+  auto future = promise->get_future();
+  const std::uint64_t rid = next_request_id_++;
+  auto pending = std::make_shared<PendingRequest>();
+  pending->kind = PendingRequest::Kind::status;
+  pending->on_status = [promise](Expected<CloudLoad> r) { promise->set_value(std::move(r)); };
+  submit(rid, encode_status_request(rid), std::move(pending));
+  return future;
+}
+
+}  // namespace tandem::net

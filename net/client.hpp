@@ -1,0 +1,118 @@
+#pragma once
+// The edge side of the protocol: one connection to a cloud server, the
+// handshake (messages.hpp), INFER requests with per-request deadlines and
+// several in flight at once, PROBEs for bandwidth and RTT, STATUS queries.
+//
+// Threading: the client owns one I/O thread. Public methods may be called
+// from any other thread. Callbacks run on the I/O thread and must not block
+// (hand the result to your own thread). Every request's callback is called
+// exactly once: with its result, or with an Error — deadline_exceeded, the
+// cloud's ERROR code, or connection_lost when the connection drops (every
+// in-flight request fails at once).
+//
+// Reconnecting is the caller's job: check connected(), read last_error(),
+// call connect() again with whatever back-off it likes.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "net/auth.hpp"
+#include "net/bandwidth_monitor.hpp"
+#include "net/errors.hpp"
+#include "net/link_emulator.hpp"
+#include "net/messages.hpp"
+
+namespace tandem::net {
+
+struct ClientConfig {
+  std::string client_name = "tandem-edge";
+  std::vector<ModelFingerprint> models;  // announced at handshake
+  std::uint32_t max_payload = k_default_max_payload;
+  std::chrono::milliseconds connect_timeout{5'000};  // TCP connect + handshake
+  LinkSpec link;  // emulation of this client's uplink; passthrough by default
+  std::shared_ptr<BandwidthMonitor> monitor;  // optional: fed by every RESULT (passive) and PROBE_ACK
+};
+
+struct ProbeResult {
+  std::uint64_t frame_bytes = 0;  // the probe as sent, header included
+  double round_trip_ms = 0;       // from queuing the probe to its ack
+  double rtt_ms = 0;              // round trip minus the transfer time the cloud measured
+  ReceiveTiming receive;          // as the cloud measured it
+  std::optional<double> bandwidth_bytes_per_s;  // none when the transfer was too short to time
+};
+
+using InferCallback = std::function<void(Expected<InferResult>)>;
+using ProbeCallback = std::function<void(Expected<ProbeResult>)>;
+using StatusCallback = std::function<void(Expected<CloudLoad>)>;
+
+class ClientConnection;
+struct PendingRequest;
+
+class Client {
+ public:
+  Client(ClientConfig config, AuthKey key);
+  /// Closes the connection (failing in-flight requests) and joins the I/O thread.
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  /// Connects and handshakes, replacing any previous connection. Blocks up to connect_timeout.
+  /// Returns the server's HELLO_ACK, or an Error: a socket error, connect_timeout, the cloud's
+  /// refusal (its ERROR code: auth_failed, unknown_model, fingerprint_mismatch, ...), or
+  /// auth_failed when the server cannot prove it holds the key. Not from the I/O thread.
+  Expected<HelloAck> connect(const std::string& host, std::uint16_t port);
+  /// True between a successful connect() and the connection's loss or close(). Thread-safe.
+  bool connected() const noexcept { return connected_.load(); }
+  /// Why the last connection attempt failed or the last connection was lost. Thread-safe.
+  std::optional<Error> last_error() const;
+  /// Sends INFER. `done` gets the RESULT, or an Error (not_connected, deadline_exceeded after
+  /// request.deadline_ms if non-zero, the cloud's ERROR, connection_lost). Tensor bytes without an
+  /// owner must stay valid until `done` runs. Encodes on the calling thread; never blocks.
+  void infer(InferRequest request, InferCallback done);
+  /// infer() with a future instead of a callback.
+  std::future<Expected<InferResult>> infer(InferRequest request);
+  /// Sends a PROBE of `bytes` filler bytes asking for `reply_bytes` back; never blocks.
+  void probe(std::uint32_t bytes, std::uint32_t reply_bytes, ProbeCallback done);
+  /// probe() with a future.
+  std::future<Expected<ProbeResult>> probe(std::uint32_t bytes, std::uint32_t reply_bytes = 0);
+  /// Asks the cloud for its load; never blocks.
+  std::future<Expected<CloudLoad>> status();
+  /// Closes the connection; in-flight requests fail with not_connected before it returns.
+  /// Blocking (briefly); not from the I/O thread. Idempotent.
+  void close();
+  /// Requests sent and not yet answered. Thread-safe.
+  std::size_t in_flight() const noexcept { return in_flight_.load(); }
+
+ private:
+  friend class ClientConnection;
+  void connection_lost(const Error& error);
+  void set_error(const Error& error);
+  void submit(std::uint64_t request_id, Expected<OutgoingFrame> frame, std::shared_ptr<PendingRequest> pending);
+
+  ClientConfig config_;
+  AuthKey key_;
+  boost::asio::io_context io_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::thread thread_;
+  std::shared_ptr<ClientConnection> connection_;  // I/O thread only
+  std::atomic<bool> connected_{false};
+  std::atomic<std::uint64_t> next_request_id_{1};
+  std::atomic<std::size_t> in_flight_{0};
+  mutable std::mutex error_mutex_;
+  std::optional<Error> last_error_;
+};
+
+}  // namespace tandem::net

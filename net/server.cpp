@@ -1,0 +1,155 @@
+#include "net/server.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "net/server_session.hpp"
+
+namespace tandem::net {
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+Server::Server(ServerConfig config, AuthKey key, std::shared_ptr<ServerHandler> handler)
+    : state_(std::make_shared<ServerState>(std::move(config), std::move(key), std::move(handler))),
+      acceptor_(asio::make_strand(io_)),
+      workers_(std::max<std::size_t>(1, state_->config.worker_threads)) {}
+
+Server::~Server() { stop(); }
+
+boost::system::error_code Server::start() {
+  {
+    std::lock_guard lock(mutex_);
+    if (started_ || stopped_) return asio::error::already_started;
+    started_ = true;
+  }
+  const ServerConfig& c = state_->config;
+  boost::system::error_code ec;
+  tcp::resolver resolver(io_);
+  const auto endpoints = resolver.resolve(c.host, std::to_string(c.port), tcp::resolver::passive, ec);
+  if (ec) return ec;
+  if (endpoints.empty()) return asio::error::host_not_found;
+  const tcp::endpoint endpoint = endpoints.begin()->endpoint();
+  acceptor_.open(endpoint.protocol(), ec);
+  if (ec) return ec;
+  acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  acceptor_.bind(endpoint, ec);
+  if (ec) return ec;
+  acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return ec;
+  port_ = acceptor_.local_endpoint(ec).port();
+  if (ec) return ec;
+
+  work_.emplace(io_.get_executor());
+  asio::co_spawn(acceptor_.get_executor(), accept_loop(), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::error("accept loop ended with an exception: {}", ex.what());
+    }
+  });
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, c.io_threads); ++i) {
+    io_threads_.emplace_back([this] { io_.run(); });
+  }
+  spdlog::info("server '{}' listening on {}:{}", c.server_name, endpoint.address().to_string(), port_.load());
+  return {};
+}
+
+asio::awaitable<void> Server::accept_loop() {
+  for (;;) {
+    tcp::socket socket(asio::make_strand(io_));
+    boost::system::error_code ec;
+    co_await acceptor_.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+      spdlog::warn("accept failed: {}", ec.message());
+      // Out of descriptors and the like: back off instead of spinning.
+      asio::steady_timer pause(acceptor_.get_executor(), std::chrono::milliseconds(50));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    std::shared_ptr<Session> session;
+    {
+      std::lock_guard lock(mutex_);
+      if (stopped_) co_return;
+      const std::uint64_t id = next_session_id_++;
+      session = std::make_shared<Session>(state_, workers_.get_executor(), id, std::move(socket),
+                                          [this](std::uint64_t finished) { remove_session(finished); });
+      sessions_.emplace(id, session);
+    }
+    state_->count(&ServerStats::sessions_accepted);
+    session->start();
+  }
+}
+
+void Server::remove_session(std::uint64_t id) {
+  {
+    std::lock_guard lock(mutex_);
+    sessions_.erase(id);
+  }
+  sessions_changed_.notify_all();
+}
+
+void Server::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return;
+    stopped_ = true;
+    if (!started_) return;
+  }
+  const ServerConfig& c = state_->config;
+  state_->stopping = true;
+  asio::post(acceptor_.get_executor(), [this] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+  });
+  {
+    std::unique_lock lock(state_->mutex);
+    if (!state_->changed.wait_for(lock, c.stop_timeout, [&] { return state_->pending == 0; })) {
+      spdlog::warn("stop: {} request(s) still unanswered after {} ms", state_->pending, c.stop_timeout.count());
+    }
+  }
+  std::vector<std::shared_ptr<Session>> open;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, s] : sessions_) open.push_back(s);
+  }
+  for (auto& s : open) s->close_gracefully();
+  open.clear();
+  {
+    std::unique_lock lock(mutex_);
+    const auto grace = c.linger_timeout + std::chrono::seconds(1);
+    if (!sessions_changed_.wait_for(lock, grace, [&] { return sessions_.empty(); })) {
+      for (auto& [id, s] : sessions_) s->force_close();
+      sessions_changed_.wait_for(lock, std::chrono::seconds(1), [&] { return sessions_.empty(); });
+    }
+  }
+  work_.reset();
+  io_.stop();
+  for (std::thread& t : io_threads_) t.join();
+  io_threads_.clear();
+  workers_.join();
+  std::lock_guard lock(mutex_);
+  sessions_.clear();
+}
+
+CloudLoad Server::load() const { return state_->load(); }
+
+ServerStats Server::stats() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->stats;
+}
+
+std::size_t Server::session_count() const {
+  std::lock_guard lock(mutex_);
+  return sessions_.size();
+}
+
+}  // namespace tandem::net

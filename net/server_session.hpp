@@ -1,0 +1,112 @@
+#pragma once
+// Internal to tandem_net: one server connection and the state it shares with
+// the Server and with Responders. Not part of the public API.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_set>
+
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "net/frame_io.hpp"
+#include "net/server.hpp"
+
+namespace tandem::net {
+
+/// Configuration, key, handler and load counters; outlives the Server if a Responder does.
+struct ServerState {
+  ServerState(ServerConfig c, AuthKey k, std::shared_ptr<ServerHandler> h)
+      : config(std::move(c)), key(std::move(k)), handler(std::move(h)) {}
+
+  const ServerConfig config;
+  const AuthKey key;
+  const std::shared_ptr<ServerHandler> handler;
+  std::atomic<bool> stopping{false};
+
+  mutable std::mutex mutex;
+  std::condition_variable changed;
+  std::uint64_t pending = 0;  // accepted INFERs not yet answered
+  std::uint32_t queued = 0;
+  std::uint32_t in_service = 0;
+  double recent_service_ms = 0;
+  ServerStats stats;
+
+  CloudLoad load() const;
+  void request_queued();
+  void request_started();
+  void request_finished(bool started, double service_ms);
+  void count(std::uint64_t ServerStats::*counter);
+};
+
+struct Responder::State {
+  std::shared_ptr<ServerState> server;
+  std::weak_ptr<Session> session;
+  InferContext context;
+  std::atomic<bool> started{false};
+  std::atomic<bool> done{false};
+
+  void finish(Expected<InferResult> outcome) noexcept;
+  ~State();
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(std::shared_ptr<ServerState> state, boost::asio::thread_pool::executor_type workers, std::uint64_t id,
+          boost::asio::ip::tcp::socket socket, std::function<void(std::uint64_t)> on_finished);
+
+  /// Starts the reader, writer and watchdog coroutines on the session's strand.
+  void start();
+  /// From any thread: refuse new requests, close once in-flight replies are written.
+  void close_gracefully();
+  /// From any thread: close the socket now.
+  void force_close();
+  /// From any thread: queue the reply to one request.
+  void complete(std::uint64_t request_id, Expected<OutgoingFrame> frame);
+
+ private:
+  boost::asio::awaitable<void> read_loop();
+  boost::asio::awaitable<void> discard_until_closed();
+  boost::asio::awaitable<void> watchdog_loop();
+  bool handshake(ReadOutcome& in);
+  bool dispatch(ReadOutcome& in);
+  void handle_infer(ReadOutcome& in, InferRequest request);
+  void send(Expected<OutgoingFrame> frame);
+  void reject(const Error& error, std::uint64_t request_id = 0);
+  void writer_done(boost::system::error_code ec);
+  void maybe_finish();
+
+  std::shared_ptr<ServerState> state_;
+  boost::asio::thread_pool::executor_type workers_;
+  std::uint64_t id_;
+  boost::asio::ip::tcp::socket socket_;
+  std::string peer_;
+  std::function<void(std::uint64_t)> on_finished_;
+  FrameReader reader_;
+  WriteQueue writer_;
+  boost::asio::steady_timer watchdog_;
+  Nonce server_nonce_{};
+  std::string client_name_;
+  std::unordered_set<std::uint64_t> in_flight_;
+  std::chrono::steady_clock::time_point handshake_deadline_{};
+  std::optional<std::chrono::steady_clock::time_point> close_deadline_;
+  bool handshaking_ = true;
+  bool failed_ = false;     // an ERROR + close is under way
+  bool peer_done_ = false;  // the peer stopped sending
+  bool closing_ = false;    // the server is stopping
+  bool reader_done_ = false;
+  bool writer_done_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace tandem::net

@@ -1,0 +1,231 @@
+#include "net/tensor_codec.hpp"
+
+#include <bit>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace tandem::net {
+namespace {
+
+constexpr std::uint8_t k_wire_f32 = 1;
+constexpr std::uint8_t k_wire_f16 = 2;
+constexpr std::size_t k_data_alignment = 8;
+
+// Raw tensors travel as their in-memory bytes: the protocol is little-endian throughout.
+static_assert(std::endian::native == std::endian::little, "tandem's raw codec assumes a little-endian host");
+
+std::optional<DType> dtype_from_wire(std::uint8_t code) {
+  switch (code) {
+    case k_wire_f32: return DType::f32;
+    case k_wire_f16: return DType::f16;
+    default: return std::nullopt;
+  }
+}
+
+// Bytes per element as sent: fp16 sends f32 tensors as halves.
+std::size_t wire_element_size(DType dtype, Codec codec) {
+  return codec == Codec::fp16 ? 2 : element_size(dtype);
+}
+
+// Validates the metadata shared by encoder and decoder; returns numel through `numel_out`.
+std::optional<Error> check_meta(NodeId node, DType dtype, Codec codec, const Shape& shape, std::int64_t* numel_out) {
+  if (codec != Codec::raw && codec != Codec::fp16) {
+    return Error::make(Errc::invalid_tensor, fmt::format("tensor of node {}: unknown codec {}", node,
+                                                         static_cast<unsigned>(codec)));
+  }
+  if (codec == Codec::fp16 && dtype != DType::f32) {
+    return Error::make(Errc::invalid_tensor, fmt::format("tensor of node {}: the fp16 codec applies to f32 only", node));
+  }
+  if (shape.size() > k_max_rank) {
+    return Error::make(Errc::invalid_tensor,
+                       fmt::format("tensor of node {}: rank {} exceeds {}", node, shape.size(), k_max_rank));
+  }
+  std::int64_t numel = 1;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    const std::int64_t d = shape[i];
+    if (d < 0 || d > k_max_numel) {
+      return Error::make(Errc::invalid_tensor, fmt::format("tensor of node {}: dim {} is {}", node, i, d));
+    }
+    if (d != 0 && numel > k_max_numel / d) {
+      return Error::make(Errc::invalid_tensor, fmt::format("tensor of node {}: more than {} elements", node, k_max_numel));
+    }
+    numel *= d;
+  }
+  *numel_out = numel;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::int64_t WireTensor::numel() const noexcept {
+  std::int64_t n = 1;
+  for (std::int64_t d : shape) n *= d;
+  return n;
+}
+
+std::size_t element_size(DType dtype) noexcept { return dtype == DType::f16 ? 2 : 4; }
+
+std::uint8_t dtype_wire_code(DType dtype) noexcept { return dtype == DType::f16 ? k_wire_f16 : k_wire_f32; }
+
+std::uint16_t float_to_half(float value) noexcept {
+  const std::uint32_t x = std::bit_cast<std::uint32_t>(value);
+  const auto sign = static_cast<std::uint16_t>((x >> 16) & 0x8000u);
+  const std::uint32_t abs = x & 0x7FFFFFFFu;
+  if (abs >= 0x7F800000u) {  // inf or NaN; keep NaN payload bits, force quiet
+    const std::uint32_t nan_bits = abs > 0x7F800000u ? (0x200u | ((abs >> 13) & 0x3FFu)) : 0u;
+    return static_cast<std::uint16_t>(sign | 0x7C00u | nan_bits);
+  }
+  if (abs >= 0x477FF000u) return static_cast<std::uint16_t>(sign | 0x7C00u);  // rounds past 65504
+  if (abs < 0x38800000u) {
+    // Below 2^-14 the result is subnormal: adding 0.5f puts the half's ulp
+    // (2^-24) at the float's last bit, so the FPU rounds to nearest even for us.
+    const float shifted = std::bit_cast<float>(abs) + 0.5f;
+    return static_cast<std::uint16_t>(sign | (std::bit_cast<std::uint32_t>(shifted) - 0x3F000000u));
+  }
+  // Normal: rebias the exponent (127 → 15) and round the 13 dropped bits to nearest even.
+  const std::uint32_t odd = (abs >> 13) & 1u;
+  const std::uint32_t rounded = abs + 0xC8000FFFu + odd;
+  return static_cast<std::uint16_t>(sign | (rounded >> 13));
+}
+
+float half_to_float(std::uint16_t half) noexcept {
+  const std::uint32_t sign = static_cast<std::uint32_t>(half & 0x8000u) << 16;
+  const std::uint32_t exponent = (half >> 10) & 0x1Fu;
+  const std::uint32_t mantissa = half & 0x3FFu;
+  if (exponent == 0x1Fu) return std::bit_cast<float>(sign | 0x7F800000u | (mantissa << 13));
+  if (exponent == 0) {
+    const float magnitude = static_cast<float>(mantissa) * 0x1p-24f;
+    return sign ? -magnitude : magnitude;
+  }
+  return std::bit_cast<float>(sign | ((exponent + 112u) << 23) | (mantissa << 13));
+}
+
+WireTensor make_f32_tensor(NodeId node_id, Shape shape, std::vector<float> values, Codec codec) {
+  auto storage = std::make_shared<std::vector<float>>(std::move(values));
+  WireTensor t;
+  t.node_id = node_id;
+  t.dtype = DType::f32;
+  t.codec = codec;
+  t.shape = std::move(shape);
+  t.data = std::as_bytes(std::span<const float>(*storage));
+  t.owner = std::move(storage);
+  return t;
+}
+
+std::vector<float> to_floats(const WireTensor& tensor) {
+  std::vector<float> out;
+  if (tensor.dtype == DType::f32) {
+    out.resize(tensor.data.size() / 4);
+    std::memcpy(out.data(), tensor.data.data(), out.size() * 4);
+  } else {
+    out.resize(tensor.data.size() / 2);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      const auto lo = static_cast<std::uint16_t>(tensor.data[2 * i]);
+      const auto hi = static_cast<std::uint16_t>(tensor.data[2 * i + 1]);
+      out[i] = half_to_float(static_cast<std::uint16_t>(lo | (hi << 8)));
+    }
+  }
+  return out;
+}
+
+std::optional<Error> validate_tensor(const WireTensor& t) {
+  std::int64_t numel = 0;
+  if (auto e = check_meta(t.node_id, t.dtype, t.codec, t.shape, &numel)) return e;
+  const auto expected = static_cast<std::uint64_t>(numel) * element_size(t.dtype);
+  if (t.data.size() != expected) {
+    return Error::make(Errc::invalid_tensor,
+                       fmt::format("tensor of node {}: shape {} × {} bytes needs {} bytes, data has {}", t.node_id,
+                                   fmt::join(t.shape, "x"), element_size(t.dtype), expected, t.data.size()));
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> encode_tensor(OutgoingFrame& frame, const WireTensor& t) {
+  if (auto e = validate_tensor(t)) return e;
+  const std::size_t wire_bytes = static_cast<std::size_t>(t.numel()) * wire_element_size(t.dtype, t.codec);
+  {
+    ByteWriter w(frame.inline_bytes());
+    w.i32(t.node_id);
+    w.u8(dtype_wire_code(t.dtype));
+    w.u8(static_cast<std::uint8_t>(t.codec));
+    w.u8(static_cast<std::uint8_t>(t.shape.size()));
+    w.u8(0);
+    for (std::int64_t d : t.shape) w.i64(d);
+    w.u64(wire_bytes);
+  }
+  frame.pad_payload_to(k_data_alignment);
+  if (t.codec == Codec::raw) {
+    frame.append_external(t.data, t.owner);
+    return std::nullopt;
+  }
+  // fp16: the converted bytes are new storage owned by the frame.
+  auto halves = std::make_shared<std::vector<std::byte>>(wire_bytes);
+  const auto count = static_cast<std::size_t>(t.numel());
+  for (std::size_t i = 0; i < count; ++i) {
+    float v;
+    std::memcpy(&v, t.data.data() + 4 * i, 4);
+    const std::uint16_t h = float_to_half(v);
+    (*halves)[2 * i] = static_cast<std::byte>(h & 0xFFu);
+    (*halves)[2 * i + 1] = static_cast<std::byte>(h >> 8);
+  }
+  const std::span<const std::byte> view(*halves);
+  frame.append_external(view, std::move(halves));
+  return std::nullopt;
+}
+
+Expected<WireTensor> decode_tensor(ByteReader& r, const std::shared_ptr<const std::vector<std::byte>>& payload) {
+  auto malformed = [](std::string what) { return Error::make(Errc::invalid_tensor, std::move(what)); };
+  std::int32_t node = 0;
+  std::uint8_t dtype_code = 0, codec_code = 0, rank = 0, reserved = 0;
+  if (!r.i32(node) || !r.u8(dtype_code) || !r.u8(codec_code) || !r.u8(rank) || !r.u8(reserved)) {
+    return malformed("tensor header truncated");
+  }
+  const auto dtype = dtype_from_wire(dtype_code);
+  if (!dtype) return malformed(fmt::format("tensor of node {}: unknown dtype code {}", node, dtype_code));
+  if (codec_code > static_cast<std::uint8_t>(Codec::fp16)) {
+    return malformed(fmt::format("tensor of node {}: unknown codec {}", node, codec_code));
+  }
+  if (reserved != 0) return malformed(fmt::format("tensor of node {}: reserved byte is {}", node, reserved));
+  if (rank > k_max_rank) return malformed(fmt::format("tensor of node {}: rank {} exceeds {}", node, rank, k_max_rank));
+  WireTensor t;
+  t.node_id = node;
+  t.dtype = *dtype;
+  t.codec = static_cast<Codec>(codec_code);
+  t.shape.resize(rank);  // rank <= 8: bounded
+  for (std::size_t i = 0; i < rank; ++i) {
+    if (!r.i64(t.shape[i])) return malformed(fmt::format("tensor of node {}: shape truncated", node));
+  }
+  std::int64_t numel = 0;
+  if (auto e = check_meta(t.node_id, t.dtype, t.codec, t.shape, &numel)) return std::move(*e);
+  std::uint64_t byte_length = 0;
+  if (!r.u64(byte_length)) return malformed(fmt::format("tensor of node {}: byte length truncated", node));
+  const std::uint64_t expected = static_cast<std::uint64_t>(numel) * wire_element_size(t.dtype, t.codec);
+  if (byte_length != expected) {
+    return malformed(fmt::format("tensor of node {}: shape {} needs {} bytes, byte length says {}", node,
+                                 fmt::join(t.shape, "x"), expected, byte_length));
+  }
+  if (!r.skip_pad(k_data_alignment)) return malformed(fmt::format("tensor of node {}: bad padding", node));
+  std::span<const std::byte> bytes;
+  if (byte_length > r.remaining() || !r.view(static_cast<std::size_t>(byte_length), bytes)) {
+    return malformed(fmt::format("tensor of node {}: {} bytes announced, payload has {} left", node, byte_length,
+                                 r.remaining()));
+  }
+  if (t.codec == Codec::raw) {
+    t.data = bytes;
+    t.owner = payload;
+    return t;
+  }
+  auto floats = std::make_shared<std::vector<float>>(static_cast<std::size_t>(numel));
+  for (std::size_t i = 0; i < floats->size(); ++i) {
+    const auto lo = static_cast<std::uint16_t>(bytes[2 * i]);
+    const auto hi = static_cast<std::uint16_t>(bytes[2 * i + 1]);
+    (*floats)[i] = half_to_float(static_cast<std::uint16_t>(lo | (hi << 8)));
+  }
+  t.data = std::as_bytes(std::span<const float>(*floats));
+  t.owner = std::move(floats);
+  return t;
+}
+
+}  // namespace tandem::net

@@ -1,0 +1,221 @@
+// Server and client over 127.0.0.1 with an echo handler.
+#include <algorithm>
+#include <future>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "net/client.hpp"
+#include "net/server.hpp"
+#include "net_test_support.hpp"
+
+namespace tandem::net {
+namespace {
+
+using namespace std::chrono_literals;
+using test::k_wait_bound;
+
+ClientConfig toy_client() {
+  ClientConfig c;
+  c.client_name = "edge-test";
+  c.models = {{"toy", test::k_toy_fingerprint}};
+  return c;
+}
+
+template <class T>
+Expected<T> get(std::future<Expected<T>>& f) {
+  if (f.wait_for(k_wait_bound) != std::future_status::ready) return Error::make(Errc::internal_error, "test wait bound hit");
+  return f.get();
+}
+
+TEST(Loopback, ListensOnPortZeroAndHandshakes) {
+  test::ServerFixture fx;
+  ASSERT_NE(fx.server->port(), 0);
+  Client client(toy_client(), test::make_key());
+  EXPECT_FALSE(client.connected());
+  const auto ack = client.connect("127.0.0.1", fx.server->port());
+  ASSERT_TRUE(ack.ok()) << ack.error().message;
+  EXPECT_EQ(ack.value().server_name, "tandem-cloud");
+  EXPECT_TRUE(client.connected());
+  EXPECT_TRUE(test::wait_until([&] { return fx.server->stats().handshakes_completed == 1; }));
+}
+
+TEST(Loopback, SeveralRequestsInFlightAreMatchedByRequestId) {
+  test::ServerFixture fx;
+  Client client(toy_client(), test::make_key());
+  ASSERT_TRUE(client.connect("127.0.0.1", fx.server->port()).ok());
+  fx.handler->hold(true);
+  constexpr int k_requests = 6;
+  std::vector<std::future<Expected<InferResult>>> futures;
+  for (int i = 0; i < k_requests; ++i) futures.push_back(client.infer(test::toy_request(1000 + i, 100.0f * i)));
+  // All of them reach the handler before any is answered: they are in flight together.
+  ASSERT_TRUE(test::wait_until([&] { return fx.handler->held() == k_requests; }));
+  EXPECT_EQ(client.in_flight(), static_cast<std::size_t>(k_requests));
+  EXPECT_EQ(fx.server->load().in_service, static_cast<std::uint32_t>(k_requests));
+  fx.handler->release_reversed();  // answered in the opposite order
+  for (int i = 0; i < k_requests; ++i) {
+    const auto r = get(futures[i]);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_EQ(r.value().outputs.size(), 1u);
+    const auto values = to_floats(r.value().outputs[0]);
+    ASSERT_EQ(values.size(), static_cast<std::size_t>(1000 + i));
+    EXPECT_EQ(values.front(), 100.0f * i);
+    EXPECT_EQ(r.value().outputs[0].node_id, 3);
+    EXPECT_GE(r.value().queue_wait_ms, 0.0);
+    EXPECT_GE(r.value().compute_ms, 0.0);
+  }
+  EXPECT_EQ(client.in_flight(), 0u);
+  // check_models ran on an I/O thread, infer on worker threads: never the same thread.
+  for (auto worker : fx.handler->worker_threads()) {
+    for (auto io : fx.handler->io_threads()) EXPECT_NE(worker, io);
+  }
+}
+
+TEST(Loopback, LargeTensorRoundTripAndFp16) {
+  test::ServerFixture fx;
+  Client client(toy_client(), test::make_key());
+  ASSERT_TRUE(client.connect("127.0.0.1", fx.server->port()).ok());
+  auto request = test::toy_request(3 * 1024 * 1024, -5.0f);  // 12 MiB
+  request.tensors.push_back(make_f32_tensor(9, {2, 2}, {0.1f, 0.2f, 0.3f, 65536.0f}, Codec::fp16));
+  auto f = client.infer(std::move(request));
+  const auto r = get(f);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r.value().outputs.size(), 2u);
+  const auto big = to_floats(r.value().outputs[0]);
+  ASSERT_EQ(big.size(), 3u * 1024 * 1024);
+  EXPECT_EQ(big[12345], -5.0f + 12345);
+  const auto small = to_floats(r.value().outputs[1]);
+  EXPECT_EQ(small[0], half_to_float(float_to_half(0.1f)));
+  EXPECT_TRUE(std::isinf(small[3]));
+}
+
+TEST(Loopback, ProbeAndStatus) {
+  test::ServerFixture fx;
+  Client client(toy_client(), test::make_key());
+  ASSERT_TRUE(client.connect("127.0.0.1", fx.server->port()).ok());
+  auto p = client.probe(256 * 1024, 1000);
+  const auto r = get(p);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r.value().frame_bytes, k_header_size + 8 + 256 * 1024);
+  EXPECT_GE(r.value().rtt_ms, 0.0);
+  EXPECT_LE(r.value().receive.timed_bytes, r.value().frame_bytes);
+  auto s = client.status();
+  const auto load = get(s);
+  ASSERT_TRUE(load.ok()) << load.error().message;
+  EXPECT_EQ(load.value().queue_length, 0u);
+}
+
+TEST(Loopback, DeadlineFailsTheRequestAndTheConnectionStaysUsable) {
+  test::ServerFixture fx;
+  Client client(toy_client(), test::make_key());
+  ASSERT_TRUE(client.connect("127.0.0.1", fx.server->port()).ok());
+  fx.handler->hold(true);
+  auto late = client.infer(test::toy_request(10, 0, /*deadline_ms=*/50));
+  const auto r = get(late);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, make_error_code(Errc::deadline_exceeded));
+  EXPECT_NE(r.error().message.find("50 ms"), std::string::npos) << r.error().message;
+  fx.handler->hold(false);
+  fx.handler->release_reversed();  // the late RESULT arrives and is ignored
+  auto next = client.infer(test::toy_request(10, 1));
+  EXPECT_TRUE(get(next).ok());
+  EXPECT_TRUE(client.connected());
+}
+
+TEST(Loopback, DroppedResponderBecomesAnError) {
+  test::ServerFixture fx;
+  Client client(toy_client(), test::make_key());
+  ASSERT_TRUE(client.connect("127.0.0.1", fx.server->port()).ok());
+  fx.handler->hold(true);
+  auto f = client.infer(test::toy_request(10, 0));
+  ASSERT_TRUE(test::wait_until([&] { return fx.handler->held() == 1; }));
+  fx.handler->drop();
+  const auto r = get(f);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, make_error_code(Errc::internal_error));
+  EXPECT_TRUE(client.connected());
+}
+
+TEST(Loopback, NotConnectedFailsImmediately) {
+  Client client(toy_client(), test::make_key());
+  auto f = client.infer(test::toy_request(4, 0));
+  const auto r = get(f);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, make_error_code(Errc::not_connected));
+}
+
+TEST(Loopback, ConnectionLossFailsEveryInFlightRequestAndReconnectWorks) {
+  ServerConfig config;
+  config.stop_timeout = 50ms;
+  config.linger_timeout = 100ms;
+  auto fx = std::make_unique<test::ServerFixture>(config);
+  Client client(toy_client(), test::make_key());
+  ASSERT_TRUE(client.connect("127.0.0.1", fx->server->port()).ok());
+  fx->handler->hold(true);
+  std::vector<std::future<Expected<InferResult>>> futures;
+  for (int i = 0; i < 3; ++i) futures.push_back(client.infer(test::toy_request(10, static_cast<float>(i))));
+  ASSERT_TRUE(test::wait_until([&] { return fx->handler->held() == 3; }));
+  fx->server->stop();  // the requests never finish: the server gives up and closes
+  for (auto& f : futures) {
+    const auto r = get(f);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, make_error_code(Errc::connection_lost)) << r.error().message;
+    EXPECT_NE(r.error().message.find("lost"), std::string::npos) << r.error().message;
+  }
+  EXPECT_FALSE(client.connected());
+  ASSERT_TRUE(client.last_error());
+  EXPECT_EQ(client.in_flight(), 0u);
+  fx->handler->drop();
+  const auto old_port = fx->server->port();
+  fx.reset();
+
+  // Connecting to the dead port fails with an error; a new server is reachable.
+  const auto refused = client.connect("127.0.0.1", old_port);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_FALSE(client.connected());
+  test::ServerFixture again;
+  ASSERT_TRUE(client.connect("127.0.0.1", again.server->port()).ok());
+  auto f = client.infer(test::toy_request(10, 7));
+  EXPECT_TRUE(get(f).ok());
+}
+
+TEST(Loopback, StopWaitsForInFlightRequestsAndDeliversThem) {
+  test::ServerFixture fx;
+  Client client(toy_client(), test::make_key());
+  ASSERT_TRUE(client.connect("127.0.0.1", fx.server->port()).ok());
+  fx.handler->hold(true);
+  auto a = client.infer(test::toy_request(10, 1));
+  auto b = client.infer(test::toy_request(10, 2));
+  ASSERT_TRUE(test::wait_until([&] { return fx.handler->held() == 2; }));
+  auto stopper = std::async(std::launch::async, [&] { fx.server->stop(); });
+  EXPECT_EQ(stopper.wait_for(0ms), std::future_status::timeout);
+  fx.handler->release_reversed();
+  const auto ra = get(a), rb = get(b);
+  ASSERT_TRUE(ra.ok()) << ra.error().message;
+  ASSERT_TRUE(rb.ok()) << rb.error().message;
+  EXPECT_EQ(to_floats(rb.value().outputs[0]).front(), 2.0f);
+  ASSERT_EQ(stopper.wait_for(k_wait_bound), std::future_status::ready);
+  EXPECT_EQ(fx.server->session_count(), 0u);
+}
+
+TEST(Loopback, ManyClientsAtOnce) {
+  ServerConfig config;
+  config.io_threads = 2;
+  config.worker_threads = 2;
+  test::ServerFixture fx(config);
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 4; ++i) {
+    clients.push_back(std::make_unique<Client>(toy_client(), test::make_key()));
+    ASSERT_TRUE(clients.back()->connect("127.0.0.1", fx.server->port()).ok());
+  }
+  std::vector<std::future<Expected<InferResult>>> futures;
+  for (int round = 0; round < 10; ++round) {
+    for (auto& c : clients) futures.push_back(c->infer(test::toy_request(256, static_cast<float>(round))));
+  }
+  for (auto& f : futures) EXPECT_TRUE(get(f).ok());
+  // The counter moves just after each reply is queued, so it may trail the client a little.
+  EXPECT_TRUE(test::wait_until([&] { return fx.server->stats().requests_completed == 40; }));
+}
+
+}  // namespace
+}  // namespace tandem::net
