@@ -1,0 +1,82 @@
+#include "predictor/predictor.hpp"
+
+namespace tandem::predictor {
+
+Predictor::Predictor(DeviceProfile profile) : profile_(std::move(profile)) {
+  for (std::size_t i = 0; i < profile_.measured.size(); ++i) {
+    const MeasuredNode& m = profile_.measured[i];
+    table_.emplace(std::make_pair(m.model, m.node), i);
+  }
+}
+
+const MeasuredNode* Predictor::lookup(const GraphDesc& graph, NodeId id) const {
+  const Node& n = graph.node(id);
+  const auto it = table_.find({graph.name(), n.name});
+  if (it == table_.end()) return nullptr;
+  const MeasuredNode& m = profile_.measured[it->second];
+  // Same name but other shapes (another input size, edited model): not the
+  // layer that was measured.
+  if (m.kind != n.kind || !(m.x == node_features(graph, id))) return nullptr;
+  return &m;
+}
+
+bool Predictor::in_table(const GraphDesc& graph, NodeId id) const {
+  return lookup(graph, id) != nullptr;
+}
+
+double Predictor::regression_ms(const GraphDesc& graph, NodeId id) const {
+  const Node& n = graph.node(id);
+  // The executor runs nodes in id order: node id-1 ran just before this one.
+  // Its own after-sleep term is left out: the test is a threshold, and the
+  // chain of predecessors must stop somewhere.
+  bool after_sleep = false;
+  if (id > 1) {
+    const NodeId prev = id - 1;
+    const MeasuredNode* m = lookup(graph, prev);
+    const double prev_ms =
+        m ? m->ms : profile_.regressions.predict(graph.node(prev).kind, node_features(graph, prev));
+    after_sleep = sleeps_after(prev_ms, profile_.slowdown);
+  }
+  return profile_.regressions.predict(n.kind, node_features(graph, id), after_sleep);
+}
+
+double Predictor::node_ms(const GraphDesc& graph, NodeId id) const {
+  if (graph.node(id).kind == OpKind::input) return 0.0;
+  if (const MeasuredNode* m = lookup(graph, id)) return m->ms;
+  return regression_ms(graph, id);
+}
+
+std::vector<double> Predictor::node_ms(const GraphDesc& graph) const {
+  std::vector<double> out(graph.size());
+  for (std::size_t i = 0; i < graph.size(); ++i) out[i] = node_ms(graph, static_cast<NodeId>(i));
+  return out;
+}
+
+double Predictor::run_overhead_ms(std::size_t nodes, double node_ms) const {
+  return profile_.overhead.ms(nodes, node_ms);
+}
+
+double Predictor::side_ms(const GraphDesc& graph, const Cut& cut, bool edge) const {
+  double total = 0;
+  std::size_t computed = 0;
+  for (const Node& n : graph.nodes()) {
+    if (n.kind == OpKind::input || cut.on_edge(n.id) != edge) continue;
+    total += node_ms(graph, n.id);
+    ++computed;
+  }
+  return total + run_overhead_ms(computed, total);
+}
+
+double Predictor::edge_ms(const GraphDesc& graph, const Cut& cut) const {
+  return side_ms(graph, cut, true);
+}
+
+double Predictor::cloud_ms(const GraphDesc& graph, const Cut& cut) const {
+  return side_ms(graph, cut, false);
+}
+
+double Predictor::whole_ms(const GraphDesc& graph) const {
+  return edge_ms(graph, Cut::edge_only(graph));
+}
+
+}  // namespace tandem::predictor

@@ -1,0 +1,328 @@
+#include "predictor/profile.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace tandem::predictor {
+namespace {
+
+using nlohmann::json;
+
+// Reads fields of a profile, naming the file and the field path on failure.
+class Reader {
+ public:
+  explicit Reader(std::string origin) : origin_(std::move(origin)) {}
+
+  [[noreturn]] void fail(const std::string& path, const std::string& what) const {
+    throw std::runtime_error(fmt::format("{}: field '{}' {}", origin_, path, what));
+  }
+
+  const json& at(const json& obj, const std::string& parent, const char* key) const {
+    const std::string path = parent.empty() ? key : parent + "." + key;
+    if (!obj.is_object()) fail(parent, "is not an object");
+    const auto it = obj.find(key);
+    if (it == obj.end()) fail(path, "is missing");
+    return *it;
+  }
+
+  std::string str(const json& obj, const std::string& parent, const char* key) const {
+    const json& v = at(obj, parent, key);
+    if (!v.is_string()) fail(join(parent, key), type_error("a string", v));
+    return v.get<std::string>();
+  }
+  double num(const json& obj, const std::string& parent, const char* key) const {
+    const json& v = at(obj, parent, key);
+    if (!v.is_number()) fail(join(parent, key), type_error("a number", v));
+    return v.get<double>();
+  }
+  int integer(const json& obj, const std::string& parent, const char* key) const {
+    const json& v = at(obj, parent, key);
+    if (!v.is_number_integer()) fail(join(parent, key), type_error("an integer", v));
+    return v.get<int>();
+  }
+  bool boolean(const json& obj, const std::string& parent, const char* key) const {
+    const json& v = at(obj, parent, key);
+    if (!v.is_boolean()) fail(join(parent, key), type_error("a boolean", v));
+    return v.get<bool>();
+  }
+  const json& array(const json& obj, const std::string& parent, const char* key) const {
+    const json& v = at(obj, parent, key);
+    if (!v.is_array()) fail(join(parent, key), type_error("an array", v));
+    return v;
+  }
+  std::vector<double> numbers(const json& obj, const std::string& parent, const char* key) const {
+    const json& arr = array(obj, parent, key);
+    std::vector<double> out;
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      if (!arr[i].is_number()) {
+        fail(fmt::format("{}[{}]", join(parent, key), i), type_error("a number", arr[i]));
+      }
+      out.push_back(arr[i].get<double>());
+    }
+    return out;
+  }
+  NodeFeatures features(const json& obj, const std::string& parent) const {
+    const std::vector<double> v = numbers(obj, parent, "x");
+    if (v.size() != NodeFeatures::k_count) {
+      fail(join(parent, "x"), fmt::format("has {} values, expected {}", v.size(),
+                                          NodeFeatures::k_count));
+    }
+    std::array<double, NodeFeatures::k_count> a{};
+    std::copy(v.begin(), v.end(), a.begin());
+    return NodeFeatures::from_array(a);
+  }
+  OpKind kind(const json& obj, const std::string& parent) const {
+    const std::string name = str(obj, parent, "kind");
+    const auto k = op_kind_from_string(name);
+    if (!k) fail(join(parent, "kind"), fmt::format("names an unknown kind '{}'", name));
+    return *k;
+  }
+
+  static std::string join(const std::string& parent, const char* key) {
+    return parent.empty() ? std::string(key) : parent + "." + key;
+  }
+
+ private:
+  static std::string type_error(const char* want, const json& got) {
+    return fmt::format("has the wrong type (expected {}, got {})", want, got.type_name());
+  }
+  std::string origin_;
+};
+
+json stats_json(const FitStats& s) {
+  return {{"n", s.n},
+          {"r2_log", s.r2},
+          {"median_abs_pct", s.median_abs_pct},
+          {"mean_abs_pct", s.mean_abs_pct},
+          {"cv_linear_pct", s.cv_linear_pct},
+          {"cv_log_linear_pct", s.cv_log_linear_pct}};
+}
+
+json x_json(const NodeFeatures& x) { return x.to_array(); }
+
+Regressor read_regressor(const Reader& r, const json& j, const std::string& cls,
+                         const std::string& path) {
+  Regressor out;
+  out.cls = cls;
+  try {
+    class_kind(cls);
+  } catch (const std::invalid_argument&) {
+    r.fail(path, "names an unknown regression class");
+  }
+  try {
+    out.form = regression_form_from_string(r.str(j, path, "form"));
+  } catch (const std::invalid_argument& e) {
+    r.fail(path + ".form", e.what());
+  }
+  out.coefficients = r.numbers(j, path, "coefficients");
+  const json& names = r.array(j, path, "features");
+  if (names != json(design_names(cls, out.form))) {
+    r.fail(path + ".features", fmt::format("is {}, this build's {} design is {}", names.dump(),
+                                           to_string(out.form),
+                                           json(design_names(cls, out.form)).dump()));
+  }
+  if (out.coefficients.size() != names.size() + 1) {
+    r.fail(path + ".coefficients", fmt::format("has {} values, expected {} (intercept first)",
+                                               out.coefficients.size(), names.size() + 1));
+  }
+  out.floor_ms = r.num(j, path, "floor_ms");
+  if (!(out.floor_ms > 0)) r.fail(path + ".floor_ms", "must be > 0");
+  const std::string sp = path + ".stats";
+  const json& s = r.at(j, path, "stats");
+  out.stats.n = r.integer(s, sp, "n");
+  out.stats.r2 = r.num(s, sp, "r2_log");
+  out.stats.median_abs_pct = r.num(s, sp, "median_abs_pct");
+  out.stats.mean_abs_pct = r.num(s, sp, "mean_abs_pct");
+  out.stats.cv_linear_pct = r.num(s, sp, "cv_linear_pct");
+  out.stats.cv_log_linear_pct = r.num(s, sp, "cv_log_linear_pct");
+  return out;
+}
+
+}  // namespace
+
+double RunOverhead::ms(std::size_t nodes, double node_ms) const {
+  return nodes == 0 ? 0.0 : fraction * node_ms;
+}
+
+RunOverhead fit_overhead(const std::vector<ModelRun>& runs) {
+  std::vector<double> ratios;
+  for (const ModelRun& r : runs) {
+    if (r.node_sum_ms > 0) ratios.push_back((r.whole_ms - r.node_sum_ms) / r.node_sum_ms);
+  }
+  if (ratios.empty()) return {};
+  std::sort(ratios.begin(), ratios.end());
+  const std::size_t m = ratios.size() / 2;
+  const double median = ratios.size() % 2 ? ratios[m] : 0.5 * (ratios[m - 1] + ratios[m]);
+  return {std::max(0.0, median)};
+}
+
+void refit(DeviceProfile& profile, const FitOptions& options) {
+  profile.regressions = fit_regressions(profile.samples, options);
+  profile.overhead = fit_overhead(profile.runs);
+}
+
+DeviceProfile without_model(const DeviceProfile& profile, const std::string& model) {
+  DeviceProfile out = profile;
+  const std::string source = "model:" + model;
+  std::erase_if(out.samples, [&](const Sample& s) { return s.source == source; });
+  std::erase_if(out.measured, [&](const MeasuredNode& m) { return m.model == model; });
+  std::erase_if(out.runs, [&](const ModelRun& r) { return r.model == model; });
+  refit(out);
+  return out;
+}
+
+nlohmann::json to_json(const DeviceProfile& p) {
+  json classes = json::object();
+  for (const auto& [cls, r] : p.regressions.regressors) {
+    classes[cls] = {{"form", to_string(r.form)},
+                    {"features", design_names(cls, r.form)},
+                    {"coefficients", r.coefficients},
+                    {"floor_ms", r.floor_ms},
+                    {"stats", stats_json(r.stats)}};
+  }
+  json measured = json::array();
+  for (const MeasuredNode& m : p.measured) {
+    measured.push_back({{"model", m.model},
+                        {"node", m.node},
+                        {"id", m.id},
+                        {"kind", to_string(m.kind)},
+                        {"ms", m.ms},
+                        {"x", x_json(m.x)}});
+  }
+  json runs = json::array();
+  for (const ModelRun& r : p.runs) {
+    runs.push_back({{"model", r.model},
+                    {"nodes", r.nodes},
+                    {"whole_ms", r.whole_ms},
+                    {"node_sum_ms", r.node_sum_ms}});
+  }
+  json samples = json::array();
+  for (const Sample& s : p.samples) {
+    samples.push_back(
+        {{"kind", to_string(s.kind)}, {"source", s.source}, {"ms", s.ms},
+         {"after_sleep", s.after_sleep}, {"x", x_json(s.x)}});
+  }
+  return {{"schema_version", p.schema_version},
+          {"device", p.device},
+          {"threads", p.threads},
+          {"slowdown", p.slowdown},
+          {"libtorch_version", p.libtorch_version},
+          {"cpu_model", p.cpu_model},
+          {"date", p.date},
+          {"quick", p.quick},
+          {"warmup", p.warmup},
+          {"repeats", p.repeats},
+          {"timer_overhead_ns", p.timer_overhead_ns},
+          {"feature_names", NodeFeatures::names()},
+          {"run_overhead", {{"fraction", p.overhead.fraction}}},
+          {"regressions",
+           {{"split_conv", p.regressions.split_conv},
+            {"cv_conv_split_pct", p.regressions.cv_conv_split_pct},
+            {"cv_conv_joint_pct", p.regressions.cv_conv_joint_pct},
+            {"classes", classes}}},
+          {"measured", measured},
+          {"runs", runs},
+          {"samples", samples}};
+}
+
+DeviceProfile profile_from_json(const nlohmann::json& j, const std::string& origin) {
+  const Reader r(origin);
+  if (!j.is_object()) {
+    throw std::runtime_error(fmt::format("{}: not a profile (top level is {}, expected an object)",
+                                         origin, j.type_name()));
+  }
+  DeviceProfile p;
+  p.schema_version = r.integer(j, "", "schema_version");
+  if (p.schema_version != k_profile_schema_version) {
+    r.fail("schema_version", fmt::format("is {}, this build reads version {} (re-run tandem profile)",
+                                         p.schema_version, k_profile_schema_version));
+  }
+  p.device = r.str(j, "", "device");
+  p.threads = r.integer(j, "", "threads");
+  if (p.threads < 1) r.fail("threads", "must be >= 1");
+  p.slowdown = r.num(j, "", "slowdown");
+  if (!(p.slowdown >= 1.0)) r.fail("slowdown", "must be >= 1");
+  p.libtorch_version = r.str(j, "", "libtorch_version");
+  p.cpu_model = r.str(j, "", "cpu_model");
+  p.date = r.str(j, "", "date");
+  p.quick = r.boolean(j, "", "quick");
+  p.warmup = r.integer(j, "", "warmup");
+  p.repeats = r.integer(j, "", "repeats");
+  p.timer_overhead_ns = r.num(j, "", "timer_overhead_ns");
+  const json& names = r.array(j, "", "feature_names");
+  if (names != json(NodeFeatures::names())) {
+    r.fail("feature_names", fmt::format("is {}, expected {}", names.dump(),
+                                        json(NodeFeatures::names()).dump()));
+  }
+  const json& ov = r.at(j, "", "run_overhead");
+  p.overhead.fraction = r.num(ov, "run_overhead", "fraction");
+
+  const json& reg = r.at(j, "", "regressions");
+  p.regressions.split_conv = r.boolean(reg, "regressions", "split_conv");
+  p.regressions.cv_conv_split_pct = r.num(reg, "regressions", "cv_conv_split_pct");
+  p.regressions.cv_conv_joint_pct = r.num(reg, "regressions", "cv_conv_joint_pct");
+  const json& classes = r.at(reg, "regressions", "classes");
+  if (!classes.is_object()) r.fail("regressions.classes", "is not an object");
+  for (const auto& [cls, rj] : classes.items()) {
+    p.regressions.regressors[cls] = read_regressor(r, rj, cls, "regressions.classes." + cls);
+  }
+
+  const json& measured = r.array(j, "", "measured");
+  for (std::size_t i = 0; i < measured.size(); ++i) {
+    const std::string path = fmt::format("measured[{}]", i);
+    const json& e = measured[i];
+    MeasuredNode m;
+    m.model = r.str(e, path, "model");
+    m.node = r.str(e, path, "node");
+    m.id = r.integer(e, path, "id");
+    m.kind = r.kind(e, path);
+    m.ms = r.num(e, path, "ms");
+    m.x = r.features(e, path);
+    p.measured.push_back(std::move(m));
+  }
+  const json& runs = r.array(j, "", "runs");
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const std::string path = fmt::format("runs[{}]", i);
+    p.runs.push_back({r.str(runs[i], path, "model"), r.integer(runs[i], path, "nodes"),
+                      r.num(runs[i], path, "whole_ms"), r.num(runs[i], path, "node_sum_ms")});
+  }
+  const json& samples = r.array(j, "", "samples");
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    const std::string path = fmt::format("samples[{}]", i);
+    Sample s;
+    s.kind = r.kind(samples[i], path);
+    s.source = r.str(samples[i], path, "source");
+    s.ms = r.num(samples[i], path, "ms");
+    s.after_sleep = r.boolean(samples[i], path, "after_sleep");
+    if (!(s.ms > 0)) r.fail(path + ".ms", "must be > 0");
+    s.x = r.features(samples[i], path);
+    p.samples.push_back(std::move(s));
+  }
+  return p;
+}
+
+void save_profile(const DeviceProfile& profile, const std::filesystem::path& path) {
+  std::ofstream out(path);
+  if (!out) throw std::runtime_error(fmt::format("{}: cannot open for writing", path.string()));
+  out << to_json(profile).dump(1) << '\n';
+  if (!out) throw std::runtime_error(fmt::format("{}: write failed", path.string()));
+}
+
+DeviceProfile load_profile(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot open profile", path.string()));
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::parse_error& e) {
+    throw std::runtime_error(fmt::format("{}: not valid JSON: {}", path.string(), e.what()));
+  }
+  return profile_from_json(j, path.string());
+}
+
+}  // namespace tandem::predictor

@@ -1,0 +1,97 @@
+#pragma once
+// A device profile: what one device (threads, slowdown, CPU) measured, and the
+// regressors fitted to it. Saved as JSON (profiles/<device>.json).
+//
+// The raw samples are kept so the fit can be redone — in particular with one
+// model's own layers left out, which is how `tandem profile --validate`
+// measures the regression on models it has not seen.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "predictor/regression.hpp"
+
+namespace tandem::predictor {
+
+inline constexpr int k_profile_schema_version = 1;
+
+/// One zoo node timed in context (inside whole-model runs).
+struct MeasuredNode {
+  std::string model;
+  std::string node;  // node name, unique within the model
+  NodeId id = 0;
+  OpKind kind = OpKind::input;
+  NodeFeatures x;    // shapes at profiling time: the entry applies only if they match
+  double ms = 0;     // median over repeats, slowdown included
+};
+
+/// One zoo model's whole runs: the data of the per-run overhead fit.
+struct ModelRun {
+  std::string model;
+  int nodes = 0;           // computed nodes (the input excluded)
+  double whole_ms = 0;     // median wall time of a whole run
+  double node_sum_ms = 0;  // sum of the per-node medians
+};
+
+/// What a whole run costs beyond the sum of its nodes' medians: the
+/// executor's own work between nodes (bookkeeping, freeing tensors) and the
+/// skew of per-node times (a sum of medians undercounts a run whose nodes
+/// now and then take longer). Both grow with the run, so it is a fraction of
+/// the nodes' sum: the median over the zoo models of (whole - sum) / sum. A
+/// fixed per-run term was tried and rejected: on the six models left in a
+/// leave-one-out fit it came out at several ms, set by the noise of the
+/// largest models, and wrecked the 1 ms LeNet.
+struct RunOverhead {
+  double fraction = 0;
+  /// Overhead of a run computing `nodes` nodes predicted to take `node_ms`
+  /// in total (0 when nodes == 0).
+  double ms(std::size_t nodes, double node_ms) const;
+};
+
+struct DeviceProfile {
+  int schema_version = k_profile_schema_version;
+  std::string device;
+  int threads = 1;
+  double slowdown = 1.0;
+  std::string libtorch_version;
+  std::string cpu_model;
+  std::string date;  // ISO 8601, UTC
+  bool quick = false;
+  int warmup = 0;     // runs discarded before timing
+  int repeats = 0;    // timed runs per zoo model (the sweep adapts its own)
+  double timer_overhead_ns = 0;  // subtracted from every timing
+  RegressionSet regressions;
+  RunOverhead overhead;
+  std::vector<MeasuredNode> measured;
+  std::vector<ModelRun> runs;
+  std::vector<Sample> samples;
+};
+
+/// Refits regressions and overhead from the profile's samples and runs.
+void refit(DeviceProfile& profile, const FitOptions& options = {});
+
+/// The per-run overhead of `runs` (median ratio, see RunOverhead); zero when
+/// there are no runs.
+RunOverhead fit_overhead(const std::vector<ModelRun>& runs);
+
+/// A copy of `profile` without anything measured on `model` (samples, table
+/// entries, runs), refitted: the leave-one-model-out predictor's profile.
+DeviceProfile without_model(const DeviceProfile& profile, const std::string& model);
+
+/// The profile as JSON.
+nlohmann::json to_json(const DeviceProfile& profile);
+/// Parses a profile. Throws std::runtime_error naming `origin` and the field
+/// when the schema version is wrong or a field is missing or mistyped.
+DeviceProfile profile_from_json(const nlohmann::json& j, const std::string& origin);
+
+/// Writes the profile as indented JSON. Throws std::runtime_error naming the
+/// path on I/O failure.
+void save_profile(const DeviceProfile& profile, const std::filesystem::path& path);
+/// Reads a profile. Throws std::runtime_error naming the path and the problem
+/// (unreadable, bad JSON, wrong schema, missing or mistyped field).
+DeviceProfile load_profile(const std::filesystem::path& path);
+
+}  // namespace tandem::predictor
