@@ -48,7 +48,10 @@ int cmd_run(const Args& args) {
       "weights", "weights file instead of the seed", cxxopts::value<std::string>(), "FILE")(
       "threads", "intra-op threads", cxxopts::value<int>()->default_value("1"), "N")(
       "slowdown", "stretch each node's compute time by F", cxxopts::value<double>()->default_value("1"), "F")(
-      "save-weights", "write the model's weights to FILE and exit", cxxopts::value<std::string>(), "FILE");
+      "save-weights", "write the model's weights to FILE and exit", cxxopts::value<std::string>(), "FILE")(
+      "input-seed", "seed of the random input", cxxopts::value<std::uint64_t>()->default_value("1"), "N")(
+      "save-input", "write the random input (--input-seed) to FILE, for tasks' input_file, and exit",
+      cxxopts::value<std::string>(), "FILE");
   const auto result = parse_options(options, args);
   if (!result) return 0;
   if (!result->count("model")) throw CliError("--model is required (see: tandem models)");
@@ -73,6 +76,14 @@ int cmd_run(const Args& args) {
                model->params().size(), model->fingerprint(), path);
     return 0;
   }
+  const auto input_seed = (*result)["input-seed"].as<std::uint64_t>();
+  if (result->count("save-input")) {
+    const auto path = (*result)["save-input"].as<std::string>();
+    save_tensor(path, model->make_input(input_seed));
+    fmt::print("wrote a {} input (seed {}) to {}\n", shape_string(model->graph().input_shape()),
+               input_seed, path);
+    return 0;
+  }
   const GraphDesc& g = model->graph();
   std::vector<Cut> cuts;
   if (result->count("cut")) {
@@ -88,7 +99,7 @@ int cmd_run(const Args& args) {
   }
 
   const RunOptions run_options{.slowdown = slowdown};
-  const at::Tensor input = model->make_input(1);
+  const at::Tensor input = model->make_input(input_seed);
   auto t0 = std::chrono::steady_clock::now();
   const TensorMap whole = model->run(input, run_options);
   fmt::print("{}: {} nodes, weights {:016x}, {} thread(s), slowdown {}; whole graph {:.2f} ms\n",

@@ -20,5 +20,8 @@ using Args = std::vector<std::string>;
 
 int cmd_models(const Args& args);
 int cmd_run(const Args& args);
+int cmd_profile(const Args& args);
+int cmd_plan(const Args& args);
+int cmd_submit(const Args& args);
 
 }  // namespace tandem::cli

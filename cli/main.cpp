@@ -21,6 +21,12 @@ const Command k_commands[] = {
     {"models", "list the model zoo, or show one model's layers", tandem::cli::cmd_models},
     {"run", "run a model locally, whole and split at cuts, and compare outputs",
      tandem::cli::cmd_run},
+    {"submit", "submit a task queue to an edge daemon and summarise the results",
+     tandem::cli::cmd_submit},
+    {"profile", "measure this machine into a device profile, or validate one",
+     tandem::cli::cmd_profile},
+    {"plan", "choose the edge/cloud split of a model for a link, with its alternatives",
+     tandem::cli::cmd_plan},
 };
 
 void print_usage(std::FILE* to) {

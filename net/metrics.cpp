@@ -7,6 +7,8 @@
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
 
+#include "net/process.hpp"
+
 namespace tandem::net {
 namespace {
 
@@ -126,16 +128,7 @@ MetricsServer::MetricsServer(std::shared_ptr<const MetricsRegistry> registry)
 MetricsServer::~MetricsServer() { stop(); }
 
 boost::system::error_code MetricsServer::start(const std::string& host, std::uint16_t port) {
-  namespace asio = boost::asio;
-  boost::system::error_code ec;
-  const auto address = asio::ip::make_address(host, ec);
-  if (ec) return ec;
-  const asio::ip::tcp::endpoint endpoint(address, port);
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return ec;
+  if (auto ec = listen_on(acceptor_, host, port)) return ec;
   port_ = acceptor_.local_endpoint().port();
   accept();
   thread_ = std::thread([this] { io_.run(); });

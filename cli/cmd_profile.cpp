@@ -1,0 +1,163 @@
+// tandem profile: measure this machine into a device profile, or validate one.
+
+#include <filesystem>
+#include <sstream>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "cli/options.hpp"
+#include "models/model.hpp"
+#include "predictor/profiler.hpp"
+
+namespace tandem::cli {
+namespace {
+
+std::vector<std::string> parse_models(const std::string& text) {
+  if (text == "all") return {};
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string name;
+  while (std::getline(in, name, ',')) {
+    if (name.empty()) throw CliError(fmt::format("--models '{}': empty model name", text));
+    const auto& zoo = zoo_names();
+    if (std::find(zoo.begin(), zoo.end(), name) == zoo.end()) {
+      throw CliError(fmt::format("--models: unknown model '{}' (known: {})", name,
+                                 fmt::join(zoo, ", ")));
+    }
+    out.push_back(name);
+  }
+  if (out.empty()) throw CliError("--models: no model named");
+  return out;
+}
+
+std::string signed_pct(double predicted, double measured) {
+  return fmt::format("{:+.1f}%", 100.0 * (predicted - measured) / measured);
+}
+
+int validate(const std::string& path, const std::vector<std::string>& models, bool progress) {
+  const predictor::DeviceProfile profile = predictor::load_profile(path);
+  fmt::print("profile {}: device '{}', {} thread(s), slowdown {}, LibTorch {}, {}, made {}{}\n",
+             path, profile.device, profile.threads, profile.slowdown, profile.libtorch_version,
+             profile.cpu_model, profile.date, profile.quick ? " (quick)" : "");
+  predictor::ValidateOptions options;
+  options.models = models;
+  options.progress = progress;
+  const auto report = predictor::validate_profile(profile, options);
+  fmt::print("{:<14} {:>11} {:>10} {:>9} {:>10} {:>9} {:>6} {:>14} {:>14}\n", "model",
+             "measured ms", "LOMO ms", "LOMO err", "table ms", "table err", "nodes",
+             "node LOMO med", "node table med");
+  for (const auto& v : report.models) {
+    fmt::print("{:<14} {:>11.2f} {:>10.2f} {:>9} {:>10.2f} {:>9} {:>6} {:>13.1f}% {:>13.1f}%\n",
+               v.model, v.measured_ms, v.lomo_ms, signed_pct(v.lomo_ms, v.measured_ms),
+               v.table_ms, signed_pct(v.table_ms, v.measured_ms), v.nodes_counted,
+               v.lomo_node_median_pct, v.table_node_median_pct);
+  }
+  fmt::print("cut sides (table predictor vs measured run_edge / run_cloud):\n");
+  for (const auto& v : report.models) {
+    for (const auto& s : v.sides) {
+      const std::string_view full = s.cut;
+      const std::string cut =
+          full.size() > 20 ? fmt::format("{}...", full.substr(0, 17)) : std::string(full);
+      fmt::print("  {:<14} {:<20} {:<5} measured {:>9.2f} ms  predicted {:>9.2f} ms  {}\n",
+                 v.model, cut, s.edge ? "edge" : "cloud", s.measured_ms, s.predicted_ms,
+                 signed_pct(s.predicted_ms, s.measured_ms));
+    }
+  }
+  fmt::print("cut sides: median abs error {:.1f}%\n", report.side_median_pct);
+  fmt::print("per-node median abs error, {} nodes >= {} ms: LOMO {:.1f}%, in-table {:.1f}%\n",
+             report.nodes_counted, options.min_node_ms, report.lomo_node_median_pct,
+             report.table_node_median_pct);
+  fmt::print("in-table whole-model MAPE {:.1f}%\n", report.table_mape_pct);
+  fmt::print("MAPE {:.1f}%\n", report.lomo_mape_pct);
+  return 0;
+}
+
+void print_summary(const predictor::DeviceProfile& p, const std::string& out) {
+  fmt::print("wrote {}: device '{}', {} thread(s), slowdown {}, {} samples, {} table nodes\n", out,
+             p.device, p.threads, p.slowdown, p.samples.size(), p.measured.size());
+  fmt::print("conv split into sub-kinds: {} (k-fold error split {:.1f}%, one class {:.1f}%)\n",
+             p.regressions.split_conv ? "yes" : "no", p.regressions.cv_conv_split_pct,
+             p.regressions.cv_conv_joint_pct);
+  fmt::print("{:<20} {:<10} {:>5} {:>7} {:>9} {:>9} {:>9} {:>9}\n", "class", "form", "n", "R2log",
+             "med err", "mean err", "cv lin", "cv log");
+  for (const auto& [cls, r] : p.regressions.regressors) {
+    fmt::print("{:<20} {:<10} {:>5} {:>7.3f} {:>8.1f}% {:>8.1f}% {:>8.1f}% {:>8.1f}%\n", cls,
+               predictor::to_string(r.form), r.stats.n, r.stats.r2, r.stats.median_abs_pct,
+               r.stats.mean_abs_pct, r.stats.cv_linear_pct, r.stats.cv_log_linear_pct);
+  }
+  fmt::print("run overhead: {:.2f}% of the nodes' sum\n", 100 * p.overhead.fraction);
+}
+
+}  // namespace
+
+int cmd_profile(const Args& args) {
+  cxxopts::Options options(
+      args[0],
+      "Measure this machine into a device profile (zoo models timed in context plus a layer\n"
+      "sweep, per-kind regressors), or --validate an existing profile by re-measuring.");
+  options.add_options()("device", "device name recorded in the profile", cxxopts::value<std::string>(), "NAME")(
+      "threads", "intra-op threads", cxxopts::value<int>(), "N")(
+      "slowdown", "stretch each node's compute time by F (as the daemon does)",
+      cxxopts::value<double>()->default_value("1"), "F")(
+      "models", "zoo models to time: all, or a,b,...", cxxopts::value<std::string>()->default_value("all"), "LIST")(
+      "quick", "fewer repeats and a smaller sweep (under a minute)")(
+      "out", "profile file to write", cxxopts::value<std::string>(), "FILE")(
+      "validate", "re-measure and compare with the predictions of --profile")(
+      "refit", "refit --profile's regressors from its stored samples into --out (no timing)")(
+      "profile", "profile to validate", cxxopts::value<std::string>(), "FILE")(
+      "no-progress", "no progress bar on stderr");
+  const auto result = parse_options(options, args);
+  if (!result) return 0;
+  const auto models = parse_models((*result)["models"].as<std::string>());
+  const bool progress = result->count("no-progress") == 0;
+  if (result->count("refit")) {
+    for (const char* flag : {"device", "threads", "slowdown", "quick", "validate"}) {
+      if (result->count(flag)) throw CliError(fmt::format("--{} does not apply to --refit", flag));
+    }
+    if (!result->count("profile") || !result->count("out")) {
+      throw CliError("--refit needs --profile FILE and --out FILE");
+    }
+    predictor::DeviceProfile profile =
+        predictor::load_profile((*result)["profile"].as<std::string>());
+    predictor::refit(profile);
+    const std::string out = (*result)["out"].as<std::string>();
+    predictor::save_profile(profile, out);
+    print_summary(profile, out);
+    return 0;
+  }
+  if (result->count("validate")) {
+    for (const char* flag : {"device", "threads", "slowdown", "out", "quick"}) {
+      if (result->count(flag)) throw CliError(fmt::format("--{} does not apply to --validate", flag));
+    }
+    if (!result->count("profile")) throw CliError("--validate needs --profile FILE");
+    return validate((*result)["profile"].as<std::string>(), models, progress);
+  }
+  if (result->count("profile")) {
+    throw CliError("--profile is only for --validate and --refit (use --out)");
+  }
+  for (const char* flag : {"device", "threads", "out"}) {
+    if (!result->count(flag)) throw CliError(fmt::format("--{} is required", flag));
+  }
+  predictor::ProfileOptions po;
+  po.device = (*result)["device"].as<std::string>();
+  po.threads = (*result)["threads"].as<int>();
+  po.slowdown = (*result)["slowdown"].as<double>();
+  po.models = models;
+  po.quick = result->count("quick") > 0;
+  po.progress = progress;
+  if (po.device.empty()) throw CliError("--device must not be empty");
+  if (po.threads < 1) throw CliError(fmt::format("--threads {} must be at least 1", po.threads));
+  if (!(po.slowdown >= 1.0)) throw CliError(fmt::format("--slowdown {} must be at least 1", po.slowdown));
+  const std::string out = (*result)["out"].as<std::string>();
+  const auto dir = std::filesystem::path(out).parent_path();
+  if (!dir.empty() && !std::filesystem::is_directory(dir)) {
+    throw CliError(fmt::format("--out {}: directory {} does not exist", out, dir.string()));
+  }
+  const predictor::DeviceProfile profile = predictor::profile_device(po);
+  predictor::save_profile(profile, out);
+  print_summary(profile, out);
+  return 0;
+}
+
+}  // namespace tandem::cli

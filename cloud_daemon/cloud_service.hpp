@@ -1,0 +1,59 @@
+#pragma once
+// The cloud daemon: serves many edges at once. Each INFER carries a model
+// name, a cut (Cut::to_string form) and the crossing tensors; a worker runs the
+// cloud side of the cut and replies with the outputs.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/model.hpp"
+#include "net/metrics.hpp"
+#include "net/server.hpp"
+
+namespace tandem::cloud {
+
+struct CloudConfig {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 7070;          // 0: the OS picks; logged and reported to on_ready
+  int threads = 2;                    // LibTorch intra-op threads per request
+  std::size_t workers = 1;            // requests computed at once
+  std::filesystem::path key_file;     // shared HMAC key (see net/auth.hpp)
+  std::vector<std::string> models;    // empty: the whole zoo
+  std::uint64_t seed = 0;             // weights seed when no weights dir is given
+  std::filesystem::path weights_dir;  // <dir>/<model>.tw
+  std::uint32_t max_payload = net::k_default_max_payload;
+  std::string metrics;                // HOST:PORT for Prometheus /metrics; empty: off
+};
+
+/// The request handler: checks announced models against its own weights and
+/// runs cloud sides. Thread-safe.
+class CloudService : public net::ServerHandler {
+ public:
+  CloudService(ModelSet models, int threads, std::shared_ptr<net::MetricsRegistry> metrics = nullptr);
+
+  /// Accepts when every announced model is loaded here with the same fingerprint.
+  std::optional<net::Error> check_models(const std::vector<net::ModelFingerprint>& models) override;
+  /// Runs the cloud side on the calling worker thread and replies.
+  void infer(const net::InferContext& context, net::InferRequest request,
+             net::Responder responder) override;
+
+  const ModelSet& models() const { return models_; }
+
+ private:
+  ModelSet models_;
+  int threads_;
+  std::shared_ptr<net::MetricsRegistry> metrics_;
+};
+
+/// Loads the models, warms them up, serves until SIGINT/SIGTERM or until
+/// `should_stop` returns true (polled), then stops cleanly after in-flight
+/// requests. `on_ready` gets the bound port. Returns the exit code; throws
+/// std::runtime_error for a bad key file, model or address.
+int run_cloud_daemon(const CloudConfig& config, const std::function<void(std::uint16_t)>& on_ready = {},
+                     const std::function<bool()>& should_stop = {});
+
+}  // namespace tandem::cloud

@@ -1,0 +1,94 @@
+#include "edge_daemon/cloud_link.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace tandem::edge {
+
+CloudLink::CloudLink(CloudLinkConfig config, net::AuthKey key)
+    : config_(std::move(config)), monitor_(std::make_shared<net::BandwidthMonitor>()) {
+  config_.client.monitor = monitor_;
+  client_ = std::make_unique<net::Client>(config_.client, std::move(key));
+}
+
+CloudLink::~CloudLink() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  client_->close();
+}
+
+void CloudLink::start() { thread_ = std::thread([this] { run(); }); }
+
+bool CloudLink::wait_connected(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return wake_.wait_for(lock, timeout, [&] { return stopping_ || client_->connected(); }) &&
+         client_->connected();
+}
+
+net::CloudLoad CloudLink::cloud_load() const {
+  std::lock_guard lock(mutex_);
+  return load_;
+}
+
+void CloudLink::note_load(const net::CloudLoad& load) {
+  std::lock_guard lock(mutex_);
+  load_ = load;
+}
+
+std::string CloudLink::last_error() const {
+  std::lock_guard lock(mutex_);
+  return last_error_;
+}
+
+void CloudLink::run() {
+  auto backoff = config_.min_backoff;
+  auto last_probe = std::chrono::steady_clock::now() - config_.probe_interval;
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    if (!client_->connected()) {
+      lock.unlock();
+      auto ack = client_->connect(config_.host, config_.port);
+      lock.lock();
+      if (ack) {
+        ++connections_;
+        load_ = ack.value().load;
+        last_error_.clear();
+        backoff = config_.min_backoff;
+        spdlog::info("connected to cloud {}:{} ({}), connection #{}", config_.host, config_.port,
+                     ack.value().server_name, connections_.load());
+        wake_.notify_all();
+        last_probe = std::chrono::steady_clock::now() - config_.probe_interval;
+      } else {
+        if (last_error_ != ack.error().message) {
+          spdlog::warn("cloud {}:{} unavailable: {} (retrying with back-off)", config_.host,
+                       config_.port, ack.error().message);
+        }
+        last_error_ = ack.error().message;
+        wake_.wait_for(lock, backoff, [&] { return stopping_; });
+        backoff = std::min(backoff * 2, config_.max_backoff);
+        continue;
+      }
+    }
+    // Probe when idle: real transfers already feed the monitor passively.
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_probe >= config_.probe_interval && client_->in_flight() == 0) {
+      last_probe = now;
+      lock.unlock();
+      auto probe = client_->probe(config_.probe_bytes, 0);
+      auto status = client_->status();
+      const auto got = status.wait_for(std::chrono::seconds(5));
+      probe.wait_for(std::chrono::seconds(5));
+      lock.lock();
+      if (got == std::future_status::ready) {
+        auto load = status.get();
+        if (load) load_ = load.value();
+      }
+    }
+    wake_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping_; });
+  }
+}
+
+}  // namespace tandem::edge

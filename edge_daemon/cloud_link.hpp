@@ -1,0 +1,72 @@
+#pragma once
+// The edge's connection to the cloud: connects, reconnects with exponential
+// back-off when the cloud is unreachable or lost, probes the link when idle,
+// and keeps the latest cloud load. Owns a background thread.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "net/bandwidth_monitor.hpp"
+#include "net/client.hpp"
+
+namespace tandem::edge {
+
+struct CloudLinkConfig {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 7070;
+  net::ClientConfig client;                    // models, link emulation
+  std::chrono::milliseconds min_backoff{100};  // first retry delay
+  std::chrono::milliseconds max_backoff{2000};
+  std::chrono::milliseconds probe_interval{2000};  // probe when no INFER measured the link lately
+  std::uint32_t probe_bytes = 64 * 1024;
+};
+
+class CloudLink {
+ public:
+  explicit CloudLink(CloudLinkConfig config, net::AuthKey key);
+  /// Stops the background thread and closes the connection.
+  ~CloudLink();
+  CloudLink(const CloudLink&) = delete;
+  CloudLink& operator=(const CloudLink&) = delete;
+
+  /// Starts connecting in the background; returns at once.
+  void start();
+  /// Blocks until connected or `timeout` passes; true when connected.
+  bool wait_connected(std::chrono::milliseconds timeout);
+  /// True while a handshaken connection is up. Thread-safe.
+  bool connected() const { return client_->connected(); }
+  /// The client for INFER requests; valid for the CloudLink's life. Thread-safe.
+  net::Client& client() { return *client_; }
+  /// Link estimate (bandwidth, RTT). Thread-safe.
+  net::LinkEstimate estimate() const { return monitor_->estimate(); }
+  /// Latest cloud load seen (handshake, RESULT, STATUS). Thread-safe.
+  net::CloudLoad cloud_load() const;
+  /// Records the load a RESULT carried. Thread-safe.
+  void note_load(const net::CloudLoad& load);
+  /// Why the last connection attempt failed, if it did. Thread-safe.
+  std::string last_error() const;
+  /// Connections made so far (1 after the first, +1 per reconnect). Thread-safe.
+  std::uint64_t connections() const { return connections_.load(); }
+
+ private:
+  void run();
+
+  CloudLinkConfig config_;
+  std::shared_ptr<net::BandwidthMonitor> monitor_;
+  std::unique_ptr<net::Client> client_;
+  std::thread thread_;
+  std::atomic<std::uint64_t> connections_{0};
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  net::CloudLoad load_;
+  std::string last_error_;
+};
+
+}  // namespace tandem::edge

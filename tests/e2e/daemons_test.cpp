@@ -1,0 +1,289 @@
+// End-to-end: real cloud_daemon and edge_daemon processes on 127.0.0.1 with
+// OS-chosen ports, driven through the control port.
+
+#include <csignal>
+#include <filesystem>
+#include <map>
+#include <sstream>
+
+#include <utility>  // before Asio (Boost 1.74)
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include "control_client.hpp"
+#include "daemon_process.hpp"
+#include "models/model.hpp"
+
+namespace tandem {
+namespace {
+
+using namespace std::chrono_literals;
+using test::ControlClient;
+using test::DaemonProcess;
+
+constexpr auto k_start_timeout = 180s;  // loading vgg16 and warm-up runs
+constexpr auto k_task_timeout = 120s;
+
+const std::string k_bin = TANDEM_BIN_DIR;
+const std::string k_profiles = TANDEM_PROFILES_DIR;
+
+struct Daemons {
+  std::string key = test::make_key_file("e2e");
+  std::unique_ptr<DaemonProcess> cloud, edge;
+  std::uint16_t cloud_port = 0, control_port = 0;
+
+  void start_cloud(const std::string& models, std::uint16_t port = 0) {
+    cloud = std::make_unique<DaemonProcess>(
+        k_bin + "/cloud_daemon",
+        std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(port), "--threads", "1",
+                                 "--key-file", key, "--models", models});
+    cloud_port = cloud->wait_for_port("listening", k_start_timeout);
+    ASSERT_NE(cloud_port, 0) << cloud->output();
+  }
+
+  void start_edge(const std::string& models, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"--cloud", "127.0.0.1:" + std::to_string(cloud_port), "--key-file",
+                                  key, "--profiles", k_profiles, "--control", "127.0.0.1:0",
+                                  "--threads", "1", "--models", models, "--probe-interval",
+                                  "200ms"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    edge = std::make_unique<DaemonProcess>(k_bin + "/edge_daemon", args);
+    control_port = edge->wait_for_port("control listening", k_start_timeout);
+    ASSERT_NE(control_port, 0) << edge->output();
+  }
+};
+
+double max_rel_diff(const std::vector<float>& got, const at::Tensor& want) {
+  const at::Tensor g = at::tensor(got).reshape_as(want);
+  const double scale = std::max(want.abs().max().item<double>(), 1e-12);
+  return (g - want).abs().max().item<double>() / scale;
+}
+
+// A split in the middle of the graph that is never edge-only or cloud-only.
+std::string middle_cut(const GraphDesc& g) {
+  if (g.is_chain()) return "split:" + std::to_string(g.size() / 2);
+  const auto cuts = articulation_cuts(g);
+  return "cut:" + cuts[cuts.size() / 2].to_string();
+}
+
+TEST(Daemons, SplitOutputsEqualLocalExecutionForEveryModel) {
+  Daemons d;
+  ASSERT_NO_FATAL_FAILURE(d.start_cloud("all"));
+  ASSERT_NO_FATAL_FAILURE(d.start_edge("all"));
+  ControlClient control(d.control_port);
+  std::map<std::uint64_t, std::pair<std::string, std::uint64_t>> sent;  // task -> (model, seed)
+  std::map<std::string, std::string> middle;
+  std::uint64_t id = 0;
+  for (const auto& name : zoo_names()) {
+    const auto model = build_model(name);
+    middle[name] = middle_cut(model->graph());
+    for (const std::string& plan : std::vector<std::string>{"auto", "edge_only", "cloud_only", middle[name]}) {
+      control.send({{"task", id}, {"model", name}, {"seed", 100 + id}, {"plan", plan},
+                    {"return_outputs", true}});
+      sent[id] = {name, 100 + id};
+      ++id;
+    }
+  }
+  std::map<std::string, int> placements;
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    const auto r = control.next(k_task_timeout);
+    ASSERT_TRUE(r.has_value()) << "result " << i << " missing\n" << d.edge->output();
+    ASSERT_TRUE(r->value("ok", false)) << r->dump();
+    EXPECT_FALSE(r->value("fallback", true)) << r->dump();
+    const auto task = r->at("task").get<std::uint64_t>();
+    const auto& [name, seed] = sent.at(task);
+    const auto model = build_model(name);
+    const at::Tensor want = model->run(model->make_input(seed)).begin()->second;
+    EXPECT_LE(max_rel_diff(r->at("outputs").get<std::vector<float>>(), want), 1e-4)
+        << name << " plan " << r->value("cut", "");
+    ++placements[r->at("placement").get<std::string>()];
+  }
+  // Every forced placement happened: edge_only, cloud_only and mid-graph splits.
+  EXPECT_GE(placements["edge_only"], static_cast<int>(zoo_names().size()));
+  EXPECT_GE(placements["cloud_only"], static_cast<int>(zoo_names().size()));
+  EXPECT_GE(placements["split"], static_cast<int>(zoo_names().size()));
+}
+
+TEST(Daemons, KilledCloudLosesNoTaskAndEdgeReconnects) {
+  Daemons d;
+  const std::string models = "resnet18,lenet";
+  ASSERT_NO_FATAL_FAILURE(d.start_cloud(models));
+  ASSERT_NO_FATAL_FAILURE(d.start_edge(models));
+  ControlClient control(d.control_port);
+  const auto r18 = build_model("resnet18");
+  const std::string cut = middle_cut(r18->graph());
+  constexpr int k_tasks = 24;
+  for (int i = 0; i < k_tasks; ++i) {
+    control.send({{"task", i}, {"model", "resnet18"}, {"seed", i}, {"plan", cut},
+                  {"return_outputs", true}});
+  }
+  int results = 0, fallbacks = 0;
+  auto check = [&](const nlohmann::json& r) {
+    ASSERT_TRUE(r.value("ok", false)) << r.dump();
+    const auto seed = r.at("task").get<std::uint64_t>();
+    const at::Tensor want = r18->run(r18->make_input(seed)).begin()->second;
+    EXPECT_LE(max_rel_diff(r.at("outputs").get<std::vector<float>>(), want), 1e-4);
+    if (r.value("fallback", false)) {
+      ++fallbacks;
+      EXPECT_FALSE(r.value("fallback_reason", "").empty());
+    }
+  };
+  for (; results < 3; ++results) {
+    const auto r = control.next(k_task_timeout);
+    ASSERT_TRUE(r.has_value()) << d.edge->output();
+    check(*r);
+  }
+  const std::uint16_t port = d.cloud_port;
+  d.cloud->signal(SIGKILL);
+  ASSERT_TRUE(d.cloud->wait_exit(30s).has_value());
+  for (; results < k_tasks; ++results) {
+    const auto r = control.next(k_task_timeout);
+    ASSERT_TRUE(r.has_value()) << "task lost after the cloud died\n" << d.edge->output();
+    check(*r);
+  }
+  EXPECT_GT(fallbacks, 0) << "the kill should have hit tasks in flight or queued";
+
+  // The cloud comes back on the same port: the edge reconnects and splits again.
+  ASSERT_NO_FATAL_FAILURE(d.start_cloud(models, port));
+  ASSERT_TRUE(d.edge->wait_for_line(std::regex("connection #2"), 60s).has_value())
+      << d.edge->output();
+  const auto s = control.status(10s);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_TRUE(s->value("cloud_connected", false)) << s->dump();
+  for (int i = 0; i < 4; ++i) {
+    control.send({{"task", 100 + i}, {"model", "resnet18"}, {"seed", i}, {"plan", cut}});
+  }
+  for (int i = 0; i < 4; ++i) {
+    const auto r = control.next(k_task_timeout);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_TRUE(r->value("ok", false)) << r->dump();
+    EXPECT_FALSE(r->value("fallback", true)) << r->dump();
+    EXPECT_EQ(r->value("placement", ""), "split");
+  }
+}
+
+TEST(Daemons, BadTaskLinesGetErrorsAndTheDaemonGoesOn) {
+  Daemons d;
+  ASSERT_NO_FATAL_FAILURE(d.start_cloud("lenet"));
+  ASSERT_NO_FATAL_FAILURE(d.start_edge("lenet"));
+  ControlClient control(d.control_port);
+  control.send({{"task", 1}, {"model", "nosuchmodel"}});
+  auto r = control.next(k_task_timeout);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->value("ok", true));
+  EXPECT_NE(r->dump().find("nosuchmodel"), std::string::npos) << r->dump();
+  control.send({{"task", 2}, {"model", "lenet"}, {"objective", "speed"}});
+  r = control.next(k_task_timeout);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->value("ok", true));
+  EXPECT_NE(r->dump().find("objective"), std::string::npos) << r->dump();
+  control.send({{"task", 3}, {"model", "lenet"}, {"plan", "split:99"}});
+  r = control.next(k_task_timeout);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->value("ok", true)) << r->dump();
+  control.send({{"task", 4}, {"model", "lenet"}});
+  r = control.next(k_task_timeout);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->value("ok", false)) << r->dump();
+}
+
+TEST(Daemons, TaskFromAnInputFileMatchesLocalExecution) {
+  Daemons d;
+  ASSERT_NO_FATAL_FAILURE(d.start_cloud("lenet"));
+  ASSERT_NO_FATAL_FAILURE(d.start_edge("lenet"));
+  const auto model = build_model("lenet");
+  const at::Tensor x = at::randn({1, 1, 32, 32});
+  const std::string path = d.key + ".input";
+  save_tensor(path, x);
+  ControlClient control(d.control_port);
+  control.send({{"task", 1}, {"model", "lenet"}, {"input_file", path}, {"plan", "split:4"},
+                {"return_outputs", true}});
+  auto r = control.next(k_task_timeout);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->value("ok", false)) << r->dump();
+  EXPECT_LE(max_rel_diff(r->at("outputs").get<std::vector<float>>(), model->run(x).begin()->second),
+            1e-4);
+  control.send({{"task", 2}, {"model", "lenet"}, {"input_file", path + ".missing"}});
+  r = control.next(k_task_timeout);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->value("ok", true));
+  EXPECT_NE(r->value("error", "").find(".missing"), std::string::npos) << r->dump();
+  std::filesystem::remove(path);
+}
+
+// Fetches http://127.0.0.1:port/metrics with a plain socket.
+std::string scrape(std::uint16_t port) {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), port});
+  const std::string request = "GET /metrics HTTP/1.0\r\n\r\n";
+  asio::write(socket, asio::buffer(request));
+  std::string response;
+  boost::system::error_code ec;
+  asio::read(socket, asio::dynamic_buffer(response), ec);
+  return response;
+}
+
+TEST(Daemons, FortyTaskQueueThroughTandemSubmitLosesNothing) {
+  Daemons d;
+  const std::string models = "lenet,alexnet,resnet18,mobilenet_v2";
+  ASSERT_NO_FATAL_FAILURE(d.start_cloud(models));
+  ASSERT_NO_FATAL_FAILURE(d.start_edge(models, {"--metrics", "127.0.0.1:0"}));
+  const std::uint16_t metrics_port = d.edge->wait_for_port("metrics listening", 10s);
+  ASSERT_NE(metrics_port, 0) << d.edge->output();
+  DaemonProcess submit(k_bin + "/tandem",
+                       {"submit", "--edge", "127.0.0.1:" + std::to_string(d.control_port),
+                        "--models", models, "--count", "40", "--shuffle"});
+  const auto answered = submit.wait_for_line(std::regex("^([0-9]+) of 40 tasks answered"), 600s);
+  ASSERT_TRUE(answered.has_value()) << submit.output();
+  EXPECT_EQ(*answered, "40") << submit.output();
+  EXPECT_EQ(submit.wait_exit(60s), 0) << submit.output();
+  // Per-model counts in the summary add up to the queue.
+  const std::string out = submit.output();
+  int total = 0;
+  const std::regex row("^(lenet|alexnet|resnet18|mobilenet_v2) +([0-9]+) +([0-9]+) ");
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, row)) {
+      total += std::stoi(m[2]);
+      EXPECT_EQ(m[3], "0") << line;
+    }
+  }
+  EXPECT_EQ(total, 40) << out;
+  std::smatch all;
+  ASSERT_TRUE(std::regex_search(out, all, std::regex("\nall +40 +0 "))) << out;
+
+  // The edge's metrics agree with what was submitted.
+  const std::string metrics = scrape(metrics_port);
+  EXPECT_NE(metrics.find("200 OK"), std::string::npos) << metrics;
+  double tasks = 0;
+  const std::regex sample("tandem_edge_tasks_total\\{[^}]*result=\"ok\"\\} ([0-9.]+)");
+  for (std::sregex_iterator it(metrics.begin(), metrics.end(), sample), end; it != end; ++it) {
+    tasks += std::stod((*it)[1]);
+  }
+  EXPECT_EQ(tasks, 40) << metrics;
+  EXPECT_NE(metrics.find("tandem_edge_task_latency_ms_bucket"), std::string::npos);
+  EXPECT_NE(metrics.find("tandem_edge_bandwidth_mbit"), std::string::npos);
+}
+
+TEST(Daemons, SigtermStopsBothDaemonsCleanly) {
+  Daemons d;
+  ASSERT_NO_FATAL_FAILURE(d.start_cloud("lenet"));
+  ASSERT_NO_FATAL_FAILURE(d.start_edge("lenet"));
+  d.edge->signal(SIGTERM);
+  d.cloud->signal(SIGTERM);
+  EXPECT_EQ(d.edge->wait_exit(60s), 0) << d.edge->output();
+  EXPECT_EQ(d.cloud->wait_exit(60s), 0) << d.cloud->output();
+}
+
+}  // namespace
+}  // namespace tandem
