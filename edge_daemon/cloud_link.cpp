@@ -5,7 +5,8 @@
 namespace tandem::edge {
 
 CloudLink::CloudLink(CloudLinkConfig config, net::AuthKey key)
-    : config_(std::move(config)), monitor_(std::make_shared<net::BandwidthMonitor>()) {
+    : config_(std::move(config)), monitor_(std::make_shared<net::BandwidthMonitor>()),
+      probe_bytes_(config_.probe_bytes) {
   config_.client.monitor = monitor_;
   client_ = std::make_unique<net::Client>(config_.client, std::move(key));
 }
@@ -77,11 +78,30 @@ void CloudLink::run() {
     if (now - last_probe >= config_.probe_interval && client_->in_flight() == 0) {
       last_probe = now;
       lock.unlock();
-      auto probe = client_->probe(config_.probe_bytes, 0);
+      auto probe = client_->probe(probe_bytes_, 0);
       auto status = client_->status();
       const auto got = status.wait_for(std::chrono::seconds(5));
-      probe.wait_for(std::chrono::seconds(5));
+      const bool probed = probe.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
       lock.lock();
+      if (probed) {
+        // Adapt the probe to the link: one the cloud received in under
+        // k_short_ms is too short to time (the monitor drops it), so it
+        // doubles and goes again; one that occupies the link for more than
+        // k_long_ms halves, to leave the link to real transfers.
+        constexpr std::uint32_t k_max_probe = 16u << 20;
+        constexpr double k_short_ms = 2.0;
+        constexpr double k_long_ms = 50.0;
+        auto result = probe.get();
+        if (result) {
+          const double took = result.value().receive.receive_ms;
+          if (took < k_short_ms && probe_bytes_ < k_max_probe) {
+            probe_bytes_ = std::min(probe_bytes_ * 2, k_max_probe);
+            last_probe = now - config_.probe_interval;
+          } else if (took > k_long_ms) {
+            probe_bytes_ = std::max(probe_bytes_ / 2, config_.probe_bytes);
+          }
+        }
+      }
       if (got == std::future_status::ready) {
         auto load = status.get();
         if (load) load_ = load.value();

@@ -24,7 +24,7 @@ struct CloudLinkConfig {
   std::chrono::milliseconds min_backoff{100};  // first retry delay
   std::chrono::milliseconds max_backoff{2000};
   std::chrono::milliseconds probe_interval{2000};  // probe when no INFER measured the link lately
-  std::uint32_t probe_bytes = 64 * 1024;
+  std::uint32_t probe_bytes = 64 * 1024;  // smallest probe; grows until a probe can be timed
 };
 
 class CloudLink {
@@ -67,6 +67,7 @@ class CloudLink {
   bool stopping_ = false;
   net::CloudLoad load_;
   std::string last_error_;
+  std::uint32_t probe_bytes_ = 0;  // current probe size, adapted to the link
 };
 
 }  // namespace tandem::edge
