@@ -27,9 +27,9 @@ run_queue() {
   start_edge "$models" --threads 1 --slowdown 4 --emulate-link "$link"
   # Let the first probes measure the link before planning.
   sleep 3
-  echo "== submitting $tasks tasks (shuffled zoo): each row shows predicted/measured ms"
+  echo "== submitting $tasks tasks (shuffled zoo, 2 per second): each row shows predicted/measured ms"
   "$bin/tandem" submit --edge "127.0.0.1:$control_port" --models "$models" --count "$tasks" \
-    --shuffle --seed 7
+    --shuffle --seed 7 --rate 2
   stop_edge
 }
 
