@@ -155,10 +155,7 @@ RunOverhead fit_overhead(const std::vector<ModelRun>& runs) {
     if (r.node_sum_ms > 0) ratios.push_back((r.whole_ms - r.node_sum_ms) / r.node_sum_ms);
   }
   if (ratios.empty()) return {};
-  std::sort(ratios.begin(), ratios.end());
-  const std::size_t m = ratios.size() / 2;
-  const double median = ratios.size() % 2 ? ratios[m] : 0.5 * (ratios[m - 1] + ratios[m]);
-  return {std::max(0.0, median)};
+  return {std::max(0.0, median(std::move(ratios)))};
 }
 
 void refit(DeviceProfile& profile, const FitOptions& options) {

@@ -102,14 +102,6 @@ double abs_pct(double predicted, double actual) {
   return 100.0 * std::abs(predicted - actual) / actual;
 }
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
-  std::nth_element(v.begin(), mid, v.end());
-  if (v.size() % 2 == 1) return *mid;
-  return 0.5 * (*mid + *std::max_element(v.begin(), mid));
-}
-
 // Relative-error weighted NNLS: rows divided by t, target 1.
 std::vector<double> fit_linear(const std::string& cls, const std::vector<Sample>& samples) {
   const auto cols = static_cast<Eigen::Index>(features_of(cls, RegressionForm::linear).size() + 3);
@@ -189,6 +181,14 @@ double best_cv(const Regressor& r) {
 }
 
 }  // namespace
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+  std::nth_element(v.begin(), mid, v.end());
+  if (v.size() % 2 == 1) return *mid;
+  return 0.5 * (*mid + *std::max_element(v.begin(), mid));
+}
 
 const std::array<const char*, NodeFeatures::k_count>& NodeFeatures::names() {
   static const std::array<const char*, k_count> n{

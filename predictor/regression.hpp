@@ -23,6 +23,9 @@
 
 namespace tandem::predictor {
 
+/// Median of `v` (mean of the two middle values for an even count; 0 when empty).
+double median(std::vector<double> v);
+
 /// Raw cost features of one node: enough to recompute any design row, so
 /// stored samples survive changes of the regression design.
 struct NodeFeatures {
