@@ -7,7 +7,7 @@
 # Usage: bench/evaluate.sh [--quick] [--emulated] [bench_evaluate flags...]
 #   --quick      lenet, alexnet, resnet18 on 5.85 and 100 mbit, 3 runs
 #   --emulated   skip the namespaces; use the edge daemon's --emulate-link
-#   e.g. --models alexnet,resnet18 --links 1.1,5.85 --runs 7 --top-k 5
+#   e.g. --models alexnet,resnet18 --links '1.1mbit,rtt=40ms;5.85mbit,rtt=40ms' --runs 7 --top-k 5
 #        --estimate-only (print the expected duration and exit)
 # Environment: TANDEM_BUILD_DIR (default build/).
 #

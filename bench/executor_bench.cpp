@@ -1,4 +1,4 @@
-// Why convolutions call at::mkldnn_convolution directly (DESIGN §10): at one
+// Why convolutions call at::mkldnn_convolution directly (docs/design.md §10): at one
 // intra-op thread LibTorch sends 1x1 convolutions down im2col + BLAS. Compares
 // the two paths on the same tensors, and whole-model runs through the
 // executor.

@@ -1,7 +1,6 @@
 // Plan time of the partition optimisers on every zoo model (issue 4's goal:
 // under 1 ms per model for latency), and the bandwidth sweep that fills the
-// planner's cache. LibTorch is needed only to build the graphs, once, before
-// anything is timed.
+// planner's cache.
 //
 // Costs come from the device profiles when both exist (TANDEM_EDGE_PROFILE /
 // TANDEM_CLOUD_PROFILE, default <source>/profiles/{edge,cloud}.json), else from
@@ -15,10 +14,10 @@
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
-#include "models/model.hpp"
+#include "models/graph_builder.hpp"
 #include "partition/optimise.hpp"
 #include "partition/sweep.hpp"
-#include "predictor/predictor.hpp"
+#include "planner/planner.hpp"
 #include "testutil/synthetic_costs.hpp"
 
 namespace {
@@ -47,15 +46,12 @@ Costs make_costs(const std::vector<GraphDesc>& graphs) {
   const auto cloud_path = profile_path("TANDEM_CLOUD_PROFILE", "cloud.json");
   Costs costs;
   if (std::filesystem::exists(edge_path) && std::filesystem::exists(cloud_path)) {
-    const tandem::predictor::Predictor edge(tandem::predictor::load_profile(edge_path));
-    const tandem::predictor::Predictor cloud(tandem::predictor::load_profile(cloud_path));
+    const auto planner = tandem::planner::Planner::from_profiles(edge_path, cloud_path);
     costs.source = fmt::format("profiles {} + {}", edge_path.string(), cloud_path.string());
+    const tandem::planner::Conditions conditions{.link = {k_bandwidth, k_bandwidth, k_rtt_ms}};
     for (const auto& g : graphs) {
-      CostModel m;
-      m.edge_ms = edge.node_ms(g);
-      m.cloud_ms = cloud.node_ms(g);
-      m.link = {k_bandwidth, k_bandwidth, k_rtt_ms};
-      costs.models.push_back(std::move(m));
+      planner->add_model(g);
+      costs.models.push_back(planner->cost_model(g.name(), conditions));
     }
   } else {
     costs.source = "synthetic (FLOPs/bytes; no profiles found)";
@@ -94,7 +90,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   // Built once, before anything is timed; the benchmarks point into them.
   std::vector<GraphDesc> graphs;
-  for (const auto& name : tandem::zoo_names()) graphs.push_back(tandem::build_model(name)->graph());
+  for (const auto& name : tandem::zoo_names()) graphs.push_back(tandem::zoo_graph(name));
   const Costs costs = make_costs(graphs);
   benchmark::AddCustomContext("costs", costs.source);
   for (Objective o : {Objective::latency, Objective::energy, Objective::throughput}) {

@@ -3,20 +3,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "cli/options.hpp"
-#include "models/model.hpp"
+#include "cli/commands.hpp"
+#include "models/graph_builder.hpp"
 
 namespace tandem::cli {
 namespace {
-
-std::shared_ptr<const Model> load(const std::string& name) {
-  try {
-    // Seed 0: the listing depends only on the architecture, not the weights.
-    return build_model(name);
-  } catch (const std::invalid_argument& e) {
-    throw CliError(e.what());
-  }
-}
 
 int list_models(bool json) {
   nlohmann::json out = nlohmann::json::array();
@@ -25,8 +16,7 @@ int list_models(bool json) {
                "params", "GFLOPs", "input");
   }
   for (const auto& name : zoo_names()) {
-    const auto model = load(name);
-    const GraphDesc& g = model->graph();
+    const GraphDesc g = zoo_graph(name);
     const char* shape = g.is_chain() ? "chain" : "dag";
     if (json) {
       out.push_back({{"name", name},
@@ -35,8 +25,7 @@ int list_models(bool json) {
                      {"shape", shape},
                      {"params", g.param_count()},
                      {"gflops", g.flops() / 1e9},
-                     {"input_shape", g.input_shape()},
-                     {"fingerprint", fmt::format("{:016x}", model->fingerprint())}});
+                     {"input_shape", g.input_shape()}});
     } else {
       fmt::print("{:<14} {:>6} {:>6} {:<6} {:>12} {:>8.3f}  {}\n", name, g.size(), g.edge_count(),
                  shape, g.param_count(), g.flops() / 1e9, shape_string(g.input_shape()));
@@ -46,9 +35,8 @@ int list_models(bool json) {
   return 0;
 }
 
-int show_model(const std::string& name, bool json) {
-  const auto model = load(name);
-  const GraphDesc& g = model->graph();
+int show_model(const GraphDesc& g, bool json) {
+  const std::string& name = g.name();
   if (json) {
     fmt::print("{}\n", to_json(g).dump(2));
     return 0;
@@ -67,14 +55,14 @@ int show_model(const std::string& name, bool json) {
 
 }  // namespace
 
-int cmd_models(const Args& args) {
+int cmd_models(const Args& args, const Context& context) {
   cxxopts::Options options(args[0], "List the model zoo, or show one model's layers.");
-  options.add_options()("show", "show the layers of model NAME", cxxopts::value<std::string>(),
-                        "NAME")("json", "print JSON instead of a table");
-  const auto result = parse_options(options, args);
+  options.add_options()("show", "show the layers of model NAME (a zoo name or a graph .json file)",
+                        cxxopts::value<std::string>(), "NAME")("json", "print JSON instead of a table");
+  const auto result = app::parse_args(options, args);
   if (!result) return 0;
   const bool json = result->count("json") > 0;
-  if (result->count("show")) return show_model((*result)["show"].as<std::string>(), json);
+  if (result->count("show")) return show_model(context.graph((*result)["show"].as<std::string>()), json);
   return list_models(json);
 }
 

@@ -15,13 +15,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "cli/options.hpp"
-#include "models/model.hpp"
+#include "cli/commands.hpp"
 #include "partition/chain.hpp"
 #include "partition/optimise.hpp"
 #include "partition/sweep.hpp"
-#include "partition/units.hpp"
-#include "predictor/predictor.hpp"
+#include "planner/planner.hpp"
+#include "units/units.hpp"
 
 namespace tandem::cli {
 namespace {
@@ -67,13 +66,15 @@ Timed time_optimise(const GraphDesc& graph, const CostModel& model, Objective ob
   return {std::move(*plan), us[us.size() / 2], static_cast<int>(us.size())};
 }
 
-// Unit errors from partition/units are usage errors: name the flag.
+using app::UsageError;
+
+// Unit errors are usage errors: name the flag.
 template <typename F>
-auto parse_flag(std::string_view flag, const std::string& text, F parse) {
+auto parse_text(std::string_view flag, const std::string& text, F parse) {
   try {
     return parse(text);
   } catch (const std::invalid_argument& e) {
-    throw CliError(fmt::format("--{}: {}", flag, e.what()));
+    throw UsageError(fmt::format("--{}: {}", flag, e.what()));
   }
 }
 
@@ -81,11 +82,11 @@ auto parse_flag(std::string_view flag, const std::string& text, F parse) {
 std::pair<double, double> parse_sweep(const std::string& text) {
   const auto colon = text.find(':');
   if (colon == std::string::npos) {
-    throw CliError(fmt::format("--sweep '{}': expected LOW:HIGH, e.g. 1mbit:1gbit", text));
+    throw UsageError(fmt::format("--sweep '{}': expected LOW:HIGH, e.g. 1mbit:1gbit", text));
   }
-  const double low = parse_flag("sweep", text.substr(0, colon), partition::parse_bandwidth);
-  const double high = parse_flag("sweep", text.substr(colon + 1), partition::parse_bandwidth);
-  if (!(low < high)) throw CliError(fmt::format("--sweep '{}': LOW must be below HIGH", text));
+  const double low = parse_text("sweep", text.substr(0, colon), units::parse_bandwidth);
+  const double high = parse_text("sweep", text.substr(colon + 1), units::parse_bandwidth);
+  if (!(low < high)) throw UsageError(fmt::format("--sweep '{}': LOW must be below HIGH", text));
   return {low, high};
 }
 
@@ -100,19 +101,11 @@ partition::EdgePower parse_power(const std::string& text) {
     const bool last = i == 2;
     if (part.empty() || ec != std::errc{} || end != part.data() + part.size() || !(w[i] >= 0) ||
         (comma == std::string_view::npos) != last) {
-      throw CliError(fmt::format("--power '{}': expected COMPUTE,TRANSMIT,IDLE watts, e.g. 2.5,1.2,0.3", text));
+      throw UsageError(fmt::format("--power '{}': expected COMPUTE,TRANSMIT,IDLE watts, e.g. 2.5,1.2,0.3", text));
     }
     if (!last) rest.remove_prefix(comma + 1);
   }
   return {w[0], w[1], w[2]};
-}
-
-predictor::DeviceProfile load_device_profile(std::string_view flag, const std::string& path) {
-  if (!std::filesystem::exists(path)) {
-    throw std::runtime_error(fmt::format(
-        "--{} {}: no such file (make one with: tandem profile --device NAME --out {})", flag, path, path));
-  }
-  return predictor::load_profile(path);
 }
 
 // Link time of a breakdown (upload + download + RTT) and cloud-side time
@@ -162,12 +155,12 @@ struct Setup {
 void print_header(const GraphDesc& g, const Setup& s, const CostModel& m, Objective objective) {
   fmt::print("{}: {} nodes, {}; edge '{}', cloud '{}'\n", s.model_name, g.size(), g.is_chain() ? "chain" : "dag",
              s.edge_device, s.cloud_device);
-  const std::string up = s.uplink_swept ? "swept" : partition::format_bandwidth(m.link.uplink_bytes_per_s);
+  const std::string up = s.uplink_swept ? "swept" : units::format_bandwidth(m.link.uplink_bytes_per_s);
   const std::string down = s.downlink_follows ? (s.uplink_swept ? "as uplink" : up)
-                                              : partition::format_bandwidth(m.link.downlink_bytes_per_s);
+                                              : units::format_bandwidth(m.link.downlink_bytes_per_s);
   fmt::print("link: up {}, down {}, RTT {}, cloud wait {}, codec {}; objective {}\n", up, down,
-             partition::format_duration_ms(m.link.rtt_ms),
-             partition::format_duration_ms(m.cloud_wait_ms), partition::to_string(m.codec),
+             units::format_duration_ms(m.link.rtt_ms),
+             units::format_duration_ms(m.cloud_wait_ms), partition::to_string(m.codec),
              partition::to_string(objective));
   if (objective == Objective::energy) {
     fmt::print("edge power: compute {} W, transmit {} W, idle {} W\n", m.power.compute_w, m.power.transmit_w,
@@ -221,7 +214,7 @@ void print_best(const Plan& best, const Timed& timed) {
   }
   fmt::print("\n");
   for (const auto& t : best.crossing) {
-    fmt::print("  uploads {} (node {}): {}\n", t.name, t.node, partition::format_bytes(static_cast<double>(t.bytes)));
+    fmt::print("  uploads {} (node {}): {}\n", t.name, t.node, units::format_bytes(static_cast<double>(t.bytes)));
   }
   if (!best.exact) {
     fmt::print("  not proven optimal: objective {:.3f}, lower bound {:.3f}\n", best.objective_value, best.lower_bound);
@@ -233,14 +226,14 @@ void print_best(const Plan& best, const Timed& timed) {
 void print_sweep(const std::vector<partition::BandwidthInterval>& intervals, Objective objective, double low,
                  double high, bool downlink_follows, double sweep_us) {
   fmt::print("\nbandwidth sweep {} .. {} ({}, downlink {}): {} interval(s), {:.1f} us\n",
-             partition::format_bandwidth(low), partition::format_bandwidth(high), partition::to_string(objective),
+             units::format_bandwidth(low), units::format_bandwidth(high), partition::to_string(objective),
              downlink_follows ? "follows uplink" : "fixed", intervals.size(), sweep_us);
   fmt::print("  {:>14} {:>14}  {:<10} {:>10} {:<30} {:>11} {:>12}\n", "from", "to", "placement", "edge nodes",
              "crossing", "bytes", "value @from");
   for (const auto& in : intervals) {
     const Plan& p = in.plan;
     fmt::print("  {:>14} {:>14}  {:<10} {:>10} {:<30} {:>11} {:>12.3f}\n",
-               partition::format_bandwidth(in.low_bytes_per_s), partition::format_bandwidth(in.high_bytes_per_s),
+               units::format_bandwidth(in.low_bytes_per_s), units::format_bandwidth(in.high_bytes_per_s),
                partition::to_string(p.placement), p.cut.edge_count() - 1,
                shorten(crossing_names(p, k_sweep_names_shown), 30), p.predicted.upload_bytes, p.objective_value);
   }
@@ -258,14 +251,14 @@ nlohmann::json link_json(const CostModel& m) {
 
 }  // namespace
 
-int cmd_plan(const Args& args) {
+int cmd_plan(const Args& args, const Context& context) {
   cxxopts::Options options(
       args[0],
       "Choose where to split a model between edge and cloud for a given link, from the\n"
       "device profiles' predicted per-node times. Chains list every split point; DAGs show\n"
       "the min-cut plan beside edge-only and cloud-only.\n"
       "Bandwidths: 5.85mbit, 100kbit/s, 1gbit, 2MB/s, 500KB/s; durations: 150us, 20ms, 1.5s.");
-  options.add_options()("model", "zoo model name (see: tandem models)", cxxopts::value<std::string>(), "NAME")(
+  options.add_options()("model", "zoo model name (see: tandem models) or graph .json file", cxxopts::value<std::string>(), "NAME")(
       "edge-profile", "edge device profile",
       cxxopts::value<std::string>()->default_value("profiles/edge.json"), "FILE")(
       "cloud-profile", "cloud device profile",
@@ -281,35 +274,35 @@ int cmd_plan(const Args& args) {
                cxxopts::value<std::string>(), "W,W,W")(
       "sweep", "also list the bandwidth intervals LOW:HIGH over which the best plan stays the same",
       cxxopts::value<std::string>(), "LOW:HIGH")("json", "print JSON instead of tables");
-  const auto result = parse_options(options, args);
+  const auto result = app::parse_args(options, args);
   if (!result) return 0;
-  if (!result->count("model")) throw CliError("--model is required (see: tandem models)");
+  if (!result->count("model")) throw UsageError("--model is required (see: tandem models)");
   if (!result->count("bandwidth") && !result->count("sweep")) {
-    throw CliError("--bandwidth is required (or --sweep LOW:HIGH)");
+    throw UsageError("--bandwidth is required (or --sweep LOW:HIGH)");
   }
 
   const auto text = [&](const char* flag) { return (*result)[flag].as<std::string>(); };
   const std::string objective_text = text("objective");
   const auto objective = partition::objective_from_string(objective_text);
   if (!objective) {
-    throw CliError(fmt::format("--objective '{}': expected latency, energy or throughput", objective_text));
+    throw UsageError(fmt::format("--objective '{}': expected latency, energy or throughput", objective_text));
   }
   const std::string codec_text = text("codec");
   const auto codec = partition::codec_from_string(codec_text);
-  if (!codec) throw CliError(fmt::format("--codec '{}': expected fp32 or fp16", codec_text));
+  if (!codec) throw UsageError(fmt::format("--codec '{}': expected fp32 or fp16", codec_text));
 
   CostModel model;
   model.codec = *codec;
-  model.link.rtt_ms = parse_flag("rtt", text("rtt"), partition::parse_duration_ms);
-  model.cloud_wait_ms = parse_flag("cloud-wait", text("cloud-wait"), partition::parse_duration_ms);
+  model.link.rtt_ms = parse_text("rtt", text("rtt"), units::parse_duration_ms);
+  model.cloud_wait_ms = parse_text("cloud-wait", text("cloud-wait"), units::parse_duration_ms);
   if (result->count("power")) model.power = parse_power(text("power"));
   const bool downlink_given = result->count("downlink") > 0;
-  const double downlink = downlink_given ? parse_flag("downlink", text("downlink"), partition::parse_bandwidth) : 0;
+  const double downlink = downlink_given ? parse_text("downlink", text("downlink"), units::parse_bandwidth) : 0;
   std::optional<std::pair<double, double>> sweep;
   if (result->count("sweep")) sweep = parse_sweep(text("sweep"));
   const bool single = result->count("bandwidth") > 0;
   // The link the single plan uses; a sweep alone starts from its low end.
-  const double uplink = single ? parse_flag("bandwidth", text("bandwidth"), partition::parse_bandwidth) : sweep->first;
+  const double uplink = single ? parse_text("bandwidth", text("bandwidth"), units::parse_bandwidth) : sweep->first;
   model.link.uplink_bytes_per_s = uplink;
   model.link.downlink_bytes_per_s = downlink_given ? downlink : uplink;
 
@@ -317,20 +310,15 @@ int cmd_plan(const Args& args) {
   setup.model_name = text("model");
   setup.uplink_swept = !single;
   setup.downlink_follows = !downlink_given;
-  std::shared_ptr<const Model> loaded;
-  try {
-    // Seed 0: planning depends on the architecture only, never on the weights.
-    loaded = build_model(setup.model_name);
-  } catch (const std::invalid_argument& e) {
-    throw CliError(e.what());
-  }
-  const GraphDesc& g = loaded->graph();
-  const predictor::Predictor edge(load_device_profile("edge-profile", text("edge-profile")));
-  const predictor::Predictor cloud(load_device_profile("cloud-profile", text("cloud-profile")));
-  setup.edge_device = edge.profile().device;
-  setup.cloud_device = cloud.profile().device;
-  model.edge_ms = edge.node_ms(g);
-  model.cloud_ms = cloud.node_ms(g);
+  // Planning needs the architecture only, never the weights.
+  const GraphDesc g = context.graph(setup.model_name);
+  const auto planner = planner::Planner::from_profiles(text("edge-profile"), text("cloud-profile"), model.power);
+  setup.edge_device = planner->edge_predictor()->profile().device;
+  setup.cloud_device = planner->cloud_predictor()->profile().device;
+  planner->add_model(g);
+  const auto& costs = planner->costs(g.name());
+  model.edge_ms = costs.edge_ms;
+  model.cloud_ms = costs.cloud_ms;
   partition::validate(g, model);
 
   const bool json = result->count("json") > 0;

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "cli/options.hpp"
+#include "cli/commands.hpp"
 #include "models/model.hpp"
 #include "predictor/profiler.hpp"
 
@@ -19,15 +19,15 @@ std::vector<std::string> parse_models(const std::string& text) {
   std::stringstream in(text);
   std::string name;
   while (std::getline(in, name, ',')) {
-    if (name.empty()) throw CliError(fmt::format("--models '{}': empty model name", text));
+    if (name.empty()) throw app::UsageError(fmt::format("--models '{}': empty model name", text));
     const auto& zoo = zoo_names();
     if (std::find(zoo.begin(), zoo.end(), name) == zoo.end()) {
-      throw CliError(fmt::format("--models: unknown model '{}' (known: {})", name,
+      throw app::UsageError(fmt::format("--models: unknown model '{}' (known: {})", name,
                                  fmt::join(zoo, ", ")));
     }
     out.push_back(name);
   }
-  if (out.empty()) throw CliError("--models: no model named");
+  if (out.empty()) throw app::UsageError("--models: no model named");
   return out;
 }
 
@@ -91,7 +91,7 @@ void print_summary(const predictor::DeviceProfile& p, const std::string& out) {
 
 }  // namespace
 
-int cmd_profile(const Args& args) {
+int cmd_profile(const Args& args, const Context&) {
   cxxopts::Options options(
       args[0],
       "Measure this machine into a device profile (zoo models timed in context plus a layer\n"
@@ -107,16 +107,16 @@ int cmd_profile(const Args& args) {
       "refit", "refit --profile's regressors from its stored samples into --out (no timing)")(
       "profile", "profile to validate", cxxopts::value<std::string>(), "FILE")(
       "no-progress", "no progress bar on stderr");
-  const auto result = parse_options(options, args);
+  const auto result = app::parse_args(options, args);
   if (!result) return 0;
   const auto models = parse_models((*result)["models"].as<std::string>());
   const bool progress = result->count("no-progress") == 0;
   if (result->count("refit")) {
     for (const char* flag : {"device", "threads", "slowdown", "quick", "validate"}) {
-      if (result->count(flag)) throw CliError(fmt::format("--{} does not apply to --refit", flag));
+      if (result->count(flag)) throw app::UsageError(fmt::format("--{} does not apply to --refit", flag));
     }
     if (!result->count("profile") || !result->count("out")) {
-      throw CliError("--refit needs --profile FILE and --out FILE");
+      throw app::UsageError("--refit needs --profile FILE and --out FILE");
     }
     predictor::DeviceProfile profile =
         predictor::load_profile((*result)["profile"].as<std::string>());
@@ -128,16 +128,16 @@ int cmd_profile(const Args& args) {
   }
   if (result->count("validate")) {
     for (const char* flag : {"device", "threads", "slowdown", "out", "quick"}) {
-      if (result->count(flag)) throw CliError(fmt::format("--{} does not apply to --validate", flag));
+      if (result->count(flag)) throw app::UsageError(fmt::format("--{} does not apply to --validate", flag));
     }
-    if (!result->count("profile")) throw CliError("--validate needs --profile FILE");
+    if (!result->count("profile")) throw app::UsageError("--validate needs --profile FILE");
     return validate((*result)["profile"].as<std::string>(), models, progress);
   }
   if (result->count("profile")) {
-    throw CliError("--profile is only for --validate and --refit (use --out)");
+    throw app::UsageError("--profile is only for --validate and --refit (use --out)");
   }
   for (const char* flag : {"device", "threads", "out"}) {
-    if (!result->count(flag)) throw CliError(fmt::format("--{} is required", flag));
+    if (!result->count(flag)) throw app::UsageError(fmt::format("--{} is required", flag));
   }
   predictor::ProfileOptions po;
   po.device = (*result)["device"].as<std::string>();
@@ -146,13 +146,13 @@ int cmd_profile(const Args& args) {
   po.models = models;
   po.quick = result->count("quick") > 0;
   po.progress = progress;
-  if (po.device.empty()) throw CliError("--device must not be empty");
-  if (po.threads < 1) throw CliError(fmt::format("--threads {} must be at least 1", po.threads));
-  if (!(po.slowdown >= 1.0)) throw CliError(fmt::format("--slowdown {} must be at least 1", po.slowdown));
+  if (po.device.empty()) throw app::UsageError("--device must not be empty");
+  if (po.threads < 1) throw app::UsageError(fmt::format("--threads {} must be at least 1", po.threads));
+  if (!(po.slowdown >= 1.0)) throw app::UsageError(fmt::format("--slowdown {} must be at least 1", po.slowdown));
   const std::string out = (*result)["out"].as<std::string>();
   const auto dir = std::filesystem::path(out).parent_path();
   if (!dir.empty() && !std::filesystem::is_directory(dir)) {
-    throw CliError(fmt::format("--out {}: directory {} does not exist", out, dir.string()));
+    throw app::UsageError(fmt::format("--out {}: directory {} does not exist", out, dir.string()));
   }
   const predictor::DeviceProfile profile = predictor::profile_device(po);
   predictor::save_profile(profile, out);

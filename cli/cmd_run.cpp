@@ -6,7 +6,7 @@
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 
-#include "cli/options.hpp"
+#include "cli/commands.hpp"
 #include "models/model.hpp"
 
 namespace tandem::cli {
@@ -34,7 +34,7 @@ bool bitwise_equal(const TensorMap& got, const TensorMap& want) {
 
 }  // namespace
 
-int cmd_run(const Args& args) {
+int cmd_run(const Args& args, const Context&) {
   cxxopts::Options options(
       args[0],
       "Run a model locally, whole and split at one or more cuts, and check that edge side +\n"
@@ -52,13 +52,13 @@ int cmd_run(const Args& args) {
       "input-seed", "seed of the random input", cxxopts::value<std::uint64_t>()->default_value("1"), "N")(
       "save-input", "write the random input (--input-seed) to FILE, for tasks' input_file, and exit",
       cxxopts::value<std::string>(), "FILE");
-  const auto result = parse_options(options, args);
+  const auto result = app::parse_args(options, args);
   if (!result) return 0;
-  if (!result->count("model")) throw CliError("--model is required (see: tandem models)");
+  if (!result->count("model")) throw app::UsageError("--model is required (see: tandem models)");
   const int threads = (*result)["threads"].as<int>();
   const double slowdown = (*result)["slowdown"].as<double>();
-  if (threads < 1) throw CliError(fmt::format("--threads {} must be at least 1", threads));
-  if (!(slowdown >= 1.0)) throw CliError(fmt::format("--slowdown {} must be at least 1", slowdown));
+  if (threads < 1) throw app::UsageError(fmt::format("--threads {} must be at least 1", threads));
+  if (!(slowdown >= 1.0)) throw app::UsageError(fmt::format("--slowdown {} must be at least 1", slowdown));
   at::set_num_threads(threads);
 
   WeightSource source{.seed = (*result)["seed"].as<std::uint64_t>()};
@@ -67,7 +67,7 @@ int cmd_run(const Args& args) {
   try {
     model = build_model((*result)["model"].as<std::string>(), source);
   } catch (const std::invalid_argument& e) {
-    throw CliError(e.what());
+    throw app::UsageError(e.what());
   }
   if (result->count("save-weights")) {
     const auto path = (*result)["save-weights"].as<std::string>();
@@ -91,7 +91,7 @@ int cmd_run(const Args& args) {
       try {
         cuts.push_back(Cut::parse(g, text));
       } catch (const std::invalid_argument& e) {
-        throw CliError(e.what());
+        throw app::UsageError(e.what());
       }
     }
   } else {

@@ -7,15 +7,35 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "net/endpoint.hpp"
-#include "net/process.hpp"
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+
+#include "app/daemon.hpp"
+#include "app/logging.hpp"
+#include "app/serving.hpp"
 #include "net/torch_bridge.hpp"
 
 namespace tandem::cloud {
 
-CloudService::CloudService(ModelSet models, int threads,
-                           std::shared_ptr<net::MetricsRegistry> metrics)
-    : models_(std::move(models)), threads_(threads), metrics_(std::move(metrics)) {}
+CloudService::CloudService(ModelSet models, int threads, app::Metrics* metrics)
+    : models_(std::move(models)), threads_(threads) {
+  if (metrics) {
+    requests_ = &prometheus::BuildCounter()
+                     .Name("tandem_cloud_requests_total")
+                     .Help("Requests computed by the cloud daemon.")
+                     .Register(metrics->registry());
+    compute_ms_ = &prometheus::BuildHistogram()
+                       .Name("tandem_cloud_compute_ms")
+                       .Help("Cloud-side compute time per request.")
+                       .Register(metrics->registry());
+  }
+}
+
+void CloudService::count(const std::string& model, bool ok, double compute_ms) {
+  if (!requests_) return;
+  requests_->Add({{"model", model}, {"result", ok ? "ok" : "failed"}}).Increment();
+  if (ok) compute_ms_->Add({{"model", model}}, app::latency_buckets_ms()).Observe(compute_ms);
+}
 
 std::optional<net::Error> CloudService::check_models(
     const std::vector<net::ModelFingerprint>& announced) {
@@ -66,20 +86,12 @@ void CloudService::infer(const net::InferContext& context, net::InferRequest req
     result.compute_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     result.outputs = net::to_wire(outputs, codec);
-    if (metrics_) {
-      metrics_->add("tandem_cloud_requests_total", "Requests computed by the cloud daemon.",
-                    {{"model", request.model}, {"result", "ok"}});
-      metrics_->observe("tandem_cloud_compute_ms", "Cloud-side compute time per request.",
-                        result.compute_ms, net::latency_buckets_ms(), {{"model", request.model}});
-    }
+    count(request.model, true, result.compute_ms);
     responder.reply(std::move(result));
   } catch (const std::exception& e) {
-    spdlog::warn("request {} from {} ({}): {}", context.request_id, context.client_name,
-                 request.model, e.what());
-    if (metrics_) {
-      metrics_->add("tandem_cloud_requests_total", "Requests computed by the cloud daemon.",
-                    {{"model", request.model}, {"result", "failed"}});
-    }
+    spdlog::warn("request {} from {} ({}): {}", context.request_id, app::printable(context.client_name),
+                 request.model, app::printable(e.what()));
+    count(request.model, false, 0);
     responder.fail(net::Errc::request_failed, e.what());
   }
 }
@@ -88,51 +100,42 @@ int run_cloud_daemon(const CloudConfig& config, const std::function<void(std::ui
                      const std::function<bool()>& should_stop) {
   // Before any thread starts (LibTorch's included): only the wait below
   // receives SIGINT/SIGTERM.
-  const net::ShutdownSignals signals;
-  auto key = net::AuthKey::from_file(config.key_file);
-  if (!key) throw std::runtime_error(key.error().message);
+  const app::ShutdownSignals signals;
+  net::AuthKey key = app::load_key_file(config.key_file);
   at::set_num_threads(config.threads);
   spdlog::info("loading models ({} intra-op threads)", config.threads);
-  ModelSet models = load_models(config.models, config.seed, config.weights_dir);
-  for (const auto& [name, model] : models) {
-    // One warm-up run: oneDNN builds its kernels on first use.
-    model->run(model->make_input(0));
-    spdlog::info("model {} ready, weights {:016x}", name, model->fingerprint());
-  }
+  ModelSet models = app::load_serving_models(config.models);
 
   net::ServerConfig server_config;
-  server_config.host = config.host;
-  server_config.port = config.port;
+  server_config.host = config.listen.host;
+  server_config.port = config.listen.port;
   server_config.worker_threads = config.workers;
   server_config.max_payload = config.max_payload;
-  auto metrics = std::make_shared<net::MetricsRegistry>();
-  auto service = std::make_shared<CloudService>(std::move(models), config.threads, metrics);
-  net::Server server(server_config, std::move(key.value()), service);
+  app::Metrics metrics;
+  auto service = std::make_shared<CloudService>(std::move(models), config.threads, &metrics);
+  net::Server server(server_config, std::move(key), service);
   if (auto ec = server.start()) {
-    throw std::runtime_error(fmt::format("cannot listen on {}:{}: {}", config.host, config.port,
-                                         ec.message()));
+    throw std::runtime_error(fmt::format("cannot listen on {}:{}: {}", config.listen.host,
+                                         config.listen.port, ec.message()));
   }
-  metrics->gauge_fn("tandem_cloud_queue_length", "Requests waiting for a worker.",
-                    [&server] { return static_cast<double>(server.load().queue_length); });
-  metrics->gauge_fn("tandem_cloud_in_service", "Requests being computed.",
-                    [&server] { return static_cast<double>(server.load().in_service); });
-  metrics->gauge_fn("tandem_cloud_recent_service_ms", "Moving average of compute time.",
-                    [&server] { return server.load().recent_service_ms; });
-  metrics->gauge_fn("tandem_cloud_sessions", "Open edge sessions.",
-                    [&server] { return static_cast<double>(server.session_count()); });
-  net::MetricsServer metrics_server(metrics);
-  if (!config.metrics.empty()) {
-    const auto ep = net::parse_endpoint(config.metrics);
-    if (auto ec = metrics_server.start(ep.host, ep.port)) {
-      throw std::runtime_error(fmt::format("cannot serve metrics on {}: {}", config.metrics, ec.message()));
-    }
-    spdlog::info("metrics listening on {}:{}", ep.host, metrics_server.port());
+  metrics.gauge_fn("tandem_cloud_queue_length", "Requests waiting for a worker.",
+                   [&server] { return static_cast<double>(server.load().queue_length); });
+  metrics.gauge_fn("tandem_cloud_in_service", "Requests being computed.",
+                   [&server] { return static_cast<double>(server.load().in_service); });
+  metrics.gauge_fn("tandem_cloud_recent_service_ms", "Moving average of compute time.",
+                   [&server] { return server.load().recent_service_ms; });
+  metrics.gauge_fn("tandem_cloud_sessions", "Open edge sessions.",
+                   [&server] { return static_cast<double>(server.session_count()); });
+  std::optional<app::MetricsHttp> metrics_http;
+  if (config.metrics) {
+    metrics_http.emplace(metrics, *config.metrics);
+    spdlog::info("metrics listening on {}:{}", config.metrics->host, metrics_http->port());
   }
   if (on_ready) on_ready(server.port());
 
   spdlog::info("{}: finishing in-flight requests", signals.wait(should_stop));
   server.stop();
-  metrics_server.stop();
+  metrics_http.reset();
   const auto stats = server.stats();
   spdlog::info("stopped after {} requests from {} sessions", stats.requests_completed,
                stats.sessions_accepted);

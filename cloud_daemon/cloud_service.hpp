@@ -7,33 +7,34 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "app/endpoint.hpp"
+#include "app/metrics.hpp"
+#include "app/models.hpp"
 #include "models/model.hpp"
-#include "net/metrics.hpp"
 #include "net/server.hpp"
 
 namespace tandem::cloud {
 
 struct CloudConfig {
-  std::string host = "127.0.0.1";
-  std::uint16_t port = 7070;          // 0: the OS picks; logged and reported to on_ready
-  int threads = 2;                    // LibTorch intra-op threads per request
-  std::size_t workers = 1;            // requests computed at once
-  std::filesystem::path key_file;     // shared HMAC key (see net/auth.hpp)
-  std::vector<std::string> models;    // empty: the whole zoo
-  std::uint64_t seed = 0;             // weights seed when no weights dir is given
-  std::filesystem::path weights_dir;  // <dir>/<model>.tw
+  app::Endpoint listen{"127.0.0.1", 7070};  // port 0: the OS picks; logged and reported to on_ready
+  int threads = 2;                           // LibTorch intra-op threads per request
+  std::size_t workers = 1;                   // requests computed at once
+  std::filesystem::path key_file;            // shared HMAC key (see net/auth.hpp)
+  app::ModelOptions models;
   std::uint32_t max_payload = net::k_default_max_payload;
-  std::string metrics;                // HOST:PORT for Prometheus /metrics; empty: off
+  std::optional<app::Endpoint> metrics;      // Prometheus /metrics; none: off
 };
 
 /// The request handler: checks announced models against its own weights and
 /// runs cloud sides. Thread-safe.
 class CloudService : public net::ServerHandler {
  public:
-  CloudService(ModelSet models, int threads, std::shared_ptr<net::MetricsRegistry> metrics = nullptr);
+  /// `metrics` may be null (no counters).
+  CloudService(ModelSet models, int threads, app::Metrics* metrics = nullptr);
 
   /// Accepts when every announced model is loaded here with the same fingerprint.
   std::optional<net::Error> check_models(const std::vector<net::ModelFingerprint>& models) override;
@@ -44,9 +45,12 @@ class CloudService : public net::ServerHandler {
   const ModelSet& models() const { return models_; }
 
  private:
+  void count(const std::string& model, bool ok, double compute_ms);
+
   ModelSet models_;
   int threads_;
-  std::shared_ptr<net::MetricsRegistry> metrics_;
+  prometheus::Family<prometheus::Counter>* requests_ = nullptr;
+  prometheus::Family<prometheus::Histogram>* compute_ms_ = nullptr;
 };
 
 /// Loads the models, warms them up, serves until SIGINT/SIGTERM or until

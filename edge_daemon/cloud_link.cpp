@@ -11,7 +11,9 @@ CloudLink::CloudLink(CloudLinkConfig config, net::AuthKey key)
   client_ = std::make_unique<net::Client>(config_.client, std::move(key));
 }
 
-CloudLink::~CloudLink() {
+CloudLink::~CloudLink() { stop(); }
+
+void CloudLink::stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;

@@ -30,13 +30,17 @@ struct CloudLinkConfig {
 class CloudLink {
  public:
   explicit CloudLink(CloudLinkConfig config, net::AuthKey key);
-  /// Stops the background thread and closes the connection.
+  /// Calls stop().
   ~CloudLink();
   CloudLink(const CloudLink&) = delete;
   CloudLink& operator=(const CloudLink&) = delete;
 
   /// Starts connecting in the background; returns at once.
   void start();
+  /// Stops reconnecting and probing, joins the background thread and closes
+  /// the connection: requests in flight fail (not_connected). Idempotent;
+  /// not from the client's I/O thread.
+  void stop();
   /// Blocks until connected or `timeout` passes; true when connected.
   bool wait_connected(std::chrono::milliseconds timeout);
   /// True while a handshaken connection is up. Thread-safe.

@@ -1,39 +1,34 @@
 #pragma once
 // Wiring of the edge daemon: models, profiles → planner, cloud link,
-// engine, control port; runs until SIGINT/SIGTERM.
+// engine, control port, metrics; runs until SIGINT/SIGTERM.
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
-#include <vector>
 
+#include "app/endpoint.hpp"
+#include "app/models.hpp"
+#include "edge_daemon/control_server.hpp"
 #include "edge_daemon/edge_service.hpp"
+#include "units/units.hpp"
 
 namespace tandem::edge {
 
 struct EdgeConfig {
-  std::string cloud_host = "127.0.0.1";
-  std::uint16_t cloud_port = 7070;
-  bool no_cloud = false;                    // run everything on the edge
+  std::optional<app::Endpoint> cloud = app::Endpoint{"127.0.0.1", 7070};  // none: run everything on the edge
   std::filesystem::path key_file;
-  std::filesystem::path profiles_dir = "profiles";  // edge.json and cloud.json
-  std::string edge_profile = "edge.json";
-  std::string cloud_profile = "cloud.json";
-  std::string control_host = "127.0.0.1";
-  std::uint16_t control_port = 7071;        // 0: the OS picks (logged)
-  std::string emulate_link;                 // "5.85mbit,20ms"; empty: none
-  std::vector<std::string> models;          // empty: the whole zoo
-  std::uint64_t seed = 0;
-  std::filesystem::path weights_dir;
+  std::filesystem::path edge_profile = "profiles/edge.json";
+  std::filesystem::path cloud_profile = "profiles/cloud.json";
+  ControlConfig control;
+  std::optional<units::Link> emulate_link;  // shape the uplink (tests, demos)
+  app::ModelOptions models;
   EdgeServiceConfig service;
   std::chrono::milliseconds probe_interval{2000};
-  std::string metrics;                      // HOST:PORT for Prometheus /metrics; empty: off
+  std::optional<app::Endpoint> metrics;     // Prometheus /metrics; none: off
 };
-
-/// Per-node predicted ms of `graph` from a device profile file. Throws
-/// std::runtime_error naming the file when it is missing or invalid.
-std::vector<double> predict_node_ms(const std::filesystem::path& profile, const GraphDesc& graph);
 
 /// Runs the daemon until SIGINT/SIGTERM or `should_stop()`; `on_ready` gets
 /// the control port once tasks are accepted. Returns the exit code; throws

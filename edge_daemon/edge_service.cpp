@@ -3,14 +3,19 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
 #include <spdlog/spdlog.h>
 
+#include "app/logging.hpp"
 #include "net/torch_bridge.hpp"
 
 namespace tandem::edge {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using control::TaskResult;
+using control::TaskSpec;
 
 double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
@@ -18,6 +23,32 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 
 net::Codec wire_codec(partition::Codec c) {
   return c == partition::Codec::fp16 ? net::Codec::fp16 : net::Codec::raw;
+}
+
+// The tensor file a task names, confined to the input directory: relative
+// names without "..", opened without blocking, a regular file whose real path
+// stays inside the directory. One message for every refusal, so a client
+// cannot probe which paths exist outside it.
+at::Tensor load_task_input(const std::filesystem::path& dir, const std::string& name, const Shape& shape) {
+  if (dir.empty()) {
+    throw std::invalid_argument("input_file is not allowed: the edge daemon was started without --input-dir");
+  }
+  const std::filesystem::path rel(name);
+  bool escapes = rel.empty() || rel.is_absolute();
+  for (const auto& part : rel) escapes = escapes || part == "..";
+  const std::string refused = fmt::format("input_file '{}' is not a tensor file under --input-dir", app::printable(name, 100));
+  if (escapes) throw std::invalid_argument(refused);
+  std::error_code ec;
+  const auto root = std::filesystem::canonical(dir, ec);
+  const auto real = std::filesystem::canonical(root / rel, ec);
+  if (ec || root.empty() || real == root) throw std::invalid_argument(refused);
+  const auto [end, _] = std::mismatch(root.begin(), root.end(), real.begin(), real.end());
+  if (end != root.end()) throw std::invalid_argument(refused);
+  try {
+    return load_tensor(real, &shape);
+  } catch (const std::runtime_error& e) {
+    throw std::invalid_argument(fmt::format("input_file '{}': {}", app::printable(name, 100), e.what()));
+  }
 }
 
 }  // namespace
@@ -34,12 +65,41 @@ struct EdgeService::Job {
   bool with_cloud = false;
 };
 
+struct EdgeService::Reply {
+  std::shared_ptr<Job> job;
+  net::Expected<net::InferResult> outcome;
+  Clock::time_point at;
+};
+
+struct EdgeService::Metrics {
+  explicit Metrics(prometheus::Registry& r)
+      : tasks(prometheus::BuildCounter().Name("tandem_edge_tasks_total").Help("Tasks finished by the edge daemon.").Register(r)),
+        fallbacks(prometheus::BuildCounter()
+                      .Name("tandem_edge_fallbacks_total")
+                      .Help("Tasks the edge finished itself after a cloud failure.")
+                      .Register(r)),
+        latency(prometheus::BuildHistogram()
+                    .Name("tandem_edge_task_latency_ms")
+                    .Help("Task latency from the start of edge work to outputs.")
+                    .Register(r)),
+        queue(prometheus::BuildHistogram()
+                  .Name("tandem_edge_task_queue_ms")
+                  .Help("Time tasks waited in the edge queue.")
+                  .Register(r)) {}
+  prometheus::Family<prometheus::Counter>& tasks;
+  prometheus::Family<prometheus::Counter>& fallbacks;
+  prometheus::Family<prometheus::Histogram>& latency;
+  prometheus::Family<prometheus::Histogram>& queue;
+};
+
 EdgeService::EdgeService(EdgeServiceConfig config, ModelSet models,
-                         std::shared_ptr<const Planner> planner, std::shared_ptr<CloudLink> link,
-                         std::shared_ptr<net::MetricsRegistry> metrics)
-    : config_(config), models_(std::move(models)), planner_(std::move(planner)),
-      link_(std::move(link)), metrics_(std::move(metrics)) {
-  thread_ = std::thread([this] { run(); });
+                         std::shared_ptr<const planner::Planner> planner, std::shared_ptr<CloudLink> link,
+                         app::Metrics* metrics)
+    : config_(std::move(config)), models_(std::move(models)), planner_(std::move(planner)),
+      link_(std::move(link)),
+      metrics_(metrics ? std::make_unique<Metrics>(metrics->registry()) : nullptr) {
+  compute_thread_ = std::thread([this] { compute_loop(); });
+  completion_thread_ = std::thread([this] { completion_loop(); });
 }
 
 EdgeService::~EdgeService() {
@@ -48,7 +108,9 @@ EdgeService::~EdgeService() {
     stopping_ = true;
   }
   wake_.notify_all();
-  thread_.join();
+  replies_ready_.notify_all();
+  compute_thread_.join();
+  completion_thread_.join();
 }
 
 void EdgeService::submit(TaskSpec task, ResultCallback done) {
@@ -74,12 +136,38 @@ EdgeStats EdgeService::stats() const {
   return s;
 }
 
+control::Status EdgeService::status() const {
+  const EdgeStats s = stats();
+  control::Status out;
+  out.submitted = s.submitted;
+  out.completed = s.completed;
+  out.failed = s.failed;
+  out.fallbacks = s.fallbacks;
+  out.edge_only = s.edge_only;
+  out.split = s.split;
+  out.cloud_only = s.cloud_only;
+  out.queued = s.queued;
+  out.in_flight = s.in_flight;
+  out.heavy = s.heavy;
+  if (link_) {
+    out.cloud_connected = link_->connected();
+    out.cloud_connections = link_->connections();
+    const auto est = link_->estimate();
+    out.bandwidth_mbit = est.mbit();
+    out.rtt_ms = est.rtt_ms;
+    const auto load = link_->cloud_load();
+    out.cloud_queue_length = load.queue_length;
+    out.cloud_recent_service_ms = load.recent_service_ms;
+  }
+  return out;
+}
+
 bool EdgeService::drain(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
   return idle_.wait_for(lock, timeout, [&] { return in_flight_ == 0; });
 }
 
-void EdgeService::run() {
+void EdgeService::compute_loop() {
   at::set_num_threads(config_.threads);
   std::unique_lock lock(mutex_);
   for (;;) {
@@ -109,137 +197,158 @@ void EdgeService::run() {
   }
 }
 
-Conditions EdgeService::conditions(partition::Codec codec, double* bandwidth_mbit,
-                                   double* rtt) const {
-  Conditions c;
+void EdgeService::completion_loop() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    replies_ready_.wait(lock, [&] { return !replies_.empty() || (stopping_ && in_flight_ == 0); });
+    if (replies_.empty()) return;
+    Reply reply = std::move(replies_.front());
+    replies_.pop_front();
+    lock.unlock();
+    try {
+      complete_from_cloud(reply.job, std::move(reply.outcome));
+    } catch (const std::exception& e) {
+      reply.job->result.ok = false;
+      reply.job->result.error = e.what();
+      finish(reply.job);
+    }
+    lock.lock();
+  }
+}
+
+planner::Conditions EdgeService::conditions(partition::Codec codec, TaskResult& r) const {
+  planner::Conditions c;
   c.codec = codec;
-  c.uplink_bytes_per_s = config_.assumed_bandwidth_bytes_per_s;
-  c.rtt_ms = config_.assumed_rtt_ms;
+  c.link.uplink_bytes_per_s = config_.assumed_bandwidth_bytes_per_s;
+  c.link.rtt_ms = config_.assumed_rtt_ms;
   if (link_) {
     const auto est = link_->estimate();
-    if (est.bandwidth_bytes_per_s) c.uplink_bytes_per_s = *est.bandwidth_bytes_per_s;
-    if (est.rtt_ms) c.rtt_ms = *est.rtt_ms;
+    if (est.bandwidth_bytes_per_s) c.link.uplink_bytes_per_s = *est.bandwidth_bytes_per_s;
+    if (est.rtt_ms) c.link.rtt_ms = *est.rtt_ms;
     const auto load = link_->cloud_load();
     c.cloud_wait_ms = load.queue_length * load.recent_service_ms;
-    *bandwidth_mbit = est.bandwidth_bytes_per_s ? *est.bandwidth_bytes_per_s * 8 / 1e6 : -1;
-  } else {
-    *bandwidth_mbit = -1;
+    r.bandwidth_mbit = est.mbit();
   }
-  *rtt = c.rtt_ms;
+  r.rtt_ms = c.link.rtt_ms;
   // The emulated and measured links are symmetric enough at batch 1: outputs
   // are small, so the downlink matters little.
-  c.downlink_bytes_per_s = c.uplink_bytes_per_s;
+  c.link.downlink_bytes_per_s = c.link.uplink_bytes_per_s;
   return c;
+}
+
+std::optional<control::PlanningMode> EdgeService::planning_mode(const TaskSpec& spec,
+                                                                 partition::Objective& objective) {
+  if (spec.plan.mode != control::PlanChoice::Mode::automatic || config_.heavy_backlog == 0) {
+    return std::nullopt;
+  }
+  std::lock_guard lock(mutex_);
+  const bool was = heavy_;
+  if (queue_.size() >= config_.heavy_backlog) heavy_ = true;
+  if (queue_.empty()) heavy_ = false;
+  if (heavy_ != was) {
+    spdlog::info("{} mode: {} tasks queued", heavy_ ? "heavy (planning for throughput)" : "light",
+                 queue_.size());
+  }
+  if (heavy_ && objective == partition::Objective::latency) objective = partition::Objective::throughput;
+  return heavy_ ? control::PlanningMode::heavy : control::PlanningMode::light;
+}
+
+partition::Plan EdgeService::plan_task(Job& job) {
+  TaskResult& r = job.result;
+  const TaskSpec& spec = job.spec;
+  const GraphDesc& g = job.model->graph();
+  const planner::Conditions cond = conditions(spec.codec, r);
+  const bool cloud_up = link_ && link_->connected();
+  partition::Objective objective = spec.objective;
+  r.mode = planning_mode(spec, objective);
+  r.objective = objective;
+
+  using Mode = control::PlanChoice::Mode;
+  switch (spec.plan.mode) {
+    case Mode::automatic:
+      if (cloud_up) return planner_->plan(spec.model, objective, cond);
+      r.fallback = true;
+      r.fallback_reason = link_ ? fmt::format("cloud unreachable: {}", link_->last_error()) : "no cloud configured";
+      return planner_->evaluate(spec.model, Cut::edge_only(g), spec.objective, cond);
+    case Mode::edge_only:
+      return planner_->evaluate(spec.model, Cut::edge_only(g), spec.objective, cond);
+    case Mode::cloud_only:
+      return planner_->evaluate(spec.model, Cut::cloud_only(g), spec.objective, cond);
+    case Mode::split:
+      if (!g.is_chain()) {
+        throw std::invalid_argument(
+            fmt::format("plan split:K needs a chain model; '{}' is a DAG (use cut:NODES)", g.name()));
+      }
+      return planner_->evaluate(spec.model, Cut::chain_prefix(g, spec.plan.split), spec.objective, cond);
+    case Mode::cut:
+      return planner_->evaluate(spec.model, Cut::parse(g, spec.plan.cut), spec.objective, cond);
+  }
+  throw std::logic_error("unhandled plan mode");
+}
+
+void EdgeService::run_edge_side(Job& job) {
+  const Model& model = *job.model;
+  const TaskSpec& spec = job.spec;
+  const at::Tensor input = spec.input_file.empty()
+                               ? model.make_input(spec.seed)
+                               : load_task_input(config_.input_dir, spec.input_file, model.graph().input_shape());
+  const auto start = Clock::now();
+  job.held = model.run_edge(*job.cut, input, RunOptions{.slowdown = config_.slowdown});
+  job.result.edge_ms = ms_between(start, Clock::now());
 }
 
 void EdgeService::start_task(const std::shared_ptr<Job>& job) {
   job->started = Clock::now();
   TaskResult& r = job->result;
   const TaskSpec& spec = job->spec;
-  r.task = spec.id;
+  r.task = spec.task;
   r.model = spec.model;
   r.queue_ms = ms_between(job->submitted, job->started);
+  r.started_ms = ms_between(epoch_, job->started);
   r.pipelined = config_.pipeline;
   const auto it = models_.find(spec.model);
   if (it == models_.end()) {
-    throw std::invalid_argument(fmt::format("model '{}' is not loaded on this edge", spec.model));
+    throw std::invalid_argument(fmt::format("model '{}' is not loaded on this edge", app::printable(spec.model)));
   }
   job->model = it->second;
-  const Model& model = *job->model;
-  const GraphDesc& g = model.graph();
-  const at::Tensor input =
-      spec.input_file.empty() ? model.make_input(spec.seed) : load_tensor(spec.input_file);
 
-  double mbit = -1, rtt = 0;
-  const Conditions cond = conditions(spec.codec, &mbit, &rtt);
-  if (mbit > 0) r.bandwidth_mbit = mbit;
-  r.rtt_ms = rtt;
-  const bool cloud_up = link_ && link_->connected();
-
-  partition::Objective objective = spec.objective;
-  if (spec.plan.mode == PlanChoice::Mode::automatic && config_.heavy_backlog > 0) {
-    std::lock_guard lock(mutex_);
-    const bool was = heavy_;
-    if (queue_.size() >= config_.heavy_backlog) heavy_ = true;
-    if (queue_.empty()) heavy_ = false;
-    if (heavy_ != was) {
-      spdlog::info("{} mode: {} tasks queued", heavy_ ? "heavy (planning for throughput)" : "light",
-                   queue_.size());
-    }
-    if (heavy_ && objective == partition::Objective::latency) {
-      objective = partition::Objective::throughput;
-    }
-    r.mode = heavy_ ? "heavy" : "light";
-  }
-  r.objective = std::string(partition::to_string(objective));
-
-  partition::Plan plan;
-  switch (spec.plan.mode) {
-    case PlanChoice::Mode::automatic:
-      plan = cloud_up ? planner_->plan(spec.model, objective, cond)
-                      : planner_->evaluate(spec.model, Cut::edge_only(g), spec.objective, cond);
-      if (!cloud_up) {
-        r.fallback = true;
-        r.fallback_reason = link_ ? fmt::format("cloud unreachable: {}", link_->last_error())
-                                  : "no cloud configured";
-      }
-      break;
-    case PlanChoice::Mode::edge_only:
-      plan = planner_->evaluate(spec.model, Cut::edge_only(g), spec.objective, cond);
-      break;
-    case PlanChoice::Mode::cloud_only:
-      plan = planner_->evaluate(spec.model, Cut::cloud_only(g), spec.objective, cond);
-      break;
-    case PlanChoice::Mode::split:
-      if (!g.is_chain()) {
-        throw std::invalid_argument(
-            fmt::format("plan split:K needs a chain model; '{}' is a DAG (use cut:NODES)", g.name()));
-      }
-      plan = planner_->evaluate(spec.model, Cut::chain_prefix(g, spec.plan.split), spec.objective, cond);
-      break;
-    case PlanChoice::Mode::cut:
-      plan = planner_->evaluate(spec.model, Cut::parse(g, spec.plan.cut), spec.objective, cond);
-      break;
-  }
+  const partition::Plan plan = plan_task(*job);
   job->cut = plan.cut;
-  const Cut& cut = *job->cut;
-  r.placement = std::string(partition::to_string(plan.placement));
-  r.cut = cut.to_string();
-  r.edge_nodes = cut.edge_count() - 1;
+  r.placement = plan.placement;
+  r.cut = job->cut->to_string();
+  r.edge_nodes = job->cut->edge_count() - 1;
   r.predicted_ms = plan.predicted.total_ms;
   r.predicted_edge_ms = plan.predicted.edge_ms;
   r.predicted_transfer_ms = plan.predicted.upload_ms + plan.predicted.rtt_ms + plan.predicted.download_ms;
   r.predicted_cloud_ms = plan.predicted.cloud_ms + plan.predicted.cloud_wait_ms;
 
-  const RunOptions run_options{.slowdown = config_.slowdown};
-  const auto edge_start = Clock::now();
-  job->held = model.run_edge(cut, input, run_options);
-  const auto edge_end = Clock::now();
-  r.edge_ms = ms_between(edge_start, edge_end);
-
-  if (cut.is_edge_only()) {
+  run_edge_side(*job);
+  if (job->cut->is_edge_only()) {
     finish(job);
     return;
   }
-  const auto crossing = cut.crossing(g);
+  send_to_cloud(job);
+}
+
+void EdgeService::send_to_cloud(const std::shared_ptr<Job>& job) {
+  TaskResult& r = job->result;
+  const GraphDesc& g = job->model->graph();
+  const auto crossing = job->cut->crossing(g);
   r.crossing_tensors = crossing.size();
-  for (NodeId id : crossing) {
-    r.crossing_bytes += partition::wire_bytes(g.node(id), spec.codec);
-  }
-  if (!cloud_up) {
-    r.fallback_reason = link_ ? fmt::format("cloud unreachable: {}", link_->last_error())
-                              : "no cloud configured";
-    job->sent = edge_end;
+  for (NodeId id : crossing) r.crossing_bytes += partition::wire_bytes(g.node(id), job->spec.codec);
+  if (!link_ || !link_->connected()) {
+    r.fallback_reason = link_ ? fmt::format("cloud unreachable: {}", link_->last_error()) : "no cloud configured";
+    job->sent = Clock::now();
     fall_back(job);
     return;
   }
   net::InferRequest request;
-  request.model = spec.model;
+  request.model = job->spec.model;
   request.cut_id = r.cut;
-  const double deadline = spec.deadline_ms > 0 ? spec.deadline_ms : config_.default_deadline_ms;
+  const double deadline = job->spec.deadline_ms > 0 ? job->spec.deadline_ms : config_.default_deadline_ms;
   request.deadline_ms = static_cast<std::uint32_t>(deadline);
   for (NodeId id : crossing) {
-    request.tensors.push_back(net::to_wire(id, job->held.at(id), wire_codec(spec.codec)));
+    request.tensors.push_back(net::to_wire(id, job->held.at(id), wire_codec(job->spec.codec)));
   }
   {
     std::lock_guard lock(mutex_);
@@ -247,22 +356,25 @@ void EdgeService::start_task(const std::shared_ptr<Job>& job) {
     awaiting_cloud_ = true;
   }
   job->sent = Clock::now();
-  link_->client().infer(std::move(request), [this, job](net::Expected<net::InferResult> reply) {
-    on_cloud_reply(job, std::move(reply));
+  // The I/O thread only queues the reply for the completion thread.
+  link_->client().infer(std::move(request), [this, job](net::Expected<net::InferResult> outcome) {
+    {
+      std::lock_guard lock(mutex_);
+      replies_.push_back({job, std::move(outcome), Clock::now()});
+    }
+    replies_ready_.notify_one();
   });
 }
 
-void EdgeService::on_cloud_reply(const std::shared_ptr<Job>& job,
-                                 net::Expected<net::InferResult> reply) {
+void EdgeService::complete_from_cloud(const std::shared_ptr<Job>& job, net::Expected<net::InferResult> reply) {
   TaskResult& r = job->result;
-  const auto now = Clock::now();
   if (reply) {
     auto outputs = net::from_wire(reply.value().outputs);
     if (outputs) {
       const auto& res = reply.value();
       r.cloud_ms = res.compute_ms;
       r.cloud_queue_ms = res.queue_wait_ms;
-      r.transfer_ms = std::max(0.0, ms_between(job->sent, now) - res.compute_ms - res.queue_wait_ms);
+      r.transfer_ms = std::max(0.0, ms_between(job->sent, Clock::now()) - res.compute_ms - res.queue_wait_ms);
       link_->note_load(res.load);
       for (auto& [id, t] : outputs.value()) job->held.insert_or_assign(id, std::move(t));
       finish(job);
@@ -272,6 +384,10 @@ void EdgeService::on_cloud_reply(const std::shared_ptr<Job>& job,
   } else {
     r.fallback_reason = fmt::format("cloud request failed: {}", reply.error().message);
   }
+  queue_fallback(job);
+}
+
+void EdgeService::queue_fallback(const std::shared_ptr<Job>& job) {
   // Finish locally from the tensors still held, on the compute thread, first.
   job->fallback_pending = true;
   {
@@ -286,8 +402,7 @@ void EdgeService::fall_back(const std::shared_ptr<Job>& job) {
   const auto start = Clock::now();
   r.fallback = true;
   r.transfer_ms = ms_between(job->sent, start);  // time lost on the failed attempt
-  const RunOptions run_options{.slowdown = config_.slowdown};
-  TensorMap outputs = job->model->run_cloud(*job->cut, job->held, run_options);
+  TensorMap outputs = job->model->run_cloud(*job->cut, job->held, RunOptions{.slowdown = config_.slowdown});
   r.fallback_ms = ms_between(start, Clock::now());
   for (auto& [id, t] : outputs) job->held.insert_or_assign(id, std::move(t));
   spdlog::warn("task {} ({}) finished on the edge: {}", r.task, r.model, r.fallback_reason);
@@ -296,42 +411,37 @@ void EdgeService::fall_back(const std::shared_ptr<Job>& job) {
 
 void EdgeService::finish(const std::shared_ptr<Job>& job) {
   TaskResult& r = job->result;
-  const auto now = Clock::now();
-  if (job->started != Clock::time_point{}) r.measured_ms = ms_between(job->started, now);
-  if (r.error.empty()) {
-    r.ok = true;
-    if (job->model) {
-      const NodeId first_sink = job->model->graph().sinks().front();
-      const auto it = job->held.find(first_sink);
-      if (it == job->held.end()) {
-        r.ok = false;
-        r.error = "internal: output missing after execution";
-      } else {
-        const at::Tensor& out = it->second;
-        r.output_shape.assign(out.sizes().begin(), out.sizes().end());
-        r.top1 = out.flatten().argmax().item<std::int64_t>();
-        r.output_checksum = out.sum().item<double>();
-        if (job->spec.return_outputs) {
-          const at::Tensor flat = out.contiguous().flatten();
-          r.outputs.assign(flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel());
-        }
+  if (job->started != Clock::time_point{}) r.measured_ms = ms_between(job->started, Clock::now());
+  r.ok = !r.error;
+  if (r.ok && job->model) {
+    const NodeId first_sink = job->model->graph().sinks().front();
+    const auto it = job->held.find(first_sink);
+    if (it == job->held.end()) {
+      r.ok = false;
+      r.error = "internal: output missing after execution";
+    } else {
+      const at::Tensor& out = it->second;
+      r.output_shape.assign(out.sizes().begin(), out.sizes().end());
+      r.top1 = out.flatten().argmax().item<std::int64_t>();
+      r.output_checksum = out.sum().item<double>();
+      if (job->spec.return_outputs) {
+        const at::Tensor flat = out.contiguous().flatten();
+        r.outputs.assign(flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel());
       }
     }
   }
+  if (!r.ok) r.placement.reset();
   job->held.clear();
   if (metrics_) {
-    const net::Labels labels{{"model", r.model}, {"placement", r.ok ? r.placement : "none"},
-                             {"result", r.ok ? "ok" : "failed"}};
-    metrics_->add("tandem_edge_tasks_total", "Tasks finished by the edge daemon.", labels);
-    if (r.fallback) {
-      metrics_->add("tandem_edge_fallbacks_total", "Tasks the edge finished itself after a cloud failure.",
-                    {{"model", r.model}});
-    }
+    // Label only models this edge serves: a client's arbitrary names must not
+    // grow the metric families.
+    const std::string model = job->model ? r.model : "unknown";
+    const std::string placement = r.placement ? std::string(partition::to_string(*r.placement)) : "none";
+    metrics_->tasks.Add({{"model", model}, {"placement", placement}, {"result", r.ok ? "ok" : "failed"}}).Increment();
+    if (r.fallback) metrics_->fallbacks.Add({{"model", model}}).Increment();
     if (r.ok) {
-      metrics_->observe("tandem_edge_task_latency_ms", "Task latency from start of edge work to outputs.",
-                        r.measured_ms, net::latency_buckets_ms(), {{"model", r.model}});
-      metrics_->observe("tandem_edge_task_queue_ms", "Time tasks waited in the edge queue.",
-                        r.queue_ms, net::latency_buckets_ms());
+      metrics_->latency.Add({{"model", model}}, app::latency_buckets_ms()).Observe(r.measured_ms);
+      metrics_->queue.Add({}, app::latency_buckets_ms()).Observe(r.queue_ms);
     }
   }
   const ResultCallback done = std::move(job->done);
@@ -340,9 +450,11 @@ void EdgeService::finish(const std::shared_ptr<Job>& job) {
     if (r.ok) {
       ++stats_.completed;
       if (r.fallback) ++stats_.fallbacks;
-      if (r.placement == "edge_only") ++stats_.edge_only;
-      if (r.placement == "split") ++stats_.split;
-      if (r.placement == "cloud_only") ++stats_.cloud_only;
+      switch (*r.placement) {
+        case partition::Placement::edge_only: ++stats_.edge_only; break;
+        case partition::Placement::split: ++stats_.split; break;
+        case partition::Placement::cloud_only: ++stats_.cloud_only; break;
+      }
     } else {
       ++stats_.failed;
     }
@@ -350,6 +462,7 @@ void EdgeService::finish(const std::shared_ptr<Job>& job) {
     --in_flight_;
   }
   wake_.notify_all();
+  replies_ready_.notify_all();
   idle_.notify_all();
   if (done) done(std::move(r));
 }

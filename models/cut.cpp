@@ -7,6 +7,15 @@
 #include <fmt/format.h>
 
 namespace tandem {
+namespace {
+
+// Cut text comes from clients: quote at most this much of it in errors.
+std::string shorten(std::string_view text) {
+  constexpr std::size_t k_max_quoted = 64;
+  return text.size() <= k_max_quoted ? std::string(text) : std::string(text.substr(0, k_max_quoted)) + "...";
+}
+
+}  // namespace
 
 Cut Cut::edge_only(const GraphDesc& graph) { return Cut(std::vector<bool>(graph.size(), true)); }
 
@@ -133,7 +142,7 @@ Cut Cut::parse(const GraphDesc& graph, const std::string& text) {
     auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
     if (ec != std::errc() || ptr != s.data() + s.size() || value >= graph.size()) {
       throw std::invalid_argument(fmt::format(
-          "cut '{}': '{}' is not a node id of '{}' (0..{})", text, s, graph.name(),
+          "cut '{}': '{}' is not a node id of '{}' (0..{})", shorten(text), shorten(s), graph.name(),
           graph.size() - 1));
     }
     return value;
@@ -146,7 +155,7 @@ Cut Cut::parse(const GraphDesc& graph, const std::string& text) {
     const auto dash = item.find('-');
     const std::size_t lo = parse_id(item.substr(0, dash));
     const std::size_t hi = dash == std::string_view::npos ? lo : parse_id(item.substr(dash + 1));
-    if (hi < lo) throw std::invalid_argument(fmt::format("cut '{}': bad range '{}'", text, item));
+    if (hi < lo) throw std::invalid_argument(fmt::format("cut '{}': bad range '{}'", shorten(text), shorten(item)));
     for (std::size_t k = lo; k <= hi; ++k) mask[k] = true;
   }
   Cut cut(std::move(mask));

@@ -20,6 +20,7 @@
 
 #include "models/cut.hpp"
 #include "models/graph.hpp"
+#include "models/graph_builder.hpp"
 
 namespace tandem {
 
@@ -103,10 +104,13 @@ struct WeightSource {
   std::filesystem::path file;    // a file written by Model::save_weights
 };
 
-/// Names of the zoo models, in a stable order.
-const std::vector<std::string>& zoo_names();
+/// Pairs a graph description with weights from `source`: seeded per node
+/// (param_specs of each kind) or read from a weights file written for a graph
+/// of the same name. Throws std::runtime_error for a weights file that is
+/// missing, corrupt or for another model.
+std::shared_ptr<const Model> make_model(GraphDesc graph, const WeightSource& source = {});
 
-/// Builds a zoo model with weights from `source`. Throws std::invalid_argument
+/// Builds a zoo model (zoo_graph) with weights from `source`. Throws std::invalid_argument
 /// for an unknown name (listing the known ones) and std::runtime_error for a
 /// weights file that is missing, corrupt or for another model.
 std::shared_ptr<const Model> build_model(const std::string& name, const WeightSource& source = {});
@@ -114,9 +118,13 @@ std::shared_ptr<const Model> build_model(const std::string& name, const WeightSo
 /// Writes one f32 tensor to `path` ("TNDMTNS1", u8 rank, i64 dims, data).
 /// Throws std::runtime_error naming the path.
 void save_tensor(const std::filesystem::path& path, const at::Tensor& tensor);
-/// Reads a file written by save_tensor; throws std::runtime_error naming the
-/// path and the problem (missing, bad magic, truncated, oversized).
-at::Tensor load_tensor(const std::filesystem::path& path);
+/// Reads a file written by save_tensor. Opens without blocking (a FIFO or a
+/// device is refused, never waited on), requires a regular file, and checks
+/// the header — and the shape against `expected` when given — before reading
+/// or allocating the body. Throws std::runtime_error naming the path and the
+/// problem (missing, not a regular file, bad magic, wrong shape, truncated,
+/// trailing bytes, oversized).
+at::Tensor load_tensor(const std::filesystem::path& path, const Shape* expected = nullptr);
 
 /// Loaded models by name.
 using ModelSet = std::map<std::string, std::shared_ptr<const Model>>;

@@ -5,11 +5,15 @@
 #include <cstring>
 #include <fstream>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 
-#include "models/builder.hpp"
+#include "models/weights.hpp"
 #include "models/model.hpp"
 
 namespace tandem {
@@ -215,32 +219,54 @@ void save_tensor(const std::filesystem::path& path, const at::Tensor& tensor) {
   if (!out.flush()) throw std::runtime_error(fmt::format("writing {} failed", path.string()));
 }
 
-at::Tensor load_tensor(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw std::runtime_error(fmt::format("cannot open tensor file {}: {}", path.string(),
-                                         std::strerror(errno)));
-  }
+at::Tensor load_tensor(const std::filesystem::path& path, const Shape* expected) {
+  const auto fail = [&](const std::string& why) {
+    return std::runtime_error(fmt::format("tensor file {}: {}", path.string(), why));
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) throw fail(std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw fail(std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) throw fail("not a regular file");
+  // Reads exactly `size` bytes; a regular file never blocks.
+  const auto read_exact = [&](void* data, std::size_t size) {
+    auto* p = static_cast<char*>(data);
+    while (size > 0) {
+      const ssize_t n = ::read(fd, p, size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) throw fail("truncated");
+      p += n;
+      size -= static_cast<std::size_t>(n);
+    }
+  };
   char magic[8];
-  if (!in.read(magic, 8) || std::memcmp(magic, k_tensor_magic, 8) != 0) {
-    throw std::runtime_error(fmt::format("{} is not a tandem tensor file (bad magic)", path.string()));
-  }
-  const auto rank = get<std::uint8_t>(in, path);
-  if (rank > k_max_rank) {
-    throw std::runtime_error(fmt::format("tensor file {} has rank {}", path.string(), rank));
-  }
+  read_exact(magic, sizeof magic);
+  if (std::memcmp(magic, k_tensor_magic, 8) != 0) throw fail("not a tandem tensor file (bad magic)");
+  std::uint8_t rank = 0;
+  read_exact(&rank, 1);
+  if (rank > k_max_rank) throw fail(fmt::format("rank {} is over {}", rank, k_max_rank));
   Shape shape(rank);
   std::int64_t numel = 1;
   for (auto& d : shape) {
-    d = get<std::int64_t>(in, path);
+    read_exact(&d, sizeof d);
     if (d < 0 || d > k_max_tensor_elems || (numel *= d) > k_max_tensor_elems) {
-      throw std::runtime_error(fmt::format("tensor file {} is corrupt (dimension {})", path.string(), d));
+      throw fail(fmt::format("corrupt header (dimension {})", d));
     }
   }
-  at::Tensor t = at::empty(shape, at::kFloat);
-  if (!in.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes()))) {
-    throw std::runtime_error(fmt::format("tensor file {} is truncated", path.string()));
+  if (expected && shape != *expected) {
+    throw fail(fmt::format("holds a {} tensor, the model takes {}", shape_string(shape), shape_string(*expected)));
   }
+  const auto header = static_cast<std::int64_t>(8 + 1 + 8 * rank);
+  const std::int64_t body = numel * static_cast<std::int64_t>(sizeof(float));
+  if (st.st_size != header + body) {
+    throw fail(fmt::format("is {} bytes; its header says {}", st.st_size, header + body));
+  }
+  at::Tensor t = at::empty(shape, at::kFloat);
+  read_exact(t.data_ptr(), static_cast<std::size_t>(body));
   return t;
 }
 

@@ -1,291 +1,86 @@
-// The model zoo: torchvision's architectures (and LeNet-5) as graphs of layers.
-// Parameter counts equal torchvision's; residual adds and inception concats
-// are real join nodes.
+// Models with weights: a graph description (the zoo's, or a one-layer
+// profiling graph) paired with seeded or loaded parameters.
 
-#include <functional>
 #include <stdexcept>
 
+#include <ATen/ATen.h>
 #include <fmt/format.h>
 
-#include "models/builder.hpp"
+#include "models/graph_builder.hpp"
 #include "models/model.hpp"
+#include "models/weights.hpp"
 
 namespace tandem {
-namespace {
 
-using detail::GraphBuilder;
+namespace detail {
 
-constexpr std::int64_t k_classes = 1000;
-
-Shape image_input() { return {1, 3, 224, 224}; }
-
-std::shared_ptr<const Model> lenet(const WeightSource& w) {
-  GraphBuilder b("lenet", {1, 1, 32, 32});
-  NodeId x = b.conv(b.input(), "conv1", 1, 6, 5);
-  x = b.relu(x, "relu1");
-  x = b.max_pool(x, "pool1", 2, 2);
-  x = b.conv(x, "conv2", 6, 16, 5);
-  x = b.relu(x, "relu2");
-  x = b.max_pool(x, "pool2", 2, 2);
-  x = b.flatten(x, "flatten");
-  x = b.linear(x, "fc1", 16 * 5 * 5, 120);
-  x = b.relu(x, "relu3");
-  x = b.linear(x, "fc2", 120, 84);
-  x = b.relu(x, "relu4");
-  b.linear(x, "fc3", 84, 10);
-  return b.finish(w);
+std::vector<ParamSpec> param_specs(const Node& n) {
+  const auto& a = n.attrs;
+  switch (n.kind) {
+    case OpKind::conv2d: {
+      const double fan_in = static_cast<double>(a.in_channels / a.groups * a.kernel_h * a.kernel_w);
+      std::vector<ParamSpec> p{
+          {"weight", {a.out_channels, a.in_channels / a.groups, a.kernel_h, a.kernel_w}, Init::he_uniform, fan_in}};
+      if (a.bias) p.push_back({"bias", {a.out_channels}, Init::fan_uniform, fan_in});
+      return p;
+    }
+    case OpKind::linear: {
+      const auto fan_in = static_cast<double>(a.in_features);
+      std::vector<ParamSpec> p{{"weight", {a.out_features, a.in_features}, Init::he_uniform, fan_in}};
+      if (a.bias) p.push_back({"bias", {a.out_features}, Init::fan_uniform, fan_in});
+      return p;
+    }
+    case OpKind::batch_norm2d:
+      return {{"weight", {a.in_channels}, Init::bn_scale, 1},
+              {"bias", {a.in_channels}, Init::bn_shift, 1},
+              {"running_mean", {a.in_channels}, Init::bn_shift, 1},
+              {"running_var", {a.in_channels}, Init::bn_var, 1}};
+    default:
+      return {};
+  }
 }
 
-std::shared_ptr<const Model> alexnet(const WeightSource& w) {
-  GraphBuilder b("alexnet", image_input());
-  NodeId x = b.conv(b.input(), "features.0", 3, 64, 11, 4, 2);
-  x = b.relu(x, "features.1");
-  x = b.max_pool(x, "features.2", 3, 2);
-  x = b.conv(x, "features.3", 64, 192, 5, 1, 2);
-  x = b.relu(x, "features.4");
-  x = b.max_pool(x, "features.5", 3, 2);
-  x = b.conv(x, "features.6", 192, 384, 3, 1, 1);
-  x = b.relu(x, "features.7");
-  x = b.conv(x, "features.8", 384, 256, 3, 1, 1);
-  x = b.relu(x, "features.9");
-  x = b.conv(x, "features.10", 256, 256, 3, 1, 1);
-  x = b.relu(x, "features.11");
-  x = b.max_pool(x, "features.12", 3, 2);
-  x = b.adaptive_avg_pool(x, "avgpool", 6, 6);
-  x = b.flatten(x, "flatten");
-  x = b.dropout(x, "classifier.0");
-  x = b.linear(x, "classifier.1", 256 * 6 * 6, 4096);
-  x = b.relu(x, "classifier.2");
-  x = b.dropout(x, "classifier.3");
-  x = b.linear(x, "classifier.4", 4096, 4096);
-  x = b.relu(x, "classifier.5");
-  b.linear(x, "classifier.6", 4096, k_classes);
-  return b.finish(w);
-}
+}  // namespace detail
 
-std::shared_ptr<const Model> vgg16(const WeightSource& w) {
-  GraphBuilder b("vgg16", image_input());
-  constexpr int k_pool = 0;
-  const std::vector<int> cfg{64,  64,  k_pool, 128, 128, k_pool, 256, 256, 256, k_pool,
-                             512, 512, 512, k_pool, 512, 512, 512, k_pool};
-  NodeId x = b.input();
-  std::int64_t channels = 3;
-  int index = 0;
-  for (int c : cfg) {
-    if (c == k_pool) {
-      x = b.max_pool(x, fmt::format("features.{}", index++), 2, 2);
-    } else {
-      x = b.conv(x, fmt::format("features.{}", index++), channels, c, 3, 1, 1);
-      x = b.relu(x, fmt::format("features.{}", index++));
-      channels = c;
+std::shared_ptr<const Model> make_model(GraphDesc graph, const WeightSource& source) {
+  using detail::ParamSpec;
+  std::vector<Param> params;
+  for (const Node& n : graph.nodes()) {
+    for (const ParamSpec& spec : detail::param_specs(n)) {
+      const std::string full = fmt::format("{}.{}", n.name, spec.suffix);
+      at::Tensor value = source.file.empty() ? detail::init_param(spec, full, source.seed)
+                                             : at::empty(spec.shape, at::kFloat);
+      params.push_back({n.id, full, std::move(value)});
     }
   }
-  x = b.adaptive_avg_pool(x, "avgpool", 7, 7);
-  x = b.flatten(x, "flatten");
-  x = b.linear(x, "classifier.0", 512 * 7 * 7, 4096);
-  x = b.relu(x, "classifier.1");
-  x = b.dropout(x, "classifier.2");
-  x = b.linear(x, "classifier.3", 4096, 4096);
-  x = b.relu(x, "classifier.4");
-  x = b.dropout(x, "classifier.5");
-  b.linear(x, "classifier.6", 4096, k_classes);
-  return b.finish(w);
-}
-
-// conv (no bias) + batch norm (+ optional activation), the unit of ResNet,
-// MobileNetV2 and GoogLeNet.
-enum class Act { none, relu, relu6 };
-
-NodeId conv_bn(GraphBuilder& b, NodeId x, const std::string& conv_name, const std::string& bn_name,
-               std::int64_t cin, std::int64_t cout, std::int64_t k, std::int64_t s,
-               std::int64_t p, std::int64_t groups, double eps, Act act,
-               const std::string& act_name) {
-  x = b.conv(x, conv_name, cin, cout, k, s, p, groups, false);
-  x = b.batch_norm(x, bn_name, cout, eps);
-  if (act == Act::relu) x = b.relu(x, act_name);
-  if (act == Act::relu6) x = b.relu6(x, act_name);
-  return x;
-}
-
-NodeId resnet_stem(GraphBuilder& b) {
-  NodeId x = conv_bn(b, b.input(), "conv1", "bn1", 3, 64, 7, 2, 3, 1, 1e-5, Act::relu, "relu");
-  return b.max_pool(x, "maxpool", 3, 2, 1);
-}
-
-NodeId basic_block(GraphBuilder& b, NodeId in, const std::string& p, std::int64_t cin,
-                   std::int64_t planes, std::int64_t stride) {
-  NodeId x = conv_bn(b, in, p + ".conv1", p + ".bn1", cin, planes, 3, stride, 1, 1, 1e-5,
-                     Act::relu, p + ".relu1");
-  x = conv_bn(b, x, p + ".conv2", p + ".bn2", planes, planes, 3, 1, 1, 1, 1e-5, Act::none, "");
-  NodeId identity = in;
-  if (stride != 1 || cin != planes) {
-    identity = conv_bn(b, in, p + ".downsample.0", p + ".downsample.1", cin, planes, 1, stride, 0,
-                       1, 1e-5, Act::none, "");
-  }
-  x = b.add({x, identity}, p + ".add");
-  return b.relu(x, p + ".relu2");
-}
-
-NodeId bottleneck(GraphBuilder& b, NodeId in, const std::string& p, std::int64_t cin,
-                  std::int64_t planes, std::int64_t stride) {
-  constexpr std::int64_t k_expansion = 4;
-  NodeId x = conv_bn(b, in, p + ".conv1", p + ".bn1", cin, planes, 1, 1, 0, 1, 1e-5, Act::relu,
-                     p + ".relu1");
-  x = conv_bn(b, x, p + ".conv2", p + ".bn2", planes, planes, 3, stride, 1, 1, 1e-5, Act::relu,
-              p + ".relu2");
-  x = conv_bn(b, x, p + ".conv3", p + ".bn3", planes, planes * k_expansion, 1, 1, 0, 1, 1e-5,
-              Act::none, "");
-  NodeId identity = in;
-  if (stride != 1 || cin != planes * k_expansion) {
-    identity = conv_bn(b, in, p + ".downsample.0", p + ".downsample.1", cin, planes * k_expansion,
-                       1, stride, 0, 1, 1e-5, Act::none, "");
-  }
-  x = b.add({x, identity}, p + ".add");
-  return b.relu(x, p + ".relu3");
-}
-
-std::shared_ptr<const Model> resnet(const std::string& name, bool use_bottleneck,
-                                    const std::vector<int>& blocks, const WeightSource& w) {
-  GraphBuilder b(name, image_input());
-  NodeId x = resnet_stem(b);
-  const std::int64_t expansion = use_bottleneck ? 4 : 1;
-  std::int64_t cin = 64;
-  for (int layer = 0; layer < 4; ++layer) {
-    const std::int64_t planes = 64LL << layer;
-    for (int i = 0; i < blocks[static_cast<std::size_t>(layer)]; ++i) {
-      const std::int64_t stride = (layer > 0 && i == 0) ? 2 : 1;
-      const std::string prefix = fmt::format("layer{}.{}", layer + 1, i);
-      x = use_bottleneck ? bottleneck(b, x, prefix, cin, planes, stride)
-                         : basic_block(b, x, prefix, cin, planes, stride);
-      cin = planes * expansion;
+  if (!source.file.empty()) {
+    detail::WeightsFile file = detail::read_weights_file(source.file);
+    if (file.model != graph.name()) {
+      throw std::runtime_error(fmt::format("weights file {} is for model '{}', not '{}'",
+                                           source.file.string(), file.model, graph.name()));
     }
-  }
-  x = b.adaptive_avg_pool(x, "avgpool", 1, 1);
-  x = b.flatten(x, "flatten");
-  b.linear(x, "fc", 512 * expansion, k_classes);
-  return b.finish(w);
-}
-
-std::shared_ptr<const Model> mobilenet_v2(const WeightSource& w) {
-  GraphBuilder b("mobilenet_v2", image_input());
-  NodeId x = conv_bn(b, b.input(), "features.0.0", "features.0.1", 3, 32, 3, 2, 1, 1, 1e-5,
-                     Act::relu6, "features.0.2");
-  struct Stage {
-    std::int64_t t, c, n, s;
-  };
-  const std::vector<Stage> stages{{1, 16, 1, 1},  {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
-                                  {6, 96, 3, 1},  {6, 160, 3, 2}, {6, 320, 1, 1}};
-  std::int64_t cin = 32;
-  int index = 1;
-  for (const Stage& st : stages) {
-    for (std::int64_t i = 0; i < st.n; ++i) {
-      const std::int64_t stride = i == 0 ? st.s : 1;
-      const std::int64_t hidden = cin * st.t;
-      const std::string p = fmt::format("features.{}.conv", index++);
-      NodeId y = x;
-      int j = 0;
-      if (st.t != 1) {
-        y = conv_bn(b, y, fmt::format("{}.{}.0", p, j), fmt::format("{}.{}.1", p, j), cin, hidden,
-                    1, 1, 0, 1, 1e-5, Act::relu6, fmt::format("{}.{}.2", p, j));
-        ++j;
+    if (file.tensors.size() != params.size()) {
+      throw std::runtime_error(fmt::format("weights file {} has {} tensors; '{}' needs {}",
+                                           source.file.string(), file.tensors.size(), graph.name(),
+                                           params.size()));
+    }
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      auto& [name, tensor] = file.tensors[i];
+      if (name != params[i].name || tensor.sizes() != params[i].value.sizes()) {
+        throw std::runtime_error(fmt::format(
+            "weights file {}: tensor {} is '{}' {}, expected '{}' {}", source.file.string(), i,
+            name, shape_string(Shape(tensor.sizes().begin(), tensor.sizes().end())),
+            params[i].name,
+            shape_string(Shape(params[i].value.sizes().begin(), params[i].value.sizes().end()))));
       }
-      y = conv_bn(b, y, fmt::format("{}.{}.0", p, j), fmt::format("{}.{}.1", p, j), hidden, hidden,
-                  3, stride, 1, hidden, 1e-5, Act::relu6, fmt::format("{}.{}.2", p, j));
-      ++j;
-      y = conv_bn(b, y, fmt::format("{}.{}", p, j), fmt::format("{}.{}", p, j + 1), hidden, st.c,
-                  1, 1, 0, 1, 1e-5, Act::none, "");
-      if (stride == 1 && cin == st.c) y = b.add({y, x}, p + ".add");
-      x = y;
-      cin = st.c;
+      params[i].value = std::move(tensor);
     }
   }
-  x = conv_bn(b, x, fmt::format("features.{}.0", index), fmt::format("features.{}.1", index), cin,
-              1280, 1, 1, 0, 1, 1e-5, Act::relu6, fmt::format("features.{}.2", index));
-  x = b.adaptive_avg_pool(x, "avgpool", 1, 1);
-  x = b.flatten(x, "flatten");
-  x = b.dropout(x, "classifier.0");
-  b.linear(x, "classifier.1", 1280, k_classes);
-  return b.finish(w);
-}
-
-// GoogLeNet's BasicConv2d: conv without bias, batch norm (eps 1e-3), ReLU.
-NodeId basic_conv(GraphBuilder& b, NodeId x, const std::string& p, std::int64_t cin,
-                  std::int64_t cout, std::int64_t k, std::int64_t s = 1, std::int64_t pad = 0) {
-  return conv_bn(b, x, p + ".conv", p + ".bn", cin, cout, k, s, pad, 1, 1e-3, Act::relu,
-                 p + ".relu");
-}
-
-NodeId inception(GraphBuilder& b, NodeId in, const std::string& p, std::int64_t cin,
-                 std::int64_t ch1, std::int64_t ch3red, std::int64_t ch3, std::int64_t ch5red,
-                 std::int64_t ch5, std::int64_t pool_proj) {
-  NodeId b1 = basic_conv(b, in, p + ".branch1", cin, ch1, 1);
-  NodeId b2 = basic_conv(b, in, p + ".branch2.0", cin, ch3red, 1);
-  b2 = basic_conv(b, b2, p + ".branch2.1", ch3red, ch3, 3, 1, 1);
-  NodeId b3 = basic_conv(b, in, p + ".branch3.0", cin, ch5red, 1);
-  // torchvision keeps a 3x3 kernel here (a known deviation from the paper).
-  b3 = basic_conv(b, b3, p + ".branch3.1", ch5red, ch5, 3, 1, 1);
-  NodeId b4 = b.max_pool(in, p + ".branch4.0", 3, 1, 1, true);
-  b4 = basic_conv(b, b4, p + ".branch4.1", cin, pool_proj, 1);
-  return b.concat({b1, b2, b3, b4}, p + ".concat");
-}
-
-std::shared_ptr<const Model> googlenet(const WeightSource& w) {
-  GraphBuilder b("googlenet", image_input());
-  NodeId x = basic_conv(b, b.input(), "conv1", 3, 64, 7, 2, 3);
-  x = b.max_pool(x, "maxpool1", 3, 2, 0, true);
-  x = basic_conv(b, x, "conv2", 64, 64, 1);
-  x = basic_conv(b, x, "conv3", 64, 192, 3, 1, 1);
-  x = b.max_pool(x, "maxpool2", 3, 2, 0, true);
-  x = inception(b, x, "inception3a", 192, 64, 96, 128, 16, 32, 32);
-  x = inception(b, x, "inception3b", 256, 128, 128, 192, 32, 96, 64);
-  x = b.max_pool(x, "maxpool3", 3, 2, 0, true);
-  x = inception(b, x, "inception4a", 480, 192, 96, 208, 16, 48, 64);
-  x = inception(b, x, "inception4b", 512, 160, 112, 224, 24, 64, 64);
-  x = inception(b, x, "inception4c", 512, 128, 128, 256, 24, 64, 64);
-  x = inception(b, x, "inception4d", 512, 112, 144, 288, 32, 64, 64);
-  x = inception(b, x, "inception4e", 528, 256, 160, 320, 32, 128, 128);
-  x = b.max_pool(x, "maxpool4", 2, 2, 0, true);
-  x = inception(b, x, "inception5a", 832, 256, 160, 320, 32, 128, 128);
-  x = inception(b, x, "inception5b", 832, 384, 192, 384, 48, 128, 128);
-  x = b.adaptive_avg_pool(x, "avgpool", 1, 1);
-  x = b.flatten(x, "flatten");
-  x = b.dropout(x, "dropout");
-  b.linear(x, "fc", 1024, k_classes);
-  return b.finish(w);
-}
-
-using Factory = std::function<std::shared_ptr<const Model>(const WeightSource&)>;
-
-const std::vector<std::pair<std::string, Factory>>& factories() {
-  static const std::vector<std::pair<std::string, Factory>> table{
-      {"lenet", lenet},
-      {"alexnet", alexnet},
-      {"vgg16", vgg16},
-      {"mobilenet_v2", mobilenet_v2},
-      {"resnet18", [](const WeightSource& w) { return resnet("resnet18", false, {2, 2, 2, 2}, w); }},
-      {"resnet50", [](const WeightSource& w) { return resnet("resnet50", true, {3, 4, 6, 3}, w); }},
-      {"googlenet", googlenet},
-  };
-  return table;
-}
-
-}  // namespace
-
-const std::vector<std::string>& zoo_names() {
-  static const std::vector<std::string> names = [] {
-    std::vector<std::string> out;
-    for (const auto& [name, factory] : factories()) out.push_back(name);
-    return out;
-  }();
-  return names;
+  return std::make_shared<const Model>(std::move(graph), std::move(params));
 }
 
 std::shared_ptr<const Model> build_model(const std::string& name, const WeightSource& source) {
-  for (const auto& [known, factory] : factories()) {
-    if (known == name) return factory(source);
-  }
-  throw std::invalid_argument(fmt::format("unknown model '{}' (known: {})", name,
-                                          fmt::join(zoo_names(), ", ")));
+  return make_model(zoo_graph(name), source);
 }
 
 ModelSet load_models(const std::vector<std::string>& names, std::uint64_t seed,
@@ -304,15 +99,24 @@ ModelSet load_models(const std::vector<std::string>& names, std::uint64_t seed,
 std::shared_ptr<const Model> build_layer_model(OpKind kind, const LayerAttrs& attrs,
                                                const Shape& input_shape, int arity,
                                                std::uint64_t seed) {
+  const auto fail = [&](const std::string& why) {
+    return std::invalid_argument(
+        fmt::format("{} on input {}: {}", to_string(kind), shape_string(input_shape), why));
+  };
   GraphBuilder b(fmt::format("layer_{}", to_string(kind)), input_shape);
-  b.layer(kind, "layer", std::vector<NodeId>(static_cast<std::size_t>(std::max(arity, 1)), 0),
-          attrs);
   try {
-    return b.finish({.seed = seed});
-  } catch (const std::logic_error& e) {
-    throw std::invalid_argument(fmt::format("{} on input {}: {}", to_string(kind),
-                                            shape_string(input_shape), e.what()));
+    b.layer(kind, "layer", std::vector<NodeId>(static_cast<std::size_t>(std::max(arity, 1)), 0), attrs);
+  } catch (const std::invalid_argument& e) {
+    throw fail(e.what());
   }
+  auto model = make_model(b.finish(), {.seed = seed});
+  // One real run: LibTorch is the judge of whether the layer accepts its input.
+  try {
+    model->run(model->make_input(seed));
+  } catch (const ExecError& e) {
+    throw fail(e.what());
+  }
+  return model;
 }
 
 }  // namespace tandem

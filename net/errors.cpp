@@ -31,7 +31,6 @@ class NetCategory final : public boost::system::error_category {
       case Errc::not_connected: return "not connected";
       case Errc::connect_timeout: return "connect timed out";
       case Errc::bad_key_file: return "bad key file";
-      case Errc::bad_link_spec: return "bad link emulation spec";
       case Errc::remote_error: return "peer reported an error";
     }
     return "unknown tandem.net error " + std::to_string(value);

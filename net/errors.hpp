@@ -45,7 +45,6 @@ enum class Errc : std::uint16_t {
   not_connected = 101,
   connect_timeout = 102,
   bad_key_file = 103,
-  bad_link_spec = 104,
   remote_error = 105,
 };
 

@@ -1,5 +1,5 @@
 #pragma once
-// DESIGN §5 frames: a fixed 24-byte little-endian header, then the payload.
+// docs/design.md §5 frames: a fixed 24-byte little-endian header, then the payload.
 //
 //  offset size field            notes
 //  ------ ---- ---------------- ---------------------------------------------

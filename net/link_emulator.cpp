@@ -1,7 +1,6 @@
 #include "net/link_emulator.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstring>
 
@@ -9,7 +8,6 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <fmt/format.h>
 
 namespace tandem::net {
 namespace asio = boost::asio;
@@ -21,69 +19,7 @@ constexpr double k_chunk_seconds = 0.001;  // one chunk ≈ 1 ms of link time
 constexpr std::size_t k_min_chunk = 512;
 constexpr std::size_t k_max_chunk = 64 * 1024;
 
-struct Unit {
-  std::string_view name;
-  double factor;  // to bytes/s or to microseconds
-};
-constexpr Unit k_rate_units[] = {{"bit", 1.0 / 8},         {"kbit", 1e3 / 8},  {"mbit", 1e6 / 8}, {"gbit", 1e9 / 8},
-                                 {"Bps", 1.0},             {"KBps", 1e3},      {"MBps", 1e6},     {"GBps", 1e9}};
-constexpr Unit k_time_units[] = {{"us", 1.0}, {"ms", 1e3}, {"s", 1e6}};
-
-Error spec_error(std::string_view spec, std::string_view why) {
-  return Error::make(Errc::bad_link_spec, fmt::format("link spec '{}': {}", spec, why));
-}
-
 }  // namespace
-
-Expected<LinkSpec> parse_link_spec(std::string_view spec) {
-  LinkSpec out;
-  if (spec == "off" || spec == "none") return out;
-  bool have_rate = false, have_delay = false;
-  std::string_view rest = spec;
-  while (!rest.empty()) {
-    const auto comma = rest.find(',');
-    const std::string_view part = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    if (comma != std::string_view::npos && rest.empty()) return spec_error(spec, "trailing comma");
-    double value = 0;
-    const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), value);
-    if (ec != std::errc() || !std::isfinite(value) || value < 0) {
-      return spec_error(spec, fmt::format("'{}' does not start with a non-negative number", part));
-    }
-    const std::string_view unit(end, static_cast<std::size_t>(part.data() + part.size() - end));
-    bool matched = false;
-    for (const Unit& u : k_rate_units) {
-      if (unit != u.name) continue;
-      if (have_rate) return spec_error(spec, "two rates");
-      if (value == 0) return spec_error(spec, "a rate of 0 would never send anything");
-      out.rate_bytes_per_s = value * u.factor;
-      have_rate = matched = true;
-    }
-    for (const Unit& u : k_time_units) {
-      if (unit != u.name) continue;
-      if (have_delay) return spec_error(spec, "two delays");
-      out.one_way_delay = std::chrono::microseconds(static_cast<std::int64_t>(std::llround(value * u.factor)));
-      have_delay = matched = true;
-    }
-    if (!matched) {
-      return spec_error(spec, fmt::format("unknown unit '{}' (rates: bit kbit mbit gbit Bps KBps MBps GBps; "
-                                          "delays: us ms s)", unit));
-    }
-  }
-  if (!have_rate && !have_delay) return spec_error(spec, "empty");
-  return out;
-}
-
-std::string to_string(const LinkSpec& spec) {
-  if (spec.is_passthrough()) return "off";
-  std::string out;
-  if (spec.rate_bytes_per_s > 0) out = fmt::format("{:g}mbit", spec.rate_bytes_per_s * 8 / 1e6);
-  if (spec.one_way_delay.count() > 0) {
-    if (!out.empty()) out += ',';
-    out += fmt::format("{:g}ms", static_cast<double>(spec.one_way_delay.count()) / 1e3);
-  }
-  return out;
-}
 
 LinkEmulator::LinkEmulator(asio::any_io_executor executor, LinkSpec spec)
     : spec_(spec),
@@ -101,7 +37,7 @@ void LinkEmulator::stop() {
 }
 
 asio::awaitable<boost::system::error_code> LinkEmulator::write(std::vector<asio::const_buffer> buffers) {
-  const auto added_delay = std::chrono::duration_cast<clock::duration>(2 * spec_.one_way_delay);
+  const auto added_delay = std::chrono::duration_cast<clock::duration>(spec_.added_rtt);
   std::vector<std::byte> chunk;
   chunk.reserve(chunk_bytes_);
   std::size_t index = 0, offset = 0;

@@ -1,10 +1,10 @@
 #pragma once
-// Link emulation on the edge's socket (DESIGN §7a): outgoing bytes are paced
+// Link emulation on the edge's socket (docs/design.md §7): outgoing bytes are paced
 // by a token bucket at the configured rate and reach the socket after an
 // added delay. Portable (no root, no qdisc); used by tests and demos.
 //
-// Delay model: only the edge's outgoing bytes are delayed, by 2 × the one-way
-// delay, and replies come back undelayed. For request/reply traffic this gives
+// Delay model: only the edge's outgoing bytes are delayed, by the whole added
+// round trip, and replies come back undelayed. For request/reply traffic this gives
 // exactly the timings of a symmetric link — an RTT of 2 × delay — without
 // touching the read path. The rate applies to the uplink only.
 //
@@ -17,7 +17,6 @@
 #include <cstddef>
 #include <deque>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
@@ -32,19 +31,14 @@
 
 namespace tandem::net {
 
+/// What the emulator does to the edge's uplink. Parsed from the link syntax of
+/// units/units.hpp by the daemon; net itself parses no text.
 struct LinkSpec {
-  double rate_bytes_per_s = 0;                    // 0 = unlimited
-  std::chrono::microseconds one_way_delay{0};     // RTT added = 2 × this
+  double rate_bytes_per_s = 0;              // 0 = unlimited
+  std::chrono::microseconds added_rtt{0};   // the round trip the link adds
   /// True when the spec changes nothing.
-  bool is_passthrough() const noexcept { return rate_bytes_per_s <= 0 && one_way_delay.count() == 0; }
+  bool is_passthrough() const noexcept { return rate_bytes_per_s <= 0 && added_rtt.count() == 0; }
 };
-
-/// Parses "5.85mbit,20ms", "10mbit", "40ms", "1.5MBps,0.5s" or "off". Rates: bit, kbit, mbit, gbit
-/// (powers of 1000, as tc) and Bps, KBps, MBps, GBps (bytes/s); delays: us, ms, s. Returns
-/// bad_link_spec naming the bad part; never throws except bad_alloc.
-Expected<LinkSpec> parse_link_spec(std::string_view spec);
-/// "5.85mbit,20ms"-style description; throws only bad_alloc.
-std::string to_string(const LinkSpec& spec);
 
 /// Shapes the bytes written to one socket. Use from the socket's executor only.
 class LinkEmulator {

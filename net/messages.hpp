@@ -1,5 +1,5 @@
 #pragma once
-// Payloads of the protocol's messages (DESIGN §5), little-endian, with their
+// Payloads of the protocol's messages (docs/design.md §5), little-endian, with their
 // encoders and validating decoders. Strings are u16 length + bytes; lists are
 // u16 count + items; doubles are IEEE binary64.
 //

@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "net/listen.hpp"
 #include "net/server_session.hpp"
 
 namespace tandem::net {
@@ -29,21 +30,11 @@ boost::system::error_code Server::start() {
     started_ = true;
   }
   const ServerConfig& c = state_->config;
-  boost::system::error_code ec;
-  tcp::resolver resolver(io_);
-  const auto endpoints = resolver.resolve(c.host, std::to_string(c.port), tcp::resolver::passive, ec);
+  boost::system::error_code ec = listen_on(acceptor_, c.host, c.port);
   if (ec) return ec;
-  if (endpoints.empty()) return asio::error::host_not_found;
-  const tcp::endpoint endpoint = endpoints.begin()->endpoint();
-  acceptor_.open(endpoint.protocol(), ec);
+  const tcp::endpoint endpoint = acceptor_.local_endpoint(ec);
   if (ec) return ec;
-  acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  acceptor_.bind(endpoint, ec);
-  if (ec) return ec;
-  acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return ec;
-  port_ = acceptor_.local_endpoint(ec).port();
-  if (ec) return ec;
+  port_ = endpoint.port();
 
   work_.emplace(io_.get_executor());
   asio::co_spawn(acceptor_.get_executor(), accept_loop(), [](std::exception_ptr e) {

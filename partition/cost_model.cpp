@@ -159,6 +159,33 @@ std::optional<Codec> codec_from_string(std::string_view text) {
   return std::nullopt;
 }
 
+namespace {
+
+// Reads an enum's name from JSON; anything else names the accepted values.
+template <typename Enum, typename Parse>
+Enum enum_from_json(const nlohmann::json& j, Parse parse, std::string_view accepted) {
+  if (j.is_string()) {
+    const auto& text = j.get_ref<const std::string&>();
+    if (const auto value = parse(text)) return *value;
+    throw std::invalid_argument(fmt::format("'{}' is not {}", text.substr(0, 64), accepted));
+  }
+  throw std::invalid_argument(fmt::format("expected {}", accepted));
+}
+
+}  // namespace
+
+void to_json(nlohmann::json& j, Objective objective) { j = to_string(objective); }
+
+void from_json(const nlohmann::json& j, Objective& objective) {
+  objective = enum_from_json<Objective>(j, objective_from_string, "latency, energy or throughput");
+}
+
+void to_json(nlohmann::json& j, Codec codec) { j = to_string(codec); }
+
+void from_json(const nlohmann::json& j, Codec& codec) {
+  codec = enum_from_json<Codec>(j, codec_from_string, "fp32 or fp16");
+}
+
 nlohmann::json to_json(const Breakdown& b) {
   return {{"edge_ms", b.edge_ms},         {"upload_bytes", b.upload_bytes},
           {"upload_ms", b.upload_ms},     {"rtt_ms", b.rtt_ms},

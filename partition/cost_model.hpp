@@ -1,5 +1,5 @@
 #pragma once
-// Inputs of the partition problem (DESIGN §4) and the exact evaluation of a
+// Inputs of the partition problem (docs/design.md §4) and the exact evaluation of a
 // cut under them.
 //
 // Units: times in ms, bandwidths in bytes/s, sizes in bytes, power in W,
@@ -49,7 +49,7 @@ struct CostModel {
   EdgePower power;
 };
 
-/// Every term of DESIGN §4 for one cut.
+/// Every term of docs/design.md §4 for one cut.
 struct Breakdown {
   double edge_ms = 0;              // Σ_{v∈S} e_v
   std::int64_t upload_bytes = 0;   // Σ crossing tensors, on the wire (codec applied)
@@ -84,7 +84,7 @@ void validate(const GraphDesc& graph, const CostModel& model);
 /// Bytes a node's output tensor takes on the wire under `codec`.
 std::int64_t wire_bytes(const Node& node, Codec codec);
 
-/// Exact breakdown of `cut` per DESIGN §4. Assumes a valid cut and model
+/// Exact breakdown of `cut` per docs/design.md §4. Assumes a valid cut and model
 /// (validate() them first); O(nodes + edges). S == all sends nothing: no RTT,
 /// no wait, no transfer.
 Breakdown evaluate(const GraphDesc& graph, const CostModel& model, const Cut& cut);
@@ -105,6 +105,13 @@ double period(const GraphDesc& graph, const CostModel& model, const Cut& cut);
 std::string_view to_string(Codec codec);
 /// Parses "fp32" / "fp16"; std::nullopt otherwise.
 std::optional<Codec> codec_from_string(std::string_view text);
+
+/// Enums as their names in JSON; from_json throws std::invalid_argument naming
+/// the accepted names for anything else (used by the control protocol).
+void to_json(nlohmann::json& j, Objective objective);
+void from_json(const nlohmann::json& j, Objective& objective);
+void to_json(nlohmann::json& j, Codec codec);
+void from_json(const nlohmann::json& j, Codec& codec);
 
 /// JSON of a breakdown (field names as in the struct).
 nlohmann::json to_json(const Breakdown& breakdown);

@@ -75,6 +75,14 @@ std::optional<Placement> placement_from_string(std::string_view text) {
   return parse_enum(k_placements, text);
 }
 
+void to_json(nlohmann::json& j, Placement placement) { j = to_string(placement); }
+
+void from_json(const nlohmann::json& j, Placement& placement) {
+  const auto value = j.is_string() ? placement_from_string(j.get_ref<const std::string&>()) : std::nullopt;
+  if (!value) throw std::invalid_argument("expected edge_only, split or cloud_only");
+  placement = *value;
+}
+
 std::string_view to_string(Solver solver) {
   switch (solver) {
     case Solver::evaluation:

@@ -74,6 +74,10 @@ std::string_view to_string(Solver solver);
 /// Parses a solver name; std::nullopt when unknown.
 std::optional<Solver> solver_from_string(std::string_view text);
 
+/// A placement as its name in JSON; from_json throws std::invalid_argument for another name.
+void to_json(nlohmann::json& j, Placement placement);
+void from_json(const nlohmann::json& j, Placement& placement);
+
 /// JSON of a plan: cut text, edge node ids and node count, crossing tensors,
 /// breakdown, objective, bounds, solver.
 nlohmann::json to_json(const Plan& plan);

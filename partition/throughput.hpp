@@ -1,7 +1,7 @@
 #pragma once
 // Throughput objective on DAGs: minimise the pipeline period
 //
-//   period(S) = max(E(S), U(S), C(S))   (edge stage, uplink, cloud stage; DESIGN §4)
+//   period(S) = max(E(S), U(S), C(S))   (edge stage, uplink, cloud stage; docs/design.md §4)
 //
 // Minimising a max of three cut functions over closed cuts is not a min-cut
 // problem (DADS shows the heavy-load case is NP-hard), so the DAG method is a

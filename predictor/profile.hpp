@@ -70,6 +70,12 @@ struct DeviceProfile {
   std::vector<Sample> samples;
 };
 
+/// The CPU's model name from /proc/cpuinfo ("unknown" when absent), as a
+/// profile and a benchmark report record it.
+std::string cpu_model();
+/// The current time as ISO 8601 UTC ("2026-12-01T20:53:49Z").
+std::string utc_now();
+
 /// Refits regressions and overhead from the profile's samples and runs.
 void refit(DeviceProfile& profile, const FitOptions& options = {});
 

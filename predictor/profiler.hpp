@@ -3,7 +3,7 @@
 // one-layer models, fits a DeviceProfile, and validates a profile by
 // re-measuring. Every timing goes through Model::run_nodes with the same
 // RunOptions (slowdown) the daemons use, so a profile describes the executor
-// as it really runs (DESIGN §7, §10).
+// as it really runs (docs/design.md §7, §10).
 //
 // All functions block, set LibTorch's process-wide intra-op thread count, and
 // must not run concurrently with other timed work in the process.

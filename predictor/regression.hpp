@@ -1,7 +1,7 @@
 #pragma once
 // Per-layer-kind latency regressors (Eigen), without LibTorch.
 //
-// DESIGN §9: plain least squares on raw features, fitted on layers spanning
+// docs/design.md §9: plain least squares on raw features, fitted on layers spanning
 // 0.01 ms to seconds, is dominated by the large layers and predicts small ones
 // negative. Every form here fits relative error instead:
 //   linear      t = c0 + Σ c_i x_i, c_i >= 0, weighted by 1/t² (relative

@@ -33,7 +33,7 @@ run_queue() {
   stop_edge
 }
 
-run_queue "4G-like" "5.85mbit,20ms"
-run_queue "Wi-Fi-like" "18.88mbit,10ms"
+run_queue "4G-like" "5.85mbit,one-way=20ms"
+run_queue "Wi-Fi-like" "18.88mbit,one-way=10ms"
 echo
 echo "== done; shutting down"

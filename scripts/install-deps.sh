@@ -11,6 +11,7 @@ packages=(
   libeigen3-dev           # latency regressions
   libcxxopts-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libssl-dev              # HMAC-SHA256 handshake auth
+  prometheus-cpp-dev      # metric types and the Prometheus text format of both daemons
   libgtest-dev libbenchmark-dev
   iproute2                # ip netns / tc for the shaped-link benchmark
 )

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "units/units.hpp"
+
 namespace tandem::bench {
 
 namespace {
@@ -35,11 +37,7 @@ std::string plan_of(const Cut& cut) {
 
 }  // namespace
 
-std::string LinkCase::spec() const {
-  std::string s = fmt::format("{:g}mbit", mbit);
-  if (one_way_delay_ms > 0) s += fmt::format(",{:g}ms", one_way_delay_ms);
-  return s;
-}
+std::string LinkCase::spec() const { return units::to_string(units::Link{bytes_per_s(), rtt}); }
 
 double median(std::vector<double> values) {
   if (values.empty()) return 0;
@@ -48,15 +46,15 @@ double median(std::vector<double> values) {
   return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
-edge::Conditions nominal_conditions(const LinkCase& link) {
-  edge::Conditions c;
-  c.uplink_bytes_per_s = link.bytes_per_s();
-  c.downlink_bytes_per_s = link.bytes_per_s();
-  c.rtt_ms = link.rtt_ms();
+planner::Conditions nominal_conditions(const LinkCase& link) {
+  planner::Conditions c;
+  c.link.uplink_bytes_per_s = link.bytes_per_s();
+  c.link.downlink_bytes_per_s = link.bytes_per_s();
+  c.link.rtt_ms = link.rtt_ms();
   return c;
 }
 
-Candidate make_candidate(const edge::Planner& planner, const std::string& model, const Cut& cut,
+Candidate make_candidate(const planner::Planner& planner, const std::string& model, const Cut& cut,
                          const LinkCase& link, std::string origin) {
   const GraphDesc& g = planner.graph(model);
   const auto plan = planner.evaluate(model, cut, latency(), nominal_conditions(link));
@@ -71,7 +69,7 @@ Candidate make_candidate(const edge::Planner& planner, const std::string& model,
   return c;
 }
 
-std::vector<Candidate> make_candidates(const edge::Planner& planner, const std::string& model,
+std::vector<Candidate> make_candidates(const planner::Planner& planner, const std::string& model,
                                        const LinkCase& link, const CandidateOptions& options) {
   const GraphDesc& g = planner.graph(model);
   std::map<std::vector<bool>, Candidate> by_mask;
@@ -133,7 +131,7 @@ double transfer_lower_bound_ms(const Candidate& c, const LinkCase& link) {
   return bytes / link.bytes_per_s() * 1e3 + link.rtt_ms();
 }
 
-double predicted_pair_seconds(const edge::Planner& planner, const std::string& model,
+double predicted_pair_seconds(const planner::Planner& planner, const std::string& model,
                               const LinkCase& link, const CandidateOptions& options,
                               std::size_t runs, std::size_t warmup, std::size_t confirm_runs) {
   const auto candidates = make_candidates(planner, model, link, options);

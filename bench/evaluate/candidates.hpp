@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "bench/evaluate/evaluate.hpp"
-#include "edge_daemon/planner.hpp"
+#include "planner/planner.hpp"
 
 namespace tandem::bench {
 
@@ -18,7 +18,7 @@ struct CandidateOptions {
 };
 
 /// The planner's conditions on a link known exactly (nominal rate and RTT).
-edge::Conditions nominal_conditions(const LinkCase& link);
+planner::Conditions nominal_conditions(const LinkCase& link);
 
 /// Candidates for `model` on `link`, ascending by edge node count:
 /// chains — every split point (cloud-only … edge-only);
@@ -26,11 +26,11 @@ edge::Conditions nominal_conditions(const LinkCase& link);
 /// the top-k of (articulation cuts ∪ min cut ∪ random closed cuts) ranked by
 /// the planner's predicted latency. Duplicates are merged. Throws
 /// std::out_of_range for a model the planner does not know.
-std::vector<Candidate> make_candidates(const edge::Planner& planner, const std::string& model,
+std::vector<Candidate> make_candidates(const planner::Planner& planner, const std::string& model,
                                        const LinkCase& link, const CandidateOptions& options);
 
 /// The candidate for `cut` (plan text, label, predicted latency at `link`).
-Candidate make_candidate(const edge::Planner& planner, const std::string& model, const Cut& cut,
+Candidate make_candidate(const planner::Planner& planner, const std::string& model, const Cut& cut,
                          const LinkCase& link, std::string origin);
 
 /// No run of `c` can finish sooner than this on `link`: its upload at the
@@ -41,7 +41,7 @@ double transfer_lower_bound_ms(const Candidate& c, const LinkCase& link);
 /// and `warmup` untimed runs per plan, applying the same pruning to
 /// predictions that the runner applies to measurements, and assuming a
 /// confirmation (`confirm_runs` runs of two plans near the optimum) happens.
-double predicted_pair_seconds(const edge::Planner& planner, const std::string& model,
+double predicted_pair_seconds(const planner::Planner& planner, const std::string& model,
                               const LinkCase& link, const CandidateOptions& options,
                               std::size_t runs, std::size_t warmup, std::size_t confirm_runs);
 

@@ -1,6 +1,6 @@
 #pragma once
 // bench_evaluate: the planner against the measured oracle on a shaped link
-// (DESIGN §7, issue 7). Shared types of the evaluation's parts:
+// (docs/design.md §7, issue 7). Shared types of the evaluation's parts:
 //   candidates.cpp  which cuts to run for a model (chains: every split point;
 //                   DAGs: articulation cuts + the planner's top-k predictions)
 //   runner.cpp      daemons, link shaping, one task at a time over the control port
@@ -17,14 +17,15 @@
 
 namespace tandem::bench {
 
-/// One uplink setting: kernel- or emulator-shaped rate plus a one-way delay
-/// on each direction (RTT = 2 × delay).
+/// One uplink setting: kernel- or emulator-shaped rate plus the round trip it
+/// adds (half on each direction).
 struct LinkCase {
   double mbit = 0;
-  double one_way_delay_ms = 0;
+  double rtt = 0;  // ms
   double bytes_per_s() const { return mbit * 1e6 / 8; }
-  double rtt_ms() const { return 2 * one_way_delay_ms; }
-  /// "5.85mbit,20ms" (the edge daemon's --emulate-link syntax).
+  double rtt_ms() const { return rtt; }
+  double one_way_delay_ms() const { return rtt / 2; }
+  /// The link syntax of units/units.hpp ("5.85mbit,rtt=40ms"), as --emulate-link takes it.
   std::string spec() const;
 };
 
@@ -91,7 +92,7 @@ struct PairResult {
   double oracle_ms = 0, regret = 0;
   double edge_only_ms = 0, cloud_only_ms = 0, speedup_vs_edge = 0, speedup_vs_cloud = 0;
   double predicted_ms = 0, prediction_error = 0;  // planner's prediction vs its measurement
-  double ideal_ms = 0, overhead_ms = 0;           // DESIGN §7
+  double ideal_ms = 0, overhead_ms = 0;           // docs/design.md §7
   double est_bandwidth_mbit = 0, est_rtt_ms = 0;  // the edge's estimates at planning time (medians)
   double seconds = 0;                             // wall time spent on this pair
 };

@@ -1,7 +1,7 @@
 // bench_evaluate: for each zoo model × uplink, runs through both daemons the
 // planner's choice, edge-only, cloud-only and every candidate cut, and
 // reports the planner's regret against the measured oracle (issue 7,
-// DESIGN §7). bench/evaluate.sh builds it, makes the namespaces and runs it.
+// docs/design.md §7). bench/evaluate.sh builds it, makes the namespaces and runs it.
 
 #include <chrono>
 #include <ctime>
@@ -16,9 +16,12 @@
 #include "bench/evaluate/candidates.hpp"
 #include "bench/evaluate/report.hpp"
 #include "bench/evaluate/runner.hpp"
-#include "models/model.hpp"
-#include "net/endpoint.hpp"
+#include "app/cli.hpp"
+#include "app/endpoint.hpp"
+#include "models/graph_builder.hpp"
+#include "planner/planner.hpp"
 #include "predictor/predictor.hpp"
+#include "units/units.hpp"
 
 namespace {
 
@@ -27,52 +30,35 @@ using namespace tandem::bench;
 namespace fs = std::filesystem;
 
 const std::vector<std::string> k_quick_models{"lenet", "alexnet", "resnet18"};
-constexpr const char* k_quick_links = "5.85,100@0";
+constexpr const char* k_quick_links = "5.85mbit,rtt=40ms;100mbit";
 constexpr std::size_t k_quick_runs = 3;
 // Edge daemon start-up per link (loading and warming the models), for the estimate.
 constexpr double k_edge_start_s = 15;
 
-// "1.1,5.85,18.88,100@0": Mbit/s, optionally @ one-way delay in ms.
-std::vector<LinkCase> parse_links(const std::string& text, double default_delay_ms) {
+// "1.1mbit,rtt=40ms;100mbit": links in the units syntax, separated by ';'.
+std::vector<LinkCase> parse_links(const std::string& text) {
   std::vector<LinkCase> links;
-  for (const auto& item : net::split_list(text)) {
-    LinkCase l;
-    const auto at = item.find('@');
-    std::size_t used = 0;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    const auto semi = rest.find(';');
+    const std::string_view item = rest.substr(0, semi);
+    rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
+    if (item.empty()) continue;
+    units::Link link;
     try {
-      l.mbit = std::stod(item.substr(0, at), &used);
-      l.one_way_delay_ms = at == std::string::npos ? default_delay_ms : std::stod(item.substr(at + 1));
-    } catch (const std::exception&) {
-      used = 0;
+      link = units::parse_link(item);
+    } catch (const std::invalid_argument& e) {
+      throw app::UsageError(fmt::format("--links: {}", e.what()));
     }
-    if (used != item.substr(0, at).size() || !(l.mbit > 0) || !(l.one_way_delay_ms >= 0)) {
-      throw std::invalid_argument(fmt::format("bad link '{}' (want MBIT or MBIT@DELAY_MS, e.g. 5.85 or 100@0)", item));
-    }
-    links.push_back(l);
+    if (!link.bytes_per_s) throw app::UsageError(fmt::format("--links: '{}' has no rate", item));
+    links.push_back({units::to_mbit(*link.bytes_per_s), link.rtt_ms});
   }
-  if (links.empty()) throw std::invalid_argument("--links is empty");
+  if (links.empty()) throw app::UsageError("--links is empty");
   return links;
 }
 
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::string host_description() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line, model = "unknown CPU";
-  while (std::getline(cpuinfo, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      model = line.substr(line.find(':') + 2);
-      break;
-    }
-  }
-  return fmt::format("{}, {} cores", model, std::thread::hardware_concurrency());
+  return fmt::format("{}, {} cores", predictor::cpu_model(), std::thread::hardware_concurrency());
 }
 
 std::string describe(const fs::path& path, const predictor::DeviceProfile& p) {
@@ -88,8 +74,8 @@ int main(int argc, char** argv) {
                            "Usually run through bench/evaluate.sh, which builds it and sets up the link.");
   options.add_options()
       ("models", "zoo models, comma-separated, or all", cxxopts::value<std::string>()->default_value("all"), "LIST")
-      ("links", "uplinks in Mbit/s, each optionally @ one-way delay ms", cxxopts::value<std::string>()->default_value("1.1,5.85,18.88,100@0"), "LIST")
-      ("delay", "one-way delay (ms) of links given without @", cxxopts::value<double>()->default_value("20"), "MS")
+      ("links", "uplinks separated by ';', each RATE[,rtt=TIME|,one-way=TIME]",
+       cxxopts::value<std::string>()->default_value("1.1mbit,rtt=40ms;5.85mbit,rtt=40ms;18.88mbit,rtt=40ms;100mbit"), "LIST")
       ("runs", "timed runs per plan (median)", cxxopts::value<std::size_t>()->default_value("5"), "N")
       ("warmup", "untimed runs of the planner's plan per model × link", cxxopts::value<std::size_t>()->default_value("1"), "N")
       ("confirm-runs", "fresh runs each of the planner and a faster candidate (default: 2 × runs; 0: off)", cxxopts::value<std::size_t>(), "N")
@@ -115,36 +101,29 @@ int main(int argc, char** argv) {
       ("out", "results directory", cxxopts::value<std::string>()->default_value("bench/results"), "DIR")
       ("work-dir", "key file and daemon logs", cxxopts::value<std::string>()->default_value("/tmp/tandem-evaluate"), "DIR")
       ("commit", "commit recorded in the report", cxxopts::value<std::string>()->default_value("unknown"), "TEXT")
-      ("estimate-only", "print the expected duration and exit")
-      ("h,help", "show this help");
-  try {
-    const auto args = options.parse(argc, argv);
-    if (args.count("help")) {
-      fmt::print("{}\n", options.help());
-      return 0;
-    }
-    if (!args.unmatched().empty()) {
-      throw std::invalid_argument(fmt::format("unexpected argument '{}'", args.unmatched().front()));
-    }
+      ("estimate-only", "print the expected duration and exit");
+  return app::run_main("bench_evaluate", [&] {
+    const auto parsed = app::parse_args(options, argc, argv);
+    if (!parsed) return 0;
+    const cxxopts::ParseResult& args = *parsed;
     const bool quick = args.count("quick") > 0;
-    std::vector<std::string> models = net::split_list(args["models"].as<std::string>());
+    std::vector<std::string> models = app::split_list(args["models"].as<std::string>());
     if (quick && !args.count("models")) models = k_quick_models;
     if (models.empty() || (models.size() == 1 && models[0] == "all")) models = zoo_names();
     const auto links = parse_links(quick && !args.count("links") ? std::string(k_quick_links)
-                                                                  : args["links"].as<std::string>(),
-                                   args["delay"].as<double>());
+                                                                  : args["links"].as<std::string>());
 
     RunnerConfig rc;
     rc.models = models;
     rc.runs = quick && !args.count("runs") ? k_quick_runs : args["runs"].as<std::size_t>();
     rc.warmup = args["warmup"].as<std::size_t>();
-    if (rc.runs < 1) throw std::invalid_argument("--runs must be at least 1");
+    if (rc.runs < 1) throw app::UsageError("--runs must be at least 1");
     rc.confirm_runs = args.count("confirm-runs") ? args["confirm-runs"].as<std::size_t>() : 2 * rc.runs;
     rc.profiles_dir = fs::absolute(args["profiles"].as<std::string>());
     rc.edge_profile = args["edge-profile"].as<std::string>();
     rc.cloud_profile = args["cloud-profile"].as<std::string>();
-    const auto edge_profile = predictor::load_profile(rc.profiles_dir / rc.edge_profile);
-    const auto cloud_profile = predictor::load_profile(rc.profiles_dir / rc.cloud_profile);
+    const auto edge_profile = planner::load_profile_for_planning(rc.profiles_dir / rc.edge_profile);
+    const auto cloud_profile = planner::load_profile_for_planning(rc.profiles_dir / rc.cloud_profile);
     rc.edge_threads = args.count("edge-threads") ? args["edge-threads"].as<int>() : edge_profile.threads;
     rc.edge_slowdown = args.count("slowdown") ? args["slowdown"].as<double>() : edge_profile.slowdown;
     rc.cloud_threads = args.count("cloud-threads") ? args["cloud-threads"].as<int>() : cloud_profile.threads;
@@ -159,7 +138,7 @@ int main(int argc, char** argv) {
       rc.edge_dev = args["edge-dev"].as<std::string>();
       rc.cloud_dev = args["cloud-dev"].as<std::string>();
     } else if (mode != "emulated") {
-      throw std::invalid_argument(fmt::format("--link-mode '{}': want netns or emulated", mode));
+      throw app::UsageError(fmt::format("--link-mode '{}': want netns or emulated", mode));
     }
     rc.cloud_addr = args["cloud-addr"].as<std::string>();
     rc.bin_dir = args.count("bin-dir") ? fs::path(args["bin-dir"].as<std::string>())
@@ -171,15 +150,10 @@ int main(int argc, char** argv) {
     co.max_candidates = args["max-candidates"].as<std::size_t>();
 
     // The planner exactly as the edge daemon builds it, for candidates and the estimate.
-    edge::Planner planner;
-    {
-      const predictor::Predictor edge_predictor(edge_profile), cloud_predictor(cloud_profile);
-      for (const auto& name : models) {
-        const auto model = build_model(name);
-        planner.add_model(model->graph(), {edge_predictor.node_ms(model->graph()),
-                                           cloud_predictor.node_ms(model->graph())});
-      }
-    }
+    const auto planner_ptr = planner::Planner::from_profiles(rc.profiles_dir / rc.edge_profile,
+                                                             rc.profiles_dir / rc.cloud_profile);
+    planner::Planner& planner = *planner_ptr;
+    for (const auto& name : models) planner.add_model(zoo_graph(name));
 
     double estimate = 0;
     fmt::print("expected duration (predicted latencies × {} runs + {} warm-up, pruned as the runner prunes, "
@@ -199,7 +173,7 @@ int main(int argc, char** argv) {
     if (args.count("estimate-only")) return 0;
 
     ReportInfo info;
-    info.date = utc_now();
+    info.date = predictor::utc_now();
     info.commit = args["commit"].as<std::string>();
     for (int i = 0; i < argc; ++i) info.command += (i ? " " : "") + std::string(argv[i]);
     info.host = host_description();
@@ -249,8 +223,5 @@ int main(int argc, char** argv) {
     write_outputs(out, info, pairs);
     fmt::print("wrote {} ({} pairs) in {:.0f} s\n", (out / "report.md").string(), pairs.size(), info.duration_s);
     return 0;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "bench_evaluate: {}\n", e.what());
-    return 1;
-  }
+  });
 }

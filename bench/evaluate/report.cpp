@@ -178,7 +178,7 @@ void write_markdown(const fs::path& path, const ReportInfo& info, const std::vec
   out << "## Results\n\n"
          "Times in ms, medians. Regret = planner / oracle − 1. Prediction error = (planner's predicted − its "
          "measured) / measured. Overhead = measured − ideal, ideal = measured edge + bytes / link rate + RTT + "
-         "measured cloud (DESIGN §7).\n\n";
+         "measured cloud (docs/design.md §7).\n\n";
   out << "| model | uplink | planner's cut | planner | oracle's cut | oracle | regret | edge-only | cloud-only | "
          "× edge | × cloud | predicted | pred. error | overhead |\n"
          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";

@@ -16,10 +16,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "control_client.hpp"
 #include "daemon_process.hpp"
 #include "bench/evaluate/analysis.hpp"
-#include "edge_daemon/task.hpp"
+#include "control/client.hpp"
 
 namespace tandem::bench {
 
@@ -81,11 +80,10 @@ void check_command(const std::string& command) {
   if (status != 0) throw std::runtime_error(fmt::format("'{}' failed: {}", command, out));
 }
 
-Sample sample_from(const nlohmann::json& j) {
+Sample sample_from(const control::TaskResult& r) {
   Sample s;
-  const edge::TaskResult r = edge::result_from_json(j);
   s.ok = r.ok;
-  s.error = r.error;
+  s.error = r.error.value_or("");
   s.cut = r.cut;
   s.measured_ms = r.measured_ms;
   s.edge_ms = r.edge_ms;
@@ -174,15 +172,15 @@ void Runner::shape(const LinkCase& link) {
   const std::string tbf = fmt::format("tbf rate {:.0f}bit burst {} latency {}", rate_bits, burst, k_tbf_latency);
   run_command(fmt::format("tc -n {} qdisc del dev {} root", ens, edev));
   run_command(fmt::format("tc -n {} qdisc del dev {} root", cns, cdev));
-  if (netem_ && link.one_way_delay_ms > 0) {
-    const std::string netem = fmt::format("netem delay {:g}ms limit {}", link.one_way_delay_ms, k_netem_limit_packets);
+  if (netem_ && link.rtt_ms() > 0) {
+    const std::string netem = fmt::format("netem delay {:g}ms limit {}", link.one_way_delay_ms(), k_netem_limit_packets);
     check_command(fmt::format("tc -n {} qdisc add dev {} root handle 1: {}", ens, edev, netem));
     check_command(fmt::format("tc -n {} qdisc add dev {} parent 1: handle 2: {}", ens, edev, tbf));
     check_command(fmt::format("tc -n {} qdisc add dev {} root {}", cns, cdev, netem));
     link_kind_ = "netns veth: tbf rate + netem delay (both directions)";
   } else {
     check_command(fmt::format("tc -n {} qdisc add dev {} root {}", ens, edev, tbf));
-    link_kind_ = link.one_way_delay_ms > 0
+    link_kind_ = link.rtt_ms() > 0
                      ? "netns veth: tbf rate; delay emulated by edge_daemon (kernel has no sch_netem)"
                      : "netns veth: tbf rate";
   }
@@ -208,8 +206,8 @@ void Runner::use_link(const LinkCase& link) {
       "--probe-interval", config_.probe_interval};
   if (config_.mode == LinkMode::emulated) {
     args.insert(args.end(), {"--emulate-link", link.spec()});
-  } else if (!netem_ && link.one_way_delay_ms > 0) {
-    args.insert(args.end(), {"--emulate-link", fmt::format("{:g}ms", link.one_way_delay_ms)});
+  } else if (!netem_ && link.rtt_ms() > 0) {
+    args.insert(args.end(), {"--emulate-link", fmt::format("rtt={:g}ms", link.rtt_ms())});
   }
   {
     std::ofstream log(config_.work_dir / "edge.log", std::ios::app);
@@ -219,19 +217,18 @@ void Runner::use_link(const LinkCase& link) {
   const auto port = edge_->wait_for_line(std::regex("control listening on 127\\.0\\.0\\.1:([0-9]+)"),
                                          config_.start_timeout);
   if (!port) throw std::runtime_error("edge_daemon did not start:\n" + tail(edge_->output()));
-  control_ = std::make_unique<test::ControlClient>(static_cast<std::uint16_t>(std::stoi(*port)));
+  control_ = std::make_unique<control::Client>("127.0.0.1", static_cast<std::uint16_t>(std::stoi(*port)));
 
   // Plans made before the first probe would use the assumed bandwidth.
   const auto until = std::chrono::steady_clock::now() + k_estimate_timeout;
   for (;;) {
     const auto status = control_->status(10s);
     if (!status) throw std::runtime_error("edge_daemon does not answer status:\n" + tail(edge_->output()));
-    const bool ready = status->value("cloud_connected", false) && status->contains("bandwidth_mbit") &&
-                       !(*status)["bandwidth_mbit"].is_null() && !(*status)["rtt_ms"].is_null();
-    if (ready) break;
+    if (status->cloud_connected && status->bandwidth_mbit && status->rtt_ms) break;
     if (std::chrono::steady_clock::now() > until) {
       throw std::runtime_error(fmt::format("no link estimate after {} s (status {}):\n{}",
-                                           k_estimate_timeout.count(), status->dump(), tail(edge_->output())));
+                                           k_estimate_timeout.count(), control::to_line(*status),
+                                           tail(edge_->output())));
     }
     std::this_thread::sleep_for(250ms);
   }
@@ -240,20 +237,26 @@ void Runner::use_link(const LinkCase& link) {
 Sample Runner::run(const std::string& model, const std::string& plan, std::uint64_t seed) {
   if (!control_) throw std::logic_error("Runner::run before use_link");
   const std::uint64_t id = next_task_++;
-  control_->send({{"task", id}, {"model", model}, {"seed", seed}, {"plan", plan}, {"objective", "latency"}});
+  control::TaskSpec task;
+  task.task = id;
+  task.model = model;
+  task.seed = seed;
+  task.plan = control::parse_plan_choice(plan);
+  control_->submit(task);
   const auto deadline = std::chrono::steady_clock::now() + config_.task_timeout;
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    const auto line = control_->next(std::max(left, 1ms));
-    if (!line) {
+    const auto reply = control_->next(std::max(left, 1ms));
+    if (!reply) {
       throw std::runtime_error(fmt::format("task {} ({} plan {}) got no result within {} s:\n{}", id, model,
                                            plan, config_.task_timeout.count(), tail(edge_->output())));
     }
-    if (line->is_discarded() || !line->contains("task")) {
+    if (const auto* error = std::get_if<control::ErrorReply>(&*reply)) {
       throw std::runtime_error(fmt::format("edge_daemon rejected task {} ({} plan {}): {}", id, model, plan,
-                                           line->is_discarded() ? "unparsable reply" : line->dump()));
+                                           error->error));
     }
-    if ((*line)["task"].get<std::uint64_t>() == id) return sample_from(*line);
+    const auto* result = std::get_if<control::TaskResult>(&*reply);
+    if (result && result->task == id) return sample_from(*result);
   }
 }
 
@@ -263,7 +266,7 @@ void Runner::run_into(Measurement& m, const std::string& model, std::uint64_t se
   m.samples.push_back(std::move(s));
 }
 
-PairResult Runner::measure(const edge::Planner& planner, const std::string& model, const LinkCase& link,
+PairResult Runner::measure(const planner::Planner& planner, const std::string& model, const LinkCase& link,
                            const CandidateOptions& options,
                            const std::function<void(const std::string&)>& progress) {
   const auto started = std::chrono::steady_clock::now();

@@ -22,8 +22,11 @@
 
 namespace tandem::test {
 class DaemonProcess;
-class ControlClient;
 }  // namespace tandem::test
+
+namespace tandem::control {
+class Client;
+}  // namespace tandem::control
 
 namespace tandem::bench {
 
@@ -75,7 +78,7 @@ class Runner {
   /// does not rule out, round-robin; then, when a candidate beat the planner's
   /// cut, `confirm_runs` fresh alternating runs of both. `progress` gets a
   /// line per phase.
-  PairResult measure(const edge::Planner& planner, const std::string& model, const LinkCase& link,
+  PairResult measure(const planner::Planner& planner, const std::string& model, const LinkCase& link,
                      const CandidateOptions& options,
                      const std::function<void(const std::string&)>& progress);
 
@@ -89,7 +92,7 @@ class Runner {
   RunnerConfig config_;
   std::filesystem::path key_file_;
   std::unique_ptr<test::DaemonProcess> cloud_, edge_;
-  std::unique_ptr<test::ControlClient> control_;
+  std::unique_ptr<control::Client> control_;
   std::uint16_t cloud_port_ = 0;
   std::uint64_t next_task_ = 1;
   bool netem_ = false;          // kernel delay available (netns mode)

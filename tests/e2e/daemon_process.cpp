@@ -101,6 +101,10 @@ std::optional<int> DaemonProcess::wait_exit(std::chrono::milliseconds timeout) {
     const pid_t r = ::waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {
       status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      // Everything it printed is in the pipe: wait (bounded) until it is read.
+      std::unique_lock lock(mutex_);
+      changed_.wait_until(lock, std::max(until, std::chrono::steady_clock::now() + std::chrono::seconds(5)),
+                          [&] { return eof_; });
       return status_;
     }
     if (std::chrono::steady_clock::now() >= until) return std::nullopt;

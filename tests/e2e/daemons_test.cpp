@@ -6,26 +6,24 @@
 #include <map>
 #include <sstream>
 
-#include <utility>  // before Asio (Boost 1.74)
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/write.hpp>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
-#include "control_client.hpp"
+#include "control/client.hpp"
 #include "daemon_process.hpp"
 #include "models/model.hpp"
+#include "testutil/http_get.hpp"
+#include "testutil/tasks.hpp"
+#include "testutil/tensor_compare.hpp"
 
 namespace tandem {
 namespace {
 
 using namespace std::chrono_literals;
-using test::ControlClient;
+using control::TaskResult;
+using control::TaskSpec;
 using test::DaemonProcess;
 
 constexpr auto k_start_timeout = 180s;  // loading vgg16 and warm-up runs
@@ -60,11 +58,32 @@ struct Daemons {
   }
 };
 
-double max_rel_diff(const std::vector<float>& got, const at::Tensor& want) {
-  const at::Tensor g = at::tensor(got).reshape_as(want);
-  const double scale = std::max(want.abs().max().item<double>(), 1e-12);
-  return (g - want).abs().max().item<double>() / scale;
+struct Control : control::Client {
+  explicit Control(std::uint16_t port) : control::Client("127.0.0.1", port) {}
+  /// The next task result; a failing expectation (and nullopt) for anything else.
+  std::optional<TaskResult> result(std::chrono::milliseconds timeout) {
+    auto reply = next(timeout);
+    if (!reply) return std::nullopt;
+    if (auto* r = std::get_if<TaskResult>(&*reply)) return *r;
+    if (auto* e = std::get_if<control::ErrorReply>(&*reply)) {
+      TaskResult failed;
+      failed.task = e->task.value_or(~0ull);
+      failed.error = e->error;
+      return failed;
+    }
+    ADD_FAILURE() << "expected a task result";
+    return std::nullopt;
+  }
+};
+
+TaskSpec task(std::uint64_t id, const std::string& model, std::uint64_t seed = 0, const std::string& plan = "auto",
+              bool outputs = false) {
+  return testutil::make_task(id, model, seed, plan, outputs);
 }
+
+std::string show(const TaskResult& r) { return control::to_line(r); }
+
+using testutil::max_rel_diff;
 
 // A split in the middle of the graph that is never edge-only or cloud-only.
 std::string middle_cut(const GraphDesc& g) {
@@ -77,7 +96,7 @@ TEST(Daemons, SplitOutputsEqualLocalExecutionForEveryModel) {
   Daemons d;
   ASSERT_NO_FATAL_FAILURE(d.start_cloud("all"));
   ASSERT_NO_FATAL_FAILURE(d.start_edge("all"));
-  ControlClient control(d.control_port);
+  Control control(d.control_port);
   std::map<std::uint64_t, std::pair<std::string, std::uint64_t>> sent;  // task -> (model, seed)
   std::map<std::string, std::string> middle;
   std::uint64_t id = 0;
@@ -85,30 +104,28 @@ TEST(Daemons, SplitOutputsEqualLocalExecutionForEveryModel) {
     const auto model = build_model(name);
     middle[name] = middle_cut(model->graph());
     for (const std::string& plan : std::vector<std::string>{"auto", "edge_only", "cloud_only", middle[name]}) {
-      control.send({{"task", id}, {"model", name}, {"seed", 100 + id}, {"plan", plan},
-                    {"return_outputs", true}});
+      control.submit(task(id, name, 100 + id, plan, true));
       sent[id] = {name, 100 + id};
       ++id;
     }
   }
-  std::map<std::string, int> placements;
+  std::map<partition::Placement, int> placements;
   for (std::size_t i = 0; i < sent.size(); ++i) {
-    const auto r = control.next(k_task_timeout);
+    const auto r = control.result(k_task_timeout);
     ASSERT_TRUE(r.has_value()) << "result " << i << " missing\n" << d.edge->output();
-    ASSERT_TRUE(r->value("ok", false)) << r->dump();
-    EXPECT_FALSE(r->value("fallback", true)) << r->dump();
-    const auto task = r->at("task").get<std::uint64_t>();
-    const auto& [name, seed] = sent.at(task);
+    ASSERT_TRUE(r->ok) << show(*r);
+    EXPECT_FALSE(r->fallback) << show(*r);
+    const auto& [name, seed] = sent.at(r->task);
     const auto model = build_model(name);
     const at::Tensor want = model->run(model->make_input(seed)).begin()->second;
-    EXPECT_LE(max_rel_diff(r->at("outputs").get<std::vector<float>>(), want), 1e-4)
-        << name << " plan " << r->value("cut", "");
-    ++placements[r->at("placement").get<std::string>()];
+    EXPECT_LE(max_rel_diff(r->outputs, want), 1e-4) << name << " plan " << r->cut;
+    ++placements[r->placement.value()];
   }
   // Every forced placement happened: edge_only, cloud_only and mid-graph splits.
-  EXPECT_GE(placements["edge_only"], static_cast<int>(zoo_names().size()));
-  EXPECT_GE(placements["cloud_only"], static_cast<int>(zoo_names().size()));
-  EXPECT_GE(placements["split"], static_cast<int>(zoo_names().size()));
+  const auto n = static_cast<int>(zoo_names().size());
+  EXPECT_GE(placements[partition::Placement::edge_only], n);
+  EXPECT_GE(placements[partition::Placement::cloud_only], n);
+  EXPECT_GE(placements[partition::Placement::split], n);
 }
 
 TEST(Daemons, KilledCloudLosesNoTaskAndEdgeReconnects) {
@@ -116,27 +133,23 @@ TEST(Daemons, KilledCloudLosesNoTaskAndEdgeReconnects) {
   const std::string models = "resnet18,lenet";
   ASSERT_NO_FATAL_FAILURE(d.start_cloud(models));
   ASSERT_NO_FATAL_FAILURE(d.start_edge(models));
-  ControlClient control(d.control_port);
+  Control control(d.control_port);
   const auto r18 = build_model("resnet18");
   const std::string cut = middle_cut(r18->graph());
   constexpr int k_tasks = 24;
-  for (int i = 0; i < k_tasks; ++i) {
-    control.send({{"task", i}, {"model", "resnet18"}, {"seed", i}, {"plan", cut},
-                  {"return_outputs", true}});
-  }
+  for (int i = 0; i < k_tasks; ++i) control.submit(task(i, "resnet18", i, cut, true));
   int results = 0, fallbacks = 0;
-  auto check = [&](const nlohmann::json& r) {
-    ASSERT_TRUE(r.value("ok", false)) << r.dump();
-    const auto seed = r.at("task").get<std::uint64_t>();
-    const at::Tensor want = r18->run(r18->make_input(seed)).begin()->second;
-    EXPECT_LE(max_rel_diff(r.at("outputs").get<std::vector<float>>(), want), 1e-4);
-    if (r.value("fallback", false)) {
+  auto check = [&](const TaskResult& r) {
+    ASSERT_TRUE(r.ok) << show(r);
+    const at::Tensor want = r18->run(r18->make_input(r.task)).begin()->second;
+    EXPECT_LE(max_rel_diff(r.outputs, want), 1e-4);
+    if (r.fallback) {
       ++fallbacks;
-      EXPECT_FALSE(r.value("fallback_reason", "").empty());
+      EXPECT_FALSE(r.fallback_reason.empty());
     }
   };
   for (; results < 3; ++results) {
-    const auto r = control.next(k_task_timeout);
+    const auto r = control.result(k_task_timeout);
     ASSERT_TRUE(r.has_value()) << d.edge->output();
     check(*r);
   }
@@ -144,7 +157,7 @@ TEST(Daemons, KilledCloudLosesNoTaskAndEdgeReconnects) {
   d.cloud->signal(SIGKILL);
   ASSERT_TRUE(d.cloud->wait_exit(30s).has_value());
   for (; results < k_tasks; ++results) {
-    const auto r = control.next(k_task_timeout);
+    const auto r = control.result(k_task_timeout);
     ASSERT_TRUE(r.has_value()) << "task lost after the cloud died\n" << d.edge->output();
     check(*r);
   }
@@ -156,16 +169,14 @@ TEST(Daemons, KilledCloudLosesNoTaskAndEdgeReconnects) {
       << d.edge->output();
   const auto s = control.status(10s);
   ASSERT_TRUE(s.has_value());
-  EXPECT_TRUE(s->value("cloud_connected", false)) << s->dump();
+  EXPECT_TRUE(s->cloud_connected) << control::to_line(*s);
+  for (int i = 0; i < 4; ++i) control.submit(task(100 + i, "resnet18", i, cut));
   for (int i = 0; i < 4; ++i) {
-    control.send({{"task", 100 + i}, {"model", "resnet18"}, {"seed", i}, {"plan", cut}});
-  }
-  for (int i = 0; i < 4; ++i) {
-    const auto r = control.next(k_task_timeout);
+    const auto r = control.result(k_task_timeout);
     ASSERT_TRUE(r.has_value());
-    EXPECT_TRUE(r->value("ok", false)) << r->dump();
-    EXPECT_FALSE(r->value("fallback", true)) << r->dump();
-    EXPECT_EQ(r->value("placement", ""), "split");
+    EXPECT_TRUE(r->ok) << show(*r);
+    EXPECT_FALSE(r->fallback) << show(*r);
+    EXPECT_EQ(r->placement, partition::Placement::split);
   }
 }
 
@@ -173,63 +184,59 @@ TEST(Daemons, BadTaskLinesGetErrorsAndTheDaemonGoesOn) {
   Daemons d;
   ASSERT_NO_FATAL_FAILURE(d.start_cloud("lenet"));
   ASSERT_NO_FATAL_FAILURE(d.start_edge("lenet"));
-  ControlClient control(d.control_port);
-  control.send({{"task", 1}, {"model", "nosuchmodel"}});
-  auto r = control.next(k_task_timeout);
+  Control control(d.control_port);
+  control.submit(task(1, "nosuchmodel"));
+  auto r = control.result(k_task_timeout);
   ASSERT_TRUE(r.has_value());
-  EXPECT_FALSE(r->value("ok", true));
-  EXPECT_NE(r->dump().find("nosuchmodel"), std::string::npos) << r->dump();
-  control.send({{"task", 2}, {"model", "lenet"}, {"objective", "speed"}});
-  r = control.next(k_task_timeout);
+  EXPECT_FALSE(r->ok);
+  EXPECT_NE(r->error.value_or("").find("nosuchmodel"), std::string::npos) << show(*r);
+  control.send_line(R"({"task": 2, "model": "lenet", "objective": "speed"})");
+  r = control.result(k_task_timeout);
   ASSERT_TRUE(r.has_value());
-  EXPECT_FALSE(r->value("ok", true));
-  EXPECT_NE(r->dump().find("objective"), std::string::npos) << r->dump();
-  control.send({{"task", 3}, {"model", "lenet"}, {"plan", "split:99"}});
-  r = control.next(k_task_timeout);
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->task, 2u);
+  EXPECT_NE(r->error.value_or("").find("objective"), std::string::npos) << show(*r);
+  control.submit(task(3, "lenet", 0, "split:99"));
+  r = control.result(k_task_timeout);
   ASSERT_TRUE(r.has_value());
-  EXPECT_FALSE(r->value("ok", true)) << r->dump();
-  control.send({{"task", 4}, {"model", "lenet"}});
-  r = control.next(k_task_timeout);
+  EXPECT_FALSE(r->ok) << show(*r);
+  control.submit(task(4, "lenet"));
+  r = control.result(k_task_timeout);
   ASSERT_TRUE(r.has_value());
-  EXPECT_TRUE(r->value("ok", false)) << r->dump();
+  EXPECT_TRUE(r->ok) << show(*r);
 }
 
 TEST(Daemons, TaskFromAnInputFileMatchesLocalExecution) {
   Daemons d;
   ASSERT_NO_FATAL_FAILURE(d.start_cloud("lenet"));
-  ASSERT_NO_FATAL_FAILURE(d.start_edge("lenet"));
+  const std::filesystem::path dir = d.key + ".inputs";
+  std::filesystem::create_directories(dir);
+  ASSERT_NO_FATAL_FAILURE(d.start_edge("lenet", {"--input-dir", dir.string()}));
   const auto model = build_model("lenet");
   const at::Tensor x = at::randn({1, 1, 32, 32});
-  const std::string path = d.key + ".input";
-  save_tensor(path, x);
-  ControlClient control(d.control_port);
-  control.send({{"task", 1}, {"model", "lenet"}, {"input_file", path}, {"plan", "split:4"},
-                {"return_outputs", true}});
-  auto r = control.next(k_task_timeout);
+  save_tensor(dir / "x.tensor", x);
+  Control control(d.control_port);
+  TaskSpec t = task(1, "lenet", 0, "split:4", true);
+  t.input_file = "x.tensor";
+  control.submit(t);
+  auto r = control.result(k_task_timeout);
   ASSERT_TRUE(r.has_value());
-  ASSERT_TRUE(r->value("ok", false)) << r->dump();
-  EXPECT_LE(max_rel_diff(r->at("outputs").get<std::vector<float>>(), model->run(x).begin()->second),
-            1e-4);
-  control.send({{"task", 2}, {"model", "lenet"}, {"input_file", path + ".missing"}});
-  r = control.next(k_task_timeout);
-  ASSERT_TRUE(r.has_value());
-  EXPECT_FALSE(r->value("ok", true));
-  EXPECT_NE(r->value("error", "").find(".missing"), std::string::npos) << r->dump();
-  std::filesystem::remove(path);
-}
-
-// Fetches http://127.0.0.1:port/metrics with a plain socket.
-std::string scrape(std::uint16_t port) {
-  namespace asio = boost::asio;
-  asio::io_context io;
-  asio::ip::tcp::socket socket(io);
-  socket.connect({asio::ip::make_address("127.0.0.1"), port});
-  const std::string request = "GET /metrics HTTP/1.0\r\n\r\n";
-  asio::write(socket, asio::buffer(request));
-  std::string response;
-  boost::system::error_code ec;
-  asio::read(socket, asio::dynamic_buffer(response), ec);
-  return response;
+  ASSERT_TRUE(r->ok) << show(*r);
+  EXPECT_LE(max_rel_diff(r->outputs, model->run(x).begin()->second), 1e-4);
+  // Missing, outside the directory, or not a regular file: one message, no clue which.
+  const std::vector<std::string> refused{"x.tensor.missing",
+                                        "../" + std::filesystem::path(d.key).filename().string(), d.key, "."};
+  for (const std::string& name : refused) {
+    t = task(2, "lenet");
+    t.input_file = name;
+    control.submit(t);
+    r = control.result(k_task_timeout);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_FALSE(r->ok);
+    EXPECT_NE(r->error.value_or("").find("is not a tensor file under --input-dir"), std::string::npos)
+        << name << ": " << show(*r);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Daemons, FortyTaskQueueThroughTandemSubmitLosesNothing) {
@@ -263,7 +270,7 @@ TEST(Daemons, FortyTaskQueueThroughTandemSubmitLosesNothing) {
   ASSERT_TRUE(std::regex_search(out, all, std::regex("\nall +40 +0 "))) << out;
 
   // The edge's metrics agree with what was submitted.
-  const std::string metrics = scrape(metrics_port);
+  const std::string metrics = testutil::http_get(metrics_port);
   EXPECT_NE(metrics.find("200 OK"), std::string::npos) << metrics;
   double tasks = 0;
   const std::regex sample("tandem_edge_tasks_total\\{[^}]*result=\"ok\"\\} ([0-9.]+)");

@@ -68,6 +68,53 @@ TEST(Zoo, JoinsAreRealNodes) {
   EXPECT_EQ(g->graph().node(cat3a).out_shape, (Shape{1, 256, 28, 28}));
 }
 
+// The graphs come from shape inference, without LibTorch; every inferred
+// shape must be the one LibTorch computes when the model runs.
+TEST(Zoo, InferredShapesEqualWhatLibTorchComputes) {
+  for (const auto& name : zoo_names()) {
+    SCOPED_TRACE(name);
+    const auto model = build_model(name);
+    const GraphDesc& g = model->graph();
+    std::vector<at::Tensor> values(g.size());
+    values[0] = model->make_input(0);
+    for (std::size_t i = 1; i < g.size(); ++i) {
+      std::vector<at::Tensor> ins;
+      for (NodeId p : g.nodes()[i].inputs) ins.push_back(values[static_cast<std::size_t>(p)]);
+      values[i] = model->run_node(static_cast<NodeId>(i), ins);
+      EXPECT_EQ(Shape(values[i].sizes().begin(), values[i].sizes().end()), g.nodes()[i].out_shape)
+          << g.nodes()[i].name;
+    }
+  }
+}
+
+// Pooling corner cases of PyTorch's output-size rule (ceil mode, padding).
+TEST(Zoo, ShapeInferenceFollowsPyTorchsPoolingRules) {
+  for (const bool ceil : {false, true}) {
+    for (std::int64_t in = 5; in <= 16; ++in) {
+      for (std::int64_t k = 1; k <= 4 && k <= in; ++k) {
+        for (std::int64_t s = 1; s <= 3; ++s) {
+          for (std::int64_t p = 0; p <= k / 2; ++p) {
+            LayerAttrs a;
+            a.kernel_h = a.kernel_w = k;
+            a.stride_h = a.stride_w = s;
+            a.pad_h = a.pad_w = p;
+            a.ceil_mode = ceil;
+            const Shape inferred = infer_shape(OpKind::max_pool2d, a, {{1, 2, in, in}});
+            const at::Tensor out = at::max_pool2d(at::zeros({1, 2, in, in}), {k, k}, {s, s}, {p, p}, {1, 1}, ceil);
+            EXPECT_EQ(inferred, Shape(out.sizes().begin(), out.sizes().end()))
+                << "in " << in << " k " << k << " s " << s << " p " << p << " ceil " << ceil;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_THROW(infer_shape(OpKind::conv2d, LayerAttrs{.in_channels = 3, .out_channels = 8, .kernel_h = 7,
+                                                      .kernel_w = 7, .stride_h = 1, .stride_w = 1, .groups = 1},
+                           {{1, 3, 5, 5}}),
+               std::invalid_argument);
+  EXPECT_THROW(infer_shape(OpKind::add, {}, {{1, 2}, {1, 3}}), std::invalid_argument);
+}
+
 TEST(Zoo, UnknownModelNamesTheKnownOnes) {
   try {
     build_model("resnet1000");

@@ -1,4 +1,4 @@
-// DESIGN §6: bad input of any kind earns its connection an ERROR and a close,
+// docs/design.md §6: bad input of any kind earns its connection an ERROR and a close,
 // while a well-behaved client on the same server keeps being served.
 #include <future>
 #include <string>

@@ -11,30 +11,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST(LinkSpec, Parses) {
-  const auto a = parse_link_spec("5.85mbit,20ms").value();
-  EXPECT_DOUBLE_EQ(a.rate_bytes_per_s, 5.85e6 / 8);
-  EXPECT_EQ(a.one_way_delay, 20ms);
-  const auto b = parse_link_spec("40ms,1.5MBps").value();
-  EXPECT_DOUBLE_EQ(b.rate_bytes_per_s, 1.5e6);
-  EXPECT_EQ(b.one_way_delay, 40ms);
-  EXPECT_DOUBLE_EQ(parse_link_spec("100kbit").value().rate_bytes_per_s, 100e3 / 8);
-  EXPECT_EQ(parse_link_spec("250us").value().one_way_delay, 250us);
-  EXPECT_EQ(parse_link_spec("0.5s").value().one_way_delay, 500ms);
-  EXPECT_TRUE(parse_link_spec("off").value().is_passthrough());
-  EXPECT_EQ(to_string(a), "5.85mbit,20ms");
-}
-
-TEST(LinkSpec, RejectsWithTheReason) {
-  for (const char* bad : {"", "fast", "10", "10furlongs", "-5mbit", "0mbit", "10mbit,20ms,", "10mbit,20mbit",
-                          "20ms,30ms", "mbit"}) {
-    const auto r = parse_link_spec(bad);
-    ASSERT_FALSE(r.ok()) << bad;
-    EXPECT_EQ(r.error().code, make_error_code(Errc::bad_link_spec)) << bad;
-    EXPECT_NE(r.error().message.find("link spec"), std::string::npos);
-  }
-}
-
 // The emulated uplink, measured by the monitor from probes and from INFERs.
 class EmulatedLink : public ::testing::TestWithParam<double> {};
 
@@ -46,7 +22,7 @@ TEST_P(EmulatedLink, MonitorEstimatesTheRateWithin15Percent) {
   ClientConfig cc;
   cc.models = {{"toy", test::k_toy_fingerprint}};
   cc.link.rate_bytes_per_s = rate;
-  cc.link.one_way_delay = 10ms;
+  cc.link.added_rtt = 20ms;
   cc.monitor = monitor;
   Client client(cc, test::make_key());
   ASSERT_TRUE(client.connect("127.0.0.1", fx.server->port()).ok());

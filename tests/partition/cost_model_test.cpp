@@ -1,4 +1,4 @@
-// The cost model against hand-computed DESIGN §4 breakdowns.
+// The cost model against hand-computed docs/design.md §4 breakdowns.
 #include "partition/cost_model.hpp"
 
 #include <cmath>

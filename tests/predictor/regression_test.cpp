@@ -189,7 +189,7 @@ TEST(Regression, SelectionPicksLogLinearOnPowerLawData) {
 }
 
 TEST(Regression, SmallLayersStayAccurateAcrossFiveDecades) {
-  // DESIGN §9: unweighted least squares over 0.01 ms .. 1 s predicts small
+  // docs/design.md §9: unweighted least squares over 0.01 ms .. 1 s predicts small
   // layers negative. Relative weighting must keep them within a few percent.
   NodeFeatures probe;
   const auto draw = [](std::mt19937_64& rng) {

@@ -1,0 +1,27 @@
+#pragma once
+// Logging set-up shared by the daemons: one --log-level flag, validated (a
+// typo is a usage error, not silence), and one line format naming the daemon.
+
+#include <string>
+#include <string_view>
+
+#include <cxxopts.hpp>
+
+namespace tandem::app {
+
+/// Adds --log-level LEVEL (default info) to `options`.
+void add_log_options(cxxopts::Options& options);
+
+/// Sets spdlog's level from --log-level and a pattern tagged with `who`
+/// ("cloud", "edge"). Throws UsageError listing the levels for an unknown one.
+void setup_logging(const cxxopts::ParseResult& args, std::string_view who);
+
+/// Same, from the level's text. Throws UsageError for an unknown level.
+void setup_logging(const std::string& level, std::string_view who);
+
+/// Makes text taken from outside (a peer's name, a cut id, a file name) safe
+/// to log on one line: control bytes, newlines and invalid UTF-8 become \xNN
+/// escapes, and anything past `max_bytes` is cut with "...".
+std::string printable(std::string_view text, std::size_t max_bytes = 200);
+
+}  // namespace tandem::app

@@ -1,0 +1,213 @@
+#include "control/protocol.hpp"
+
+#include <charconv>
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace tandem::control {
+namespace {
+
+constexpr std::size_t k_max_model_name = 256;
+
+// Nesting depth of arrays and objects, strings skipped, stopping as soon as
+// it passes `limit`; nlohmann's parser never sees a line nested deeper.
+bool nests_deeper_than(std::string_view line, std::size_t limit) {
+  std::size_t depth = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : line) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
+nlohmann::json parse_json(std::string_view line, const LineLimits& limits) {
+  if (nests_deeper_than(line, limits.max_depth)) {
+    throw ProtocolError(fmt::format("nested deeper than {} levels", limits.max_depth));
+  }
+  try {
+    return nlohmann::json::parse(line);
+  } catch (const nlohmann::json::parse_error& e) {
+    // The parser's own message quotes the bytes it read, which may not be
+    // valid UTF-8: name the position instead.
+    throw ProtocolError(fmt::format("not valid JSON (error at byte {})", e.byte));
+  }
+}
+
+void validate(const TaskSpec& t) {
+  if (t.model.empty()) throw ProtocolError("task field 'model' is required");
+  if (t.model.size() > k_max_model_name) {
+    throw ProtocolError(fmt::format("task field 'model' is longer than {} bytes", k_max_model_name));
+  }
+  if (!(t.deadline_ms >= 0) || !std::isfinite(t.deadline_ms)) {
+    throw ProtocolError("task field 'deadline_ms' must be a finite number >= 0");
+  }
+}
+
+}  // namespace
+
+std::string_view describe_json_type(const nlohmann::json& j) {
+  switch (j.type()) {
+    case nlohmann::json::value_t::null: return "null";
+    case nlohmann::json::value_t::object: return "an object";
+    case nlohmann::json::value_t::array: return "an array";
+    case nlohmann::json::value_t::string: return "a string";
+    case nlohmann::json::value_t::boolean: return "true or false";
+    case nlohmann::json::value_t::number_integer: return "a whole number";
+    case nlohmann::json::value_t::number_unsigned: return "a whole number >= 0";
+    case nlohmann::json::value_t::number_float: return "a number";
+    case nlohmann::json::value_t::binary:
+    case nlohmann::json::value_t::discarded: break;
+  }
+  return "a value";
+}
+
+bool same_json_type(const nlohmann::json& example, const nlohmann::json& value) {
+  switch (example.type()) {
+    case nlohmann::json::value_t::null: return true;
+    case nlohmann::json::value_t::number_unsigned: return value.is_number_unsigned();
+    case nlohmann::json::value_t::number_integer: return value.is_number_integer();
+    case nlohmann::json::value_t::number_float: return value.is_number();
+    default: return example.type() == value.type();
+  }
+}
+
+std::string dump_line(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+PlanChoice parse_plan_choice(const std::string& text) {
+  PlanChoice c;
+  if (text.empty() || text == "auto") return c;
+  if (text == "edge_only") {
+    c.mode = PlanChoice::Mode::edge_only;
+  } else if (text == "cloud_only") {
+    c.mode = PlanChoice::Mode::cloud_only;
+  } else if (text.starts_with("split:")) {
+    c.mode = PlanChoice::Mode::split;
+    const std::string_view k = std::string_view(text).substr(6);
+    const auto [ptr, ec] = std::from_chars(k.data(), k.data() + k.size(), c.split);
+    if (k.empty() || ec != std::errc() || ptr != k.data() + k.size()) {
+      throw std::invalid_argument(fmt::format("plan '{}': split:K needs a whole number K", text));
+    }
+  } else if (text.starts_with("cut:") && text.size() > 4) {
+    c.mode = PlanChoice::Mode::cut;
+    c.cut = text.substr(4);
+  } else {
+    throw std::invalid_argument(fmt::format(
+        "plan '{}' is not auto, edge_only, cloud_only, split:K or cut:NODES", text.substr(0, 64)));
+  }
+  return c;
+}
+
+std::string to_string(const PlanChoice& c) {
+  switch (c.mode) {
+    case PlanChoice::Mode::automatic: return "auto";
+    case PlanChoice::Mode::edge_only: return "edge_only";
+    case PlanChoice::Mode::cloud_only: return "cloud_only";
+    case PlanChoice::Mode::split: return fmt::format("split:{}", c.split);
+    case PlanChoice::Mode::cut: return "cut:" + c.cut;
+  }
+  return "auto";
+}
+
+std::string_view to_string(PlanningMode mode) { return mode == PlanningMode::heavy ? "heavy" : "light"; }
+
+void to_json(nlohmann::json& j, const PlanChoice& c) { j = to_string(c); }
+
+void from_json(const nlohmann::json& j, PlanChoice& c) {
+  if (!j.is_string()) throw std::invalid_argument("expected auto, edge_only, cloud_only, split:K or cut:NODES");
+  c = parse_plan_choice(j.get<std::string>());
+}
+
+void to_json(nlohmann::json& j, const PlanningMode& m) { j = to_string(m); }
+
+void from_json(const nlohmann::json& j, PlanningMode& m) {
+  if (j == "light") {
+    m = PlanningMode::light;
+  } else if (j == "heavy") {
+    m = PlanningMode::heavy;
+  } else {
+    throw std::invalid_argument("expected light or heavy");
+  }
+}
+
+Request parse_request(std::string_view line, const LineLimits& limits) {
+  nlohmann::json j = parse_json(line, limits);
+  if (!j.is_object()) {
+    throw ProtocolError(fmt::format("a request must be a JSON object, not {}", describe_json_type(j)));
+  }
+  std::string op = "submit";
+  if (const auto it = j.find("op"); it != j.end()) {
+    if (!it->is_string()) {
+      throw ProtocolError(fmt::format("field 'op' must be a string, not {}", describe_json_type(*it)));
+    }
+    op = it->get<std::string>();
+    j.erase(it);
+  }
+  if (op == "status") {
+    if (!j.empty()) throw ProtocolError("a status request takes no other fields");
+    return StatusRequest{};
+  }
+  if (op == "auth") {
+    const auto it = j.find("token");
+    if (j.size() != 1 || it == j.end() || !it->is_string()) {
+      throw ProtocolError("an auth request is {\"op\": \"auth\", \"token\": \"...\"}");
+    }
+    return AuthRequest{it->get<std::string>()};
+  }
+  if (op != "submit") {
+    throw ProtocolError(fmt::format("unknown op (known: submit, status, auth)"));
+  }
+  TaskSpec task = strict_from_json<TaskSpec>(j, "task");
+  validate(task);
+  return task;
+}
+
+std::optional<std::uint64_t> task_id_of(std::string_view line, const LineLimits& limits) {
+  if (nests_deeper_than(line, limits.max_depth)) return std::nullopt;
+  const auto j = nlohmann::json::parse(line, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  const auto it = j.find("task");
+  if (it == j.end() || !it->is_number_unsigned()) return std::nullopt;
+  return it->get<std::uint64_t>();
+}
+
+std::string to_line(const TaskSpec& task) { return dump_line(task); }
+std::string to_line(const TaskResult& result) { return dump_line(result); }
+std::string to_line(const Status& status) { return dump_line(status); }
+std::string to_line(const ErrorReply& error) { return dump_line(error); }
+std::string status_request_line() { return R"({"op":"status"})"; }
+std::string auth_request_line(const std::string& token) {
+  return dump_line(nlohmann::json{{"op", "auth"}, {"token", token}});
+}
+
+Reply parse_reply(std::string_view line) {
+  const auto j = nlohmann::json::parse(line, nullptr, false);
+  if (!j.is_object()) throw ProtocolError("the daemon sent a line that is not a JSON object");
+  try {
+    if (j.value("op", "") == "status") return j.get<Status>();
+    if (!j.contains("model")) return j.get<ErrorReply>();
+    return j.get<TaskResult>();
+  } catch (const std::exception& e) {
+    throw ProtocolError(fmt::format("the daemon sent a line that does not parse: {}", e.what()));
+  }
+}
+
+}  // namespace tandem::control

@@ -1,0 +1,171 @@
+#pragma once
+// The edge daemon's control protocol: newline-delimited JSON over TCP
+// (docs/design.md §8). Each struct's fields are declared once, with nlohmann's
+// type macros (protocol.cpp), and serve both directions: the daemon parses
+// tasks strictly (unknown fields, wrong types and bad enum values are errors
+// naming the field) and writes results; clients do the reverse.
+//
+// Client → daemon, one object per line:
+//   {"task": 7, "model": "resnet18", "seed": 1, ...}   a task (only "model" is required)
+//   {"op": "status"}                                     the daemon's status
+//   {"op": "auth", "token": "..."}                       when the daemon asks for a token
+// Daemon → client, one object per line, in completion order:
+//   a TaskResult, a Status ({"op": "status", ...}), or an ErrorReply
+//   ({"ok": false, "error": "line 3: ...", "task": 7}) for a line that could
+//   not be accepted.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "partition/cost_model.hpp"
+#include "partition/plan.hpp"
+#include "control/json.hpp"
+
+namespace tandem::control {
+
+/// How a task's plan is chosen.
+struct PlanChoice {
+  enum class Mode { automatic, edge_only, cloud_only, split, cut };
+  Mode mode = Mode::automatic;
+  std::size_t split = 0;  // Mode::split: nodes after the input run on the edge (chains)
+  std::string cut;        // Mode::cut: Cut::to_string form
+  friend bool operator==(const PlanChoice&, const PlanChoice&) = default;
+};
+
+/// Parses "auto", "edge_only", "cloud_only", "split:K" or "cut:0-12,15".
+/// Throws std::invalid_argument naming the text.
+PlanChoice parse_plan_choice(const std::string& text);
+/// The text form parse_plan_choice reads.
+std::string to_string(const PlanChoice& choice);
+
+/// How an automatic plan was made: for one task alone, or for throughput
+/// because a backlog was waiting.
+enum class PlanningMode { light, heavy };
+std::string_view to_string(PlanningMode mode);
+
+struct TaskSpec {
+  std::uint64_t task = 0;          // the client's id, echoed in the result
+  std::string model;               // a model the edge serves (required)
+  std::uint64_t seed = 0;          // input seed, used when input_file is empty
+  std::string input_file;          // a tensor file under the daemon's --input-dir
+  partition::Objective objective = partition::Objective::latency;
+  double deadline_ms = 0;          // budget for the cloud part; 0: the daemon's default
+  PlanChoice plan;
+  partition::Codec codec = partition::Codec::fp32;
+  bool return_outputs = false;     // include the first output's values in the result
+  friend bool operator==(const TaskSpec&, const TaskSpec&) = default;
+};
+
+struct TaskResult {
+  std::uint64_t task = 0;
+  std::string model;
+  bool ok = false;
+  std::optional<std::string> error;           // null when ok
+  std::optional<partition::Placement> placement;  // null when the task failed before planning
+  std::string cut;                            // Cut::to_string of the plan used
+  std::optional<partition::Objective> objective;  // the objective actually planned for
+  std::optional<PlanningMode> mode;           // automatic plans only
+  std::size_t edge_nodes = 0;                 // nodes run on the edge, inputs excluded
+  std::size_t crossing_tensors = 0;
+  std::int64_t crossing_bytes = 0;            // bytes uploaded (codec applied)
+  // Predicted by the planner at planning time.
+  double predicted_ms = 0, predicted_edge_ms = 0, predicted_transfer_ms = 0, predicted_cloud_ms = 0;
+  // Measured: measured_ms = from the start of the task's edge work to its outputs.
+  double measured_ms = 0, edge_ms = 0, transfer_ms = 0, cloud_ms = 0;
+  double queue_ms = 0;          // waiting in the edge queue before starting
+  double started_ms = 0;        // when its edge work started, ms on the edge daemon's clock (from its start)
+  double cloud_queue_ms = 0;    // waiting in the cloud's queue
+  double fallback_ms = 0;       // local completion after a cloud failure
+  bool fallback = false;
+  std::string fallback_reason;
+  std::optional<double> bandwidth_mbit;  // estimate at planning time
+  std::optional<double> rtt_ms;
+  bool pipelined = false;
+  std::vector<std::int64_t> output_shape;
+  std::int64_t top1 = -1;       // argmax of the first output
+  double output_checksum = 0;   // sum of the first output
+  std::vector<float> outputs;   // the first output's values, when the task asked for them
+};
+
+/// The daemon's counters and link estimate ({"op": "status"}).
+struct Status {
+  std::string op = "status";
+  std::uint64_t submitted = 0, completed = 0, failed = 0, fallbacks = 0;
+  std::uint64_t edge_only = 0, split = 0, cloud_only = 0;
+  std::size_t queued = 0, in_flight = 0;
+  bool heavy = false;
+  bool cloud_connected = false;
+  std::uint64_t cloud_connections = 0;
+  std::optional<double> bandwidth_mbit;
+  std::optional<double> rtt_ms;
+  std::uint32_t cloud_queue_length = 0;
+  double cloud_recent_service_ms = 0;
+};
+
+/// A line the daemon could not accept.
+struct ErrorReply {
+  bool ok = false;
+  std::string error;
+  std::optional<std::uint64_t> task;  // when the line named one
+};
+
+/// Requests other than tasks.
+struct StatusRequest {};
+struct AuthRequest {
+  std::string token;
+};
+using Request = std::variant<TaskSpec, StatusRequest, AuthRequest>;
+
+/// Limits on one line before it is parsed.
+struct LineLimits {
+  std::size_t max_depth = 16;  // nesting of arrays and objects
+};
+
+/// Parses one control line. Checks the nesting depth before parsing (deep
+/// nesting cannot exhaust the stack), then the JSON, then the request
+/// strictly. Throws ProtocolError with a one-line reason; the reason never
+/// contains bytes of the line that are not valid UTF-8.
+Request parse_request(std::string_view line, const LineLimits& limits = {});
+
+/// The "task" id a line names, when it is an object with an unsigned "task"
+/// (for error replies); never throws.
+std::optional<std::uint64_t> task_id_of(std::string_view line, const LineLimits& limits = {});
+
+/// Serialisers: one JSON object without the trailing newline.
+std::string to_line(const TaskSpec& task);
+std::string to_line(const TaskResult& result);
+std::string to_line(const Status& status);
+std::string to_line(const ErrorReply& error);
+std::string status_request_line();
+std::string auth_request_line(const std::string& token);
+
+/// What a client reads back: a result, a status or an error.
+using Reply = std::variant<TaskResult, Status, ErrorReply>;
+/// Parses a line the daemon wrote. Throws ProtocolError when it is none of them.
+Reply parse_reply(std::string_view line);
+
+// JSON of the types above: the field lists are declared once, here.
+void to_json(nlohmann::json& j, const PlanChoice& c);
+void from_json(const nlohmann::json& j, PlanChoice& c);
+void to_json(nlohmann::json& j, const PlanningMode& m);
+void from_json(const nlohmann::json& j, PlanningMode& m);
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TaskSpec, task, model, seed, input_file, objective,
+                                                deadline_ms, plan, codec, return_outputs)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
+    TaskResult, task, model, ok, error, placement, cut, objective, mode, edge_nodes, crossing_tensors,
+    crossing_bytes, predicted_ms, predicted_edge_ms, predicted_transfer_ms, predicted_cloud_ms,
+    measured_ms, edge_ms, transfer_ms, cloud_ms, queue_ms, started_ms, cloud_queue_ms, fallback_ms, fallback,
+    fallback_reason, bandwidth_mbit, rtt_ms, pipelined, output_shape, top1, output_checksum, outputs)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Status, op, submitted, completed, failed, fallbacks,
+                                                edge_only, split, cloud_only, queued, in_flight, heavy,
+                                                cloud_connected, cloud_connections, bandwidth_mbit,
+                                                rtt_ms, cloud_queue_length, cloud_recent_service_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ErrorReply, ok, error, task)
+
+}  // namespace tandem::control

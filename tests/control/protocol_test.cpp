@@ -1,0 +1,148 @@
+// The control protocol's one definition of each message: defaults, every
+// field, strict refusals naming the field, and lines built to break a parser.
+#include "control/protocol.hpp"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace tandem::control {
+namespace {
+
+TaskSpec task_of(std::string_view line) {
+  auto request = parse_request(line);
+  EXPECT_TRUE(std::holds_alternative<TaskSpec>(request)) << line;
+  return std::get<TaskSpec>(request);
+}
+
+std::string refusal(std::string_view line) {
+  try {
+    parse_request(line);
+  } catch (const ProtocolError& e) {
+    return e.what();
+  }
+  return "accepted";
+}
+
+TEST(ControlProtocol, ParsesDefaultsAndEveryField) {
+  const TaskSpec minimal = task_of(R"({"model": "lenet"})");
+  EXPECT_EQ(minimal.model, "lenet");
+  EXPECT_EQ(minimal.plan.mode, PlanChoice::Mode::automatic);
+  EXPECT_EQ(minimal.objective, partition::Objective::latency);
+  const TaskSpec t = task_of(R"({"task": 9, "model": "vgg16", "seed": 4, "objective": "energy",
+      "deadline_ms": 250, "plan": "split:7", "codec": "fp16", "return_outputs": true, "input_file": "x.tensor"})");
+  EXPECT_EQ(t.task, 9u);
+  EXPECT_EQ(t.seed, 4u);
+  EXPECT_EQ(t.objective, partition::Objective::energy);
+  EXPECT_EQ(t.deadline_ms, 250);
+  EXPECT_EQ(t.plan.mode, PlanChoice::Mode::split);
+  EXPECT_EQ(t.plan.split, 7u);
+  EXPECT_EQ(t.codec, partition::Codec::fp16);
+  EXPECT_TRUE(t.return_outputs);
+  EXPECT_EQ(t.input_file, "x.tensor");
+  EXPECT_EQ(task_of(to_line(t)), t);
+  EXPECT_EQ(task_of(R"({"op": "submit", "model": "a", "plan": "cut:0-3,5"})").plan.cut, "0-3,5");
+  EXPECT_TRUE(std::holds_alternative<StatusRequest>(parse_request(status_request_line())));
+  const auto auth = parse_request(auth_request_line("s3cret"));
+  ASSERT_TRUE(std::holds_alternative<AuthRequest>(auth));
+  EXPECT_EQ(std::get<AuthRequest>(auth).token, "s3cret");
+}
+
+TEST(ControlProtocol, RejectsBadFieldsNamingThem) {
+  const struct {
+    const char* line;
+    const char* names;
+  } cases[] = {
+      {R"({"seed": 1})", "'model' is required"},
+      {R"({"model": "a", "objective": "speed"})", "field 'objective': 'speed' is not latency"},
+      {R"({"model": "a", "plan": "split:x"})", "split:K needs a whole number"},
+      {R"({"model": "a", "plan": "middle"})", "'middle'"},
+      {R"({"model": "a", "codec": "int9"})", "field 'codec'"},
+      {R"({"model": "a", "seed": "x"})", "field 'seed' must be a whole number >= 0, not a string"},
+      {R"({"model": "a", "seed": -1})", "field 'seed' must be a whole number >= 0"},
+      {R"({"model": "a", "seed": 1.5})", "field 'seed' must be a whole number >= 0, not a number"},
+      {R"({"model": "a", "task": null})", "field 'task'"},
+      {R"({"model": "a", "deadline_ms": -1})", "deadline_ms"},
+      {R"({"model": "a", "return_outputs": 1})", "field 'return_outputs' must be true or false"},
+      {R"({"model": 7})", "field 'model' must be a string"},
+      {R"({"model": "a", "objetive": "latency"})", "unknown field 'objetive'"},
+      {R"([1, 2])", "must be a JSON object"},
+      {R"("hello")", "must be a JSON object"},
+      {R"({"op": "frobnicate"})", "unknown op"},
+      {R"({"op": "status", "model": "a"})", "takes no other fields"},
+      {R"({"op": "auth"})", "auth request"},
+      {R"({"model": "a")", "not valid JSON"},
+  };
+  for (const auto& c : cases) EXPECT_NE(refusal(c.line).find(c.names), std::string::npos) << c.line << " -> " << refusal(c.line);
+}
+
+// Issue 13's crashing lines: an op of any non-string type, invalid UTF-8, deep
+// nesting. Each must be one ProtocolError whose text is valid to send back.
+TEST(ControlProtocol, HostileLinesAreRefusedNotThrownThrough) {
+  const std::string cases[] = {
+      R"({"op":1})", R"({"op":null})", R"({"op":[]})", R"({"op":{}})", R"({"op":true})", R"({"op":1.5})",
+      "\xff", "{\"model\":\"\xff\"}", "{\"m\xc0\xaf\":1}", "{\"model\":\"\xed\xa0\x80\"}", "{\"model\":\"\xe2\x82\"}",
+      "{\"model\":\"lenet\",\"task\":" + std::string(100000, '[') + "}",
+      std::string(100000, '{'),
+  };
+  for (const auto& line : cases) {
+    std::string why;
+    try {
+      parse_request(line);
+      why = "accepted";
+    } catch (const ProtocolError& e) {
+      why = e.what();
+    }
+    EXPECT_NE(why, "accepted") << line.substr(0, 40);
+    // The error reply must serialise (no invalid UTF-8 echoed back).
+    EXPECT_NO_THROW(nlohmann::json::parse(to_line(ErrorReply{.ok = false, .error = why, .task = std::nullopt})));
+    EXPECT_NO_THROW(task_id_of(line));
+  }
+  EXPECT_NE(refusal(std::string(100, '[')).find("nested deeper than 16"), std::string::npos);
+}
+
+TEST(ControlProtocol, ErrorRepliesNameTheTaskWhenTheyCan) {
+  EXPECT_EQ(task_id_of(R"({"task": 12, "model": 3})"), 12u);
+  EXPECT_EQ(task_id_of(R"({"task": "x"})"), std::nullopt);
+  EXPECT_EQ(task_id_of("garbage"), std::nullopt);
+}
+
+TEST(ControlProtocol, ResultsAndStatusRoundTrip) {
+  TaskResult r;
+  r.task = 3;
+  r.model = "resnet18";
+  r.ok = true;
+  r.placement = partition::Placement::split;
+  r.objective = partition::Objective::throughput;
+  r.mode = PlanningMode::heavy;
+  r.cut = "0-34";
+  r.edge_nodes = 34;
+  r.crossing_bytes = 401408;
+  r.predicted_ms = 12.5;
+  r.measured_ms = 13.25;
+  r.bandwidth_mbit = 5.85;
+  r.fallback = true;
+  r.fallback_reason = "cloud request failed: connection lost";
+  r.outputs = {1.5f, -2.0f};
+  const auto reply = parse_reply(to_line(r));
+  ASSERT_TRUE(std::holds_alternative<TaskResult>(reply));
+  EXPECT_EQ(to_line(std::get<TaskResult>(reply)), to_line(r));
+  const auto j = nlohmann::json::parse(to_line(TaskResult{}));
+  EXPECT_TRUE(j.at("error").is_null());
+  EXPECT_TRUE(j.at("placement").is_null());
+  EXPECT_EQ(nlohmann::json::parse(to_line(r)).at("placement"), "split");
+
+  Status s;
+  s.submitted = 4;
+  s.bandwidth_mbit = 9.5;
+  const auto status = parse_reply(to_line(s));
+  ASSERT_TRUE(std::holds_alternative<Status>(status));
+  EXPECT_EQ(std::get<Status>(status).submitted, 4u);
+  const auto error = parse_reply(to_line(ErrorReply{.ok = false, .error = "line 2: x", .task = 5}));
+  ASSERT_TRUE(std::holds_alternative<ErrorReply>(error));
+  EXPECT_EQ(std::get<ErrorReply>(error).task, 5u);
+  EXPECT_THROW(parse_reply("[]"), ProtocolError);
+}
+
+}  // namespace
+}  // namespace tandem::control

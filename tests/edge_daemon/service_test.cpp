@@ -1,0 +1,250 @@
+// EdgeService and CloudService together in one process, on a real loopback
+// net::Server: pipelining, fallback when the cloud refuses or is absent, and
+// the light/heavy switch — fast, without starting daemon processes.
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include "cloud_daemon/cloud_service.hpp"
+#include "edge_daemon/edge_service.hpp"
+#include "testutil/tasks.hpp"
+#include "testutil/tensor_compare.hpp"
+
+namespace tandem::edge {
+namespace {
+
+using namespace std::chrono_literals;
+using control::TaskResult;
+using control::TaskSpec;
+
+constexpr auto k_bound = 120s;
+const std::string k_profiles = TANDEM_PROFILES_DIR;
+
+net::AuthKey test_key() {
+  const std::vector<std::uint8_t> bytes(32, 0x5a);
+  return std::move(net::AuthKey::from_bytes(bytes).value());
+}
+
+// Refuses every `every`-th request, passes the rest to the real service.
+class Refusing : public net::ServerHandler {
+ public:
+  Refusing(std::shared_ptr<cloud::CloudService> inner, int every) : inner_(std::move(inner)), every_(every) {}
+  std::optional<net::Error> check_models(const std::vector<net::ModelFingerprint>& m) override {
+    return inner_->check_models(m);
+  }
+  void infer(const net::InferContext& c, net::InferRequest r, net::Responder responder) override {
+    if (every_ > 0 && ++count_ % every_ == 0) {
+      responder.fail(net::Errc::request_failed, "refused by the test");
+      return;
+    }
+    inner_->infer(c, std::move(r), std::move(responder));
+  }
+
+ private:
+  std::shared_ptr<cloud::CloudService> inner_;
+  int every_;
+  std::atomic<int> count_{0};
+};
+
+// Results collected from the service's threads.
+struct Results {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::map<std::uint64_t, TaskResult> by_task;
+  std::vector<std::uint64_t> order;
+
+  ResultCallback callback() {
+    return [this](TaskResult r) {
+      std::lock_guard lock(mutex);
+      order.push_back(r.task);
+      by_task.emplace(r.task, std::move(r));
+      changed.notify_all();
+    };
+  }
+  bool wait_for(std::size_t n) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, k_bound, [&] { return by_task.size() >= n; });
+  }
+};
+
+struct Fixture {
+  ModelSet models = load_models({"lenet", "resnet18"}, 3);
+  std::shared_ptr<cloud::CloudService> cloud = std::make_shared<cloud::CloudService>(models, 1);
+  std::unique_ptr<net::Server> server;
+  std::shared_ptr<CloudLink> link;
+  std::shared_ptr<planner::Planner> planner =
+      planner::Planner::from_profiles(k_profiles + "/edge.json", k_profiles + "/cloud.json");
+
+  explicit Fixture(int refuse_every = 0, bool with_server = true) {
+    for (const auto& [name, m] : models) planner->add_model(m->graph());
+    std::uint16_t port = 1;  // nothing listens there: unreachable
+    if (with_server) {
+      net::ServerConfig sc;
+      sc.port = 0;
+      server = std::make_unique<net::Server>(sc, test_key(), std::make_shared<Refusing>(cloud, refuse_every));
+      EXPECT_FALSE(server->start());
+      port = server->port();
+    }
+    CloudLinkConfig lc;
+    lc.port = port;
+    for (const auto& [name, m] : models) lc.client.models.push_back({name, m->fingerprint()});
+    link = std::make_shared<CloudLink>(lc, test_key());
+    link->start();
+    if (with_server) EXPECT_TRUE(link->wait_connected(20s));
+  }
+
+  std::unique_ptr<EdgeService> service(EdgeServiceConfig config = {}) {
+    return std::make_unique<EdgeService>(config, models, planner, link);
+  }
+
+  at::Tensor local(const std::string& model, std::uint64_t seed) const {
+    const auto& m = *models.at(model);
+    return m.run(m.make_input(seed)).begin()->second;
+  }
+};
+
+TaskSpec task(std::uint64_t id, const std::string& model, const std::string& plan) {
+  return testutil::make_task(id, model, id, plan, true);
+}
+
+using testutil::max_rel_diff;
+
+// A cut of resnet18 in the middle: both sides compute.
+std::string middle_cut(const Fixture& f) {
+  const auto cuts = articulation_cuts(f.models.at("resnet18")->graph());
+  return "cut:" + cuts[cuts.size() / 2].to_string();
+}
+
+// With pipelining the compute thread starts task k+1 as soon as task k is on
+// the wire; without, it waits for task k's result. A task starts at
+// started_ms on the service's clock and ends measured_ms later.
+TEST(EdgeService, PipeliningOverlapsTasksAndKeepsOutputsExact) {
+  Fixture f;
+  const std::string cut = middle_cut(f);
+  for (const bool pipeline : {true, false}) {
+    SCOPED_TRACE(pipeline ? "pipeline on" : "pipeline off");
+    Results results;
+    {
+      auto service = f.service({.pipeline = pipeline, .heavy_backlog = 0});
+      constexpr int k_tasks = 6;
+      for (int i = 0; i < k_tasks; ++i) service->submit(task(i, "resnet18", cut), results.callback());
+      ASSERT_TRUE(results.wait_for(k_tasks));
+    }
+    int overlaps = 0;
+    for (std::uint64_t i = 0; i + 1 < results.by_task.size(); ++i) {
+      const TaskResult& a = results.by_task.at(i);
+      const TaskResult& b = results.by_task.at(i + 1);
+      ASSERT_TRUE(a.ok) << control::to_line(a);
+      EXPECT_EQ(a.placement, partition::Placement::split);
+      EXPECT_FALSE(a.fallback);
+      EXPECT_EQ(a.pipelined, pipeline);
+      EXPECT_LE(max_rel_diff(a.outputs, f.local("resnet18", i)), 1e-4);
+      const double a_end = a.started_ms + a.measured_ms;
+      const double b_start = b.started_ms;
+      if (b_start < a_end) ++overlaps;
+      if (!pipeline) EXPECT_GE(b_start, a_end) << "task " << i + 1 << " started before task " << i << " ended";
+    }
+    if (pipeline) EXPECT_GT(overlaps, 0);
+  }
+}
+
+TEST(EdgeService, RefusedRequestsFallBackToTheEdgeWithCorrectOutputs) {
+  Fixture f(/*refuse_every=*/2);
+  const std::string cut = middle_cut(f);
+  Results results;
+  {
+    auto service = f.service();
+    for (int i = 0; i < 6; ++i) service->submit(task(i, "resnet18", cut), results.callback());
+    ASSERT_TRUE(results.wait_for(6));
+    EXPECT_EQ(service->stats().fallbacks, 3u);
+  }
+  int fallbacks = 0;
+  for (const auto& [id, r] : results.by_task) {
+    ASSERT_TRUE(r.ok) << control::to_line(r);
+    EXPECT_LE(max_rel_diff(r.outputs, f.local("resnet18", id)), 1e-4) << id;
+    if (r.fallback) {
+      ++fallbacks;
+      EXPECT_NE(r.fallback_reason.find("refused by the test"), std::string::npos) << r.fallback_reason;
+    }
+  }
+  EXPECT_EQ(fallbacks, 3);
+}
+
+TEST(EdgeService, WithoutACloudEveryTaskRunsOnTheEdgeAndSaysWhy) {
+  Fixture f(0, /*with_server=*/false);
+  Results results;
+  {
+    auto service = f.service();
+    service->submit(task(0, "lenet", "auto"), results.callback());
+    service->submit(task(1, "lenet", "cloud_only"), results.callback());
+    ASSERT_TRUE(results.wait_for(2));
+  }
+  for (const auto& [id, r] : results.by_task) {
+    ASSERT_TRUE(r.ok) << control::to_line(r);
+    EXPECT_TRUE(r.fallback);
+    EXPECT_NE(r.fallback_reason.find("cloud unreachable"), std::string::npos) << r.fallback_reason;
+    EXPECT_LE(max_rel_diff(r.outputs, f.local("lenet", id)), 1e-4);
+  }
+  EXPECT_EQ(results.by_task.at(0).placement, partition::Placement::edge_only);
+}
+
+TEST(EdgeService, ABacklogSwitchesToThroughputPlanningAndBack) {
+  Fixture f;
+  Results results;
+  {
+    auto service = f.service({.heavy_backlog = 4});
+    for (int i = 0; i < 12; ++i) service->submit(task(i, "lenet", "auto"), results.callback());
+    ASSERT_TRUE(results.wait_for(12));
+    EXPECT_FALSE(service->stats().heavy);
+  }
+  int heavy = 0, light = 0;
+  for (const auto& [id, r] : results.by_task) {
+    ASSERT_TRUE(r.ok) << control::to_line(r);
+    ASSERT_TRUE(r.mode.has_value());
+    if (*r.mode == control::PlanningMode::heavy) {
+      ++heavy;
+      EXPECT_EQ(r.objective, partition::Objective::throughput);
+    } else {
+      ++light;
+      EXPECT_EQ(r.objective, partition::Objective::latency);
+    }
+  }
+  EXPECT_GT(heavy, 0);
+  EXPECT_GT(light, 0);
+  // Forced plans are never switched.
+  Results forced;
+  {
+    auto service = f.service({.heavy_backlog = 1});
+    for (int i = 0; i < 3; ++i) service->submit(task(i, "lenet", "edge_only"), forced.callback());
+    ASSERT_TRUE(forced.wait_for(3));
+  }
+  for (const auto& [id, r] : forced.by_task) EXPECT_FALSE(r.mode.has_value());
+}
+
+TEST(EdgeService, UnknownModelsAndBadPlansFailWithTheReason) {
+  Fixture f;
+  Results results;
+  {
+    auto service = f.service();
+    service->submit(task(0, "nosuch", "auto"), results.callback());
+    service->submit(task(1, "resnet18", "split:3"), results.callback());
+    service->submit(task(2, "lenet", "cut:1-3"), results.callback());
+    ASSERT_TRUE(results.wait_for(3));
+  }
+  EXPECT_NE(results.by_task.at(0).error.value_or("").find("not loaded"), std::string::npos);
+  EXPECT_NE(results.by_task.at(1).error.value_or("").find("needs a chain model"), std::string::npos);
+  EXPECT_NE(results.by_task.at(2).error.value_or("").find("input node must be on the edge"), std::string::npos)
+      << results.by_task.at(2).error.value_or("");
+  for (const auto& [id, r] : results.by_task) {
+    EXPECT_FALSE(r.ok);
+    EXPECT_FALSE(r.placement.has_value());
+  }
+}
+
+}  // namespace
+}  // namespace tandem::edge
