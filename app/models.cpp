@@ -12,7 +12,9 @@ void add_model_options(cxxopts::Options& options, const std::string& peer) {
       ("seed", "weights seed (must match the " + peer + "'s)",
        cxxopts::value<std::uint64_t>()->default_value("0"), "N")
       ("weights-dir", "load <DIR>/<model>.tw instead of seeded weights (the " + peer + " needs the same files)",
-       cxxopts::value<std::string>(), "DIR");
+       cxxopts::value<std::string>(), "DIR")
+      ("model-dir", "also serve every DIR/NAME.pt (TorchScript) with DIR/NAME.json = {\"input\": \"1x3x224x224\"}; "
+       "the " + peer + " needs the same files", cxxopts::value<std::string>(), "DIR");
 }
 
 ModelOptions model_options(const cxxopts::ParseResult& args) {
@@ -21,6 +23,7 @@ ModelOptions model_options(const cxxopts::ParseResult& args) {
   if (o.names.empty()) throw UsageError("--models lists no model");
   o.seed = args["seed"].as<std::uint64_t>();
   if (args.count("weights-dir")) o.weights_dir = args["weights-dir"].as<std::string>();
+  if (args.count("model-dir")) o.model_dir = args["model-dir"].as<std::string>();
   return o;
 }
 

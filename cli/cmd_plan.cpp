@@ -170,7 +170,7 @@ void print_header(const GraphDesc& g, const Setup& s, const CostModel& m, Object
 
 void print_chain_table(const GraphDesc& g, const partition::ChainResult& chain, const Plan& best,
                        Objective objective) {
-  const std::size_t best_split = best.cut.edge_count() - 1;
+  const std::size_t best_split = best.cut.computed_on_edge();
   fmt::print("\n  {:>5}  {:<24} {:>9} {:>11} {:>11} {:>9} {:>9}{}\n", "split", "last edge node", "edge ms",
              "bytes", "transfer ms", "cloud ms", "total ms", objective_header(objective));
   for (const auto& sp : chain.splits) {
@@ -192,7 +192,7 @@ void print_dag_table(const GraphDesc& g, const Plan& best, const Plan& edge_only
   const auto row = [&](std::string_view label, const Plan& p) {
     const Breakdown& b = p.predicted;
     fmt::print("{} {:<22} {:>10} {:>8} {:>11} {:>9.3f} {:>11.3f} {:>9.3f} {:>9.3f}{}\n",
-               p.cut == best.cut ? '*' : ' ', label, p.cut.edge_count() - 1, p.crossing.size(), b.upload_bytes,
+               p.cut == best.cut ? '*' : ' ', label, p.cut.computed_on_edge(), p.crossing.size(), b.upload_bytes,
                b.edge_ms, transfer_ms(b), cloud_side_ms(b), b.total_ms, objective_cell(b, objective));
   };
   row(fmt::format("best ({})", partition::to_string(best.solver)), best);
@@ -200,14 +200,14 @@ void print_dag_table(const GraphDesc& g, const Plan& best, const Plan& edge_only
   row("cloud-only", cloud_only);
   fmt::print("(edge nodes: computed nodes on the edge, of {}; transfer = upload + download + RTT; "
              "cloud = queue wait + compute)\n",
-             g.size() - 1);
+             g.size() - g.input_count());
 }
 
 void print_best(const Plan& best, const Timed& timed) {
   const Breakdown& b = best.predicted;
   fmt::print("\nbest: {}", partition::to_string(best.placement));
   if (best.placement == partition::Placement::split) fmt::print(" (edge nodes {})", best.cut.to_string());
-  fmt::print(", {} computed on the edge, total {:.3f} ms", best.cut.edge_count() - 1, b.total_ms);
+  fmt::print(", {} computed on the edge, total {:.3f} ms", best.cut.computed_on_edge(), b.total_ms);
   if (best.objective != Objective::latency) {
     const bool energy = best.objective == Objective::energy;
     fmt::print(", {} {:.3f} {}", energy ? "energy" : "period", best.objective_value, energy ? "mJ" : "ms");
@@ -234,7 +234,7 @@ void print_sweep(const std::vector<partition::BandwidthInterval>& intervals, Obj
     const Plan& p = in.plan;
     fmt::print("  {:>14} {:>14}  {:<10} {:>10} {:<30} {:>11} {:>12.3f}\n",
                units::format_bandwidth(in.low_bytes_per_s), units::format_bandwidth(in.high_bytes_per_s),
-               partition::to_string(p.placement), p.cut.edge_count() - 1,
+               partition::to_string(p.placement), p.cut.computed_on_edge(),
                shorten(crossing_names(p, k_sweep_names_shown), 30), p.predicted.upload_bytes, p.objective_value);
   }
 }
@@ -258,7 +258,7 @@ int cmd_plan(const Args& args, const Context& context) {
       "device profiles' predicted per-node times. Chains list every split point; DAGs show\n"
       "the min-cut plan beside edge-only and cloud-only.\n"
       "Bandwidths: 5.85mbit, 100kbit/s, 1gbit, 2MB/s, 500KB/s; durations: 150us, 20ms, 1.5s.");
-  options.add_options()("model", "zoo model name (see: tandem models) or graph .json file", cxxopts::value<std::string>(), "NAME")(
+  options.add_options()("model", "a zoo name (see: tandem models), a TorchScript .pt file (with --input), a model of --model-dir, or a graph .json file", cxxopts::value<std::string>(), "MODEL")(
       "edge-profile", "edge device profile",
       cxxopts::value<std::string>()->default_value("profiles/edge.json"), "FILE")(
       "cloud-profile", "cloud device profile",
@@ -274,9 +274,10 @@ int cmd_plan(const Args& args, const Context& context) {
                cxxopts::value<std::string>(), "W,W,W")(
       "sweep", "also list the bandwidth intervals LOW:HIGH over which the best plan stays the same",
       cxxopts::value<std::string>(), "LOW:HIGH")("json", "print JSON instead of tables");
+  add_model_flags(options);
   const auto result = app::parse_args(options, args);
   if (!result) return 0;
-  if (!result->count("model")) throw UsageError("--model is required (see: tandem models)");
+  const ModelRef ref = model_ref(*result);
   if (!result->count("bandwidth") && !result->count("sweep")) {
     throw UsageError("--bandwidth is required (or --sweep LOW:HIGH)");
   }
@@ -307,11 +308,12 @@ int cmd_plan(const Args& args, const Context& context) {
   model.link.downlink_bytes_per_s = downlink_given ? downlink : uplink;
 
   Setup setup;
-  setup.model_name = text("model");
+  setup.model_name = ref.model;
   setup.uplink_swept = !single;
   setup.downlink_follows = !downlink_given;
   // Planning needs the architecture only, never the weights.
-  const GraphDesc g = context.graph(setup.model_name);
+  const GraphDesc g = context.graph(ref);
+  setup.model_name = g.name();
   const auto planner = planner::Planner::from_profiles(text("edge-profile"), text("cloud-profile"), model.power);
   setup.edge_device = planner->edge_predictor()->profile().device;
   setup.cloud_device = planner->cloud_predictor()->profile().device;

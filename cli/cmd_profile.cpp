@@ -7,23 +7,23 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
+#include "models/catalog.hpp"
 #include "models/model.hpp"
 #include "predictor/profiler.hpp"
 
 namespace tandem::cli {
 namespace {
 
-std::vector<std::string> parse_models(const std::string& text) {
+std::vector<std::string> parse_models(const std::string& text, const ModelCatalog& catalog) {
   if (text == "all") return {};
   std::vector<std::string> out;
   std::stringstream in(text);
   std::string name;
   while (std::getline(in, name, ',')) {
     if (name.empty()) throw app::UsageError(fmt::format("--models '{}': empty model name", text));
-    const auto& zoo = zoo_names();
-    if (std::find(zoo.begin(), zoo.end(), name) == zoo.end()) {
+    if (!catalog.contains(name)) {
       throw app::UsageError(fmt::format("--models: unknown model '{}' (known: {})", name,
-                                 fmt::join(zoo, ", ")));
+                                        fmt::join(catalog.names(), ", ")));
     }
     out.push_back(name);
   }
@@ -35,13 +35,15 @@ std::string signed_pct(double predicted, double measured) {
   return fmt::format("{:+.1f}%", 100.0 * (predicted - measured) / measured);
 }
 
-int validate(const std::string& path, const std::vector<std::string>& models, bool progress) {
+int validate(const std::string& path, const std::vector<std::string>& models, const ModelCatalog& catalog,
+             bool progress) {
   const predictor::DeviceProfile profile = predictor::load_profile(path);
   fmt::print("profile {}: device '{}', {} thread(s), slowdown {}, LibTorch {}, {}, made {}{}\n",
              path, profile.device, profile.threads, profile.slowdown, profile.libtorch_version,
              profile.cpu_model, profile.date, profile.quick ? " (quick)" : "");
   predictor::ValidateOptions options;
   options.models = models;
+  options.load = [&catalog](const std::string& name) { return catalog.load(name); };
   options.progress = progress;
   const auto report = predictor::validate_profile(profile, options);
   fmt::print("{:<14} {:>11} {:>10} {:>9} {:>10} {:>9} {:>6} {:>14} {:>14}\n", "model",
@@ -100,7 +102,10 @@ int cmd_profile(const Args& args, const Context&) {
       "threads", "intra-op threads", cxxopts::value<int>(), "N")(
       "slowdown", "stretch each node's compute time by F (as the daemon does)",
       cxxopts::value<double>()->default_value("1"), "F")(
-      "models", "zoo models to time: all, or a,b,...", cxxopts::value<std::string>()->default_value("all"), "LIST")(
+      "models", "models to time: all (the zoo), or a,b,... (zoo names or models of --model-dir)",
+      cxxopts::value<std::string>()->default_value("all"), "LIST")(
+      "model-dir", "a model directory whose models --models may name (NAME.pt + NAME.json)",
+      cxxopts::value<std::string>(), "DIR")(
       "quick", "fewer repeats and a smaller sweep (under a minute)")(
       "out", "profile file to write", cxxopts::value<std::string>(), "FILE")(
       "validate", "re-measure and compare with the predictions of --profile")(
@@ -109,7 +114,8 @@ int cmd_profile(const Args& args, const Context&) {
       "no-progress", "no progress bar on stderr");
   const auto result = app::parse_args(options, args);
   if (!result) return 0;
-  const auto models = parse_models((*result)["models"].as<std::string>());
+  const ModelCatalog catalog(result->count("model-dir") ? (*result)["model-dir"].as<std::string>() : "");
+  const auto models = parse_models((*result)["models"].as<std::string>(), catalog);
   const bool progress = result->count("no-progress") == 0;
   if (result->count("refit")) {
     for (const char* flag : {"device", "threads", "slowdown", "quick", "validate"}) {
@@ -131,7 +137,7 @@ int cmd_profile(const Args& args, const Context&) {
       if (result->count(flag)) throw app::UsageError(fmt::format("--{} does not apply to --validate", flag));
     }
     if (!result->count("profile")) throw app::UsageError("--validate needs --profile FILE");
-    return validate((*result)["profile"].as<std::string>(), models, progress);
+    return validate((*result)["profile"].as<std::string>(), models, catalog, progress);
   }
   if (result->count("profile")) {
     throw app::UsageError("--profile is only for --validate and --refit (use --out)");
@@ -144,6 +150,7 @@ int cmd_profile(const Args& args, const Context&) {
   po.threads = (*result)["threads"].as<int>();
   po.slowdown = (*result)["slowdown"].as<double>();
   po.models = models;
+  po.load = [&catalog](const std::string& name) { return catalog.load(name); };
   po.quick = result->count("quick") > 0;
   po.progress = progress;
   if (po.device.empty()) throw app::UsageError("--device must not be empty");

@@ -8,6 +8,8 @@
 
 #include "cli/commands.hpp"
 #include "models/model.hpp"
+#include "models/catalog.hpp"
+#include "models/torchscript.hpp"
 
 namespace tandem::cli {
 namespace {
@@ -39,22 +41,23 @@ int cmd_run(const Args& args, const Context&) {
       args[0],
       "Run a model locally, whole and split at one or more cuts, and check that edge side +\n"
       "cloud side gives the same outputs as the whole graph.");
-  options.add_options()("model", "zoo model name (see: tandem models)", cxxopts::value<std::string>(), "NAME")(
+  options.add_options()("model", "a zoo name (see: tandem models), a TorchScript .pt file (with --input) or a model of --model-dir", cxxopts::value<std::string>(), "MODEL")(
       "cut",
       "cut to split at: edge_only, cloud_only, or edge node ids such as 0-12,15 "
       "(repeatable; default: every articulation cut)",
       cxxopts::value<std::vector<std::string>>(), "CUT")(
-      "seed", "weight seed", cxxopts::value<std::uint64_t>()->default_value("0"), "N")(
-      "weights", "weights file instead of the seed", cxxopts::value<std::string>(), "FILE")(
+      "seed", "weight seed (zoo models)", cxxopts::value<std::uint64_t>()->default_value("0"), "N")(
+      "weights", "weights file instead of the seed (zoo models)", cxxopts::value<std::string>(), "FILE")(
       "threads", "intra-op threads", cxxopts::value<int>()->default_value("1"), "N")(
       "slowdown", "stretch each node's compute time by F", cxxopts::value<double>()->default_value("1"), "F")(
       "save-weights", "write the model's weights to FILE and exit", cxxopts::value<std::string>(), "FILE")(
       "input-seed", "seed of the random input", cxxopts::value<std::uint64_t>()->default_value("1"), "N")(
       "save-input", "write the random input (--input-seed) to FILE, for tasks' input_file, and exit",
       cxxopts::value<std::string>(), "FILE");
+  add_model_flags(options);
   const auto result = app::parse_args(options, args);
   if (!result) return 0;
-  if (!result->count("model")) throw app::UsageError("--model is required (see: tandem models)");
+  const ModelRef ref = model_ref(*result);
   const int threads = (*result)["threads"].as<int>();
   const double slowdown = (*result)["slowdown"].as<double>();
   if (threads < 1) throw app::UsageError(fmt::format("--threads {} must be at least 1", threads));
@@ -65,7 +68,8 @@ int cmd_run(const Args& args, const Context&) {
   if (result->count("weights")) source.file = (*result)["weights"].as<std::string>();
   std::shared_ptr<const Model> model;
   try {
-    model = build_model((*result)["model"].as<std::string>(), source);
+    const std::vector<Shape> inputs = ref.input.empty() ? std::vector<Shape>{} : parse_input_shapes(ref.input);
+    model = ModelCatalog(ref.model_dir).load_reference(ref.model, inputs, source);
   } catch (const std::invalid_argument& e) {
     throw app::UsageError(e.what());
   }
@@ -79,8 +83,13 @@ int cmd_run(const Args& args, const Context&) {
   const auto input_seed = (*result)["input-seed"].as<std::uint64_t>();
   if (result->count("save-input")) {
     const auto path = (*result)["save-input"].as<std::string>();
-    save_tensor(path, model->make_input(input_seed));
-    fmt::print("wrote a {} input (seed {}) to {}\n", shape_string(model->graph().input_shape()),
+    const auto inputs = model->make_inputs(input_seed);
+    if (inputs.size() == 1) {
+      save_tensor(path, inputs.front());
+    } else {
+      save_tensors(path, inputs);
+    }
+    fmt::print("wrote a {} input (seed {}) to {}\n", input_shapes_string(model->graph().input_shapes()),
                input_seed, path);
     return 0;
   }
@@ -99,7 +108,7 @@ int cmd_run(const Args& args, const Context&) {
   }
 
   const RunOptions run_options{.slowdown = slowdown};
-  const at::Tensor input = model->make_input(input_seed);
+  const std::vector<at::Tensor> input = model->make_inputs(input_seed);
   auto t0 = std::chrono::steady_clock::now();
   const TensorMap whole = model->run(input, run_options);
   fmt::print("{}: {} nodes, weights {:016x}, {} thread(s), slowdown {}; whole graph {:.2f} ms\n",
@@ -123,7 +132,7 @@ int cmd_run(const Args& args, const Context&) {
     std::string label = cut.to_string();
     if (label.size() > 24) label = label.substr(0, 21) + "...";
     fmt::print("{:<24} {:>6} {:>9} {:>12} {:>9.2f} {:>9.2f} {:>11.2e} {:>8}\n", label,
-               cut.edge_count() - 1, cut.crossing(g).size(), cut.crossing_bytes(g), edge_ms,
+               cut.computed_on_edge(), cut.crossing(g).size(), cut.crossing_bytes(g), edge_ms,
                cloud_ms, diff, same ? "yes" : "no");
   }
   fmt::print("{}\n", all_ok ? "split outputs equal the whole-graph outputs (<= 1e-4 relative)"

@@ -29,12 +29,25 @@ class NeedsTorch : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// A model as a command line names it: a zoo name, a graph JSON file, a
+/// TorchScript file (with --input), or a name from --model-dir.
+struct ModelRef {
+  std::string model;
+  std::string input;      // --input: shapes for a TorchScript file ("1x3x224x224")
+  std::string model_dir;  // --model-dir
+};
+
+/// Adds --input and --model-dir, the flags every command naming a model takes.
+void add_model_flags(cxxopts::Options& options);
+/// The model named by `flag` with --input and --model-dir; throws
+/// app::UsageError when `flag` is absent.
+ModelRef model_ref(const cxxopts::ParseResult& args, const std::string& flag = "model");
+
 /// What a binary can do that the commands need.
 struct Context {
-  /// The graph of a model named on the command line: a zoo name, a graph
-  /// JSON file, or (tandem-torch) more. Throws app::UsageError for an unknown
-  /// name, NeedsTorch when only tandem-torch can load it.
-  std::function<GraphDesc(const std::string& model)> graph;
+  /// The graph of a model named on the command line. Throws app::UsageError
+  /// for an unknown name, NeedsTorch when only tandem-torch can load it.
+  std::function<GraphDesc(const ModelRef& model)> graph;
 };
 
 int cmd_models(const Args& args, const Context& context);
@@ -42,6 +55,11 @@ int cmd_plan(const Args& args, const Context& context);
 int cmd_submit(const Args& args, const Context& context);
 int cmd_run(const Args& args, const Context& context);      // tandem-torch
 int cmd_profile(const Args& args, const Context& context);  // tandem-torch
+int cmd_import(const Args& args, const Context& context);   // tandem-torch
+
+/// Prints a graph as `tandem models --show` does: a header and one row per
+/// node (or the graph JSON).
+void print_graph(const GraphDesc& graph, bool json);
 
 /// A command this binary runs itself.
 struct LocalCommand {
@@ -55,7 +73,10 @@ struct LocalCommand {
 int dispatch(int argc, char** argv, std::span<const LocalCommand> local, const Context& context,
              bool torch_binary);
 
-/// The torch-free graph resolver: zoo names and graph JSON files.
-GraphDesc resolve_graph(const std::string& model);
+/// The torch-free graph resolver: zoo names and graph JSON files; anything
+/// else throws NeedsTorch.
+GraphDesc resolve_graph(const ModelRef& model);
+/// tandem-torch's resolver: the torch-free one, then imports.
+GraphDesc resolve_graph_with_torch(const ModelRef& model);
 
 }  // namespace tandem::cli

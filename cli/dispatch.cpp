@@ -26,6 +26,7 @@ constexpr CommandInfo k_commands[] = {
     {"submit", "submit a task queue to an edge daemon and summarise the results"},
     {"profile", "measure this machine into a device profile, or validate one"},
     {"plan", "choose the edge/cloud split of a model for a link, with its alternatives"},
+    {"import", "import a TorchScript file and show the graph it becomes"},
 };
 
 constexpr std::string_view k_torch_binary = "tandem-torch";
@@ -50,7 +51,24 @@ int exec_torch(char** argv) {
 
 }  // namespace
 
-GraphDesc resolve_graph(const std::string& model) {
+void add_model_flags(cxxopts::Options& options) {
+  options.add_options("model")
+      ("input", "input shape(s) of a TorchScript model, e.g. 1x3x224x224 (several: 1x3x32x32,1x10)",
+       cxxopts::value<std::string>(), "SHAPES")
+      ("model-dir", "also name the models of DIR (NAME.pt with NAME.json holding {\"input\": \"1x3x224x224\"})",
+       cxxopts::value<std::string>(), "DIR");
+}
+
+ModelRef model_ref(const cxxopts::ParseResult& args, const std::string& flag) {
+  ModelRef ref;
+  ref.model = app::required(args, flag, "a zoo name (see: tandem models), a TorchScript .pt file, or a graph .json");
+  if (args.count("input")) ref.input = args["input"].as<std::string>();
+  if (args.count("model-dir")) ref.model_dir = args["model-dir"].as<std::string>();
+  return ref;
+}
+
+GraphDesc resolve_graph(const ModelRef& ref) {
+  const std::string& model = ref.model;
   if (is_zoo_model(model)) return zoo_graph(model);
   if (model.ends_with(".json")) {
     std::ifstream in(model);
@@ -61,8 +79,11 @@ GraphDesc resolve_graph(const std::string& model) {
       throw app::UsageError(fmt::format("graph file {}: {}", model, e.what()));
     }
   }
-  throw app::UsageError(fmt::format("unknown model '{}' (known: {}; or a graph .json file)", model,
-                                    fmt::join(zoo_names(), ", ")));
+  if (!ref.model_dir.empty() || model.ends_with(".pt") || std::filesystem::is_regular_file(model)) {
+    throw NeedsTorch(fmt::format("'{}' needs importing", model));
+  }
+  throw app::UsageError(fmt::format("unknown model '{}' (known: {}; or a TorchScript .pt file, or a graph .json file)",
+                                    model, fmt::join(zoo_names(), ", ")));
 }
 
 int dispatch(int argc, char** argv, std::span<const LocalCommand> local, const Context& context,

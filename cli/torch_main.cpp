@@ -1,4 +1,4 @@
-// tandem-torch: the `tandem` commands that need LibTorch (run, profile) and
+// tandem-torch: the `tandem` commands that need LibTorch (run, profile, import) and
 // every other command for models only LibTorch can load. `tandem` runs it.
 
 #include "cli/commands.hpp"
@@ -7,7 +7,7 @@ int main(int argc, char** argv) {
   using namespace tandem::cli;
   static constexpr LocalCommand k_local[] = {
       {"models", cmd_models}, {"plan", cmd_plan},       {"submit", cmd_submit},
-      {"run", cmd_run},       {"profile", cmd_profile},
+      {"run", cmd_run},       {"profile", cmd_profile}, {"import", cmd_import},
   };
-  return dispatch(argc, argv, k_local, Context{.graph = resolve_graph}, true);
+  return dispatch(argc, argv, k_local, Context{.graph = resolve_graph_with_torch}, true);
 }

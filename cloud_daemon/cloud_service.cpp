@@ -72,7 +72,11 @@ void CloudService::infer(const net::InferContext& context, net::InferRequest req
   }
   const Model& model = *it->second;
   try {
-    const Cut cut = Cut::parse(model.graph(), request.cut_id);
+    const Cut cut(model.graph(), std::move(request.edge_nodes));
+    if (auto why = cut.validate(model.graph()); !why.empty()) {
+      responder.fail(net::Errc::malformed_payload, fmt::format("model '{}': {}", request.model, why));
+      return;
+    }
     auto inputs = net::from_wire(request.tensors);
     if (!inputs) {
       responder.fail(net::Errc::invalid_tensor, inputs.error().message);

@@ -29,7 +29,8 @@ net::Codec wire_codec(partition::Codec c) {
 // names without "..", opened without blocking, a regular file whose real path
 // stays inside the directory. One message for every refusal, so a client
 // cannot probe which paths exist outside it.
-at::Tensor load_task_input(const std::filesystem::path& dir, const std::string& name, const Shape& shape) {
+std::vector<at::Tensor> load_task_inputs(const std::filesystem::path& dir, const std::string& name,
+                                         const std::vector<Shape>& shapes) {
   if (dir.empty()) {
     throw std::invalid_argument("input_file is not allowed: the edge daemon was started without --input-dir");
   }
@@ -45,7 +46,7 @@ at::Tensor load_task_input(const std::filesystem::path& dir, const std::string& 
   const auto [end, _] = std::mismatch(root.begin(), root.end(), real.begin(), real.end());
   if (end != root.end()) throw std::invalid_argument(refused);
   try {
-    return load_tensor(real, &shape);
+    return load_tensors(real, &shapes);
   } catch (const std::runtime_error& e) {
     throw std::invalid_argument(fmt::format("input_file '{}': {}", app::printable(name, 100), e.what()));
   }
@@ -289,11 +290,11 @@ partition::Plan EdgeService::plan_task(Job& job) {
 void EdgeService::run_edge_side(Job& job) {
   const Model& model = *job.model;
   const TaskSpec& spec = job.spec;
-  const at::Tensor input = spec.input_file.empty()
-                               ? model.make_input(spec.seed)
-                               : load_task_input(config_.input_dir, spec.input_file, model.graph().input_shape());
+  const std::vector<at::Tensor> inputs =
+      spec.input_file.empty() ? model.make_inputs(spec.seed)
+                              : load_task_inputs(config_.input_dir, spec.input_file, model.graph().input_shapes());
   const auto start = Clock::now();
-  job.held = model.run_edge(*job.cut, input, RunOptions{.slowdown = config_.slowdown});
+  job.held = model.run_edge(*job.cut, inputs, RunOptions{.slowdown = config_.slowdown});
   job.result.edge_ms = ms_between(start, Clock::now());
 }
 
@@ -316,7 +317,7 @@ void EdgeService::start_task(const std::shared_ptr<Job>& job) {
   job->cut = plan.cut;
   r.placement = plan.placement;
   r.cut = job->cut->to_string();
-  r.edge_nodes = job->cut->edge_count() - 1;
+  r.edge_nodes = job->cut->computed_on_edge();
   r.predicted_ms = plan.predicted.total_ms;
   r.predicted_edge_ms = plan.predicted.edge_ms;
   r.predicted_transfer_ms = plan.predicted.upload_ms + plan.predicted.rtt_ms + plan.predicted.download_ms;
@@ -344,7 +345,7 @@ void EdgeService::send_to_cloud(const std::shared_ptr<Job>& job) {
   }
   net::InferRequest request;
   request.model = job->spec.model;
-  request.cut_id = r.cut;
+  request.edge_nodes = job->cut->mask();
   const double deadline = job->spec.deadline_ms > 0 ? job->spec.deadline_ms : config_.default_deadline_ms;
   request.deadline_ms = static_cast<std::uint32_t>(deadline);
   for (NodeId id : crossing) {

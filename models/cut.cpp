@@ -17,24 +17,24 @@ std::string shorten(std::string_view text) {
 
 }  // namespace
 
-Cut Cut::edge_only(const GraphDesc& graph) { return Cut(std::vector<bool>(graph.size(), true)); }
+Cut Cut::edge_only(const GraphDesc& graph) { return Cut(graph, std::vector<bool>(graph.size(), true)); }
 
 Cut Cut::cloud_only(const GraphDesc& graph) {
   std::vector<bool> mask(graph.size(), false);
-  mask.at(0) = true;
-  return Cut(std::move(mask));
+  for (std::size_t i = 0; i < graph.input_count(); ++i) mask[i] = true;
+  return Cut(graph, std::move(mask));
 }
 
 Cut Cut::closure_of(const GraphDesc& graph, const std::vector<NodeId>& nodes) {
   std::vector<bool> mask(graph.size(), false);
-  mask.at(0) = true;
+  for (std::size_t i = 0; i < graph.input_count(); ++i) mask[i] = true;
   for (NodeId id : nodes) mask.at(static_cast<std::size_t>(id)) = true;
   // Nodes are in topological order: one backward sweep closes the set.
   for (std::size_t i = graph.size(); i-- > 0;) {
     if (!mask[i]) continue;
     for (NodeId p : graph.nodes()[i].inputs) mask[static_cast<std::size_t>(p)] = true;
   }
-  return Cut(std::move(mask));
+  return Cut(graph, std::move(mask));
 }
 
 Cut Cut::chain_prefix(const GraphDesc& graph, std::size_t split) {
@@ -44,7 +44,7 @@ Cut Cut::chain_prefix(const GraphDesc& graph, std::size_t split) {
   }
   std::vector<bool> mask(graph.size(), false);
   for (std::size_t i = 0; i <= split; ++i) mask[i] = true;
-  return Cut(std::move(mask));
+  return Cut(graph, std::move(mask));
 }
 
 std::size_t Cut::edge_count() const {
@@ -55,7 +55,13 @@ bool Cut::is_edge_only() const {
   return std::all_of(on_edge_.begin(), on_edge_.end(), [](bool b) { return b; });
 }
 
-bool Cut::is_cloud_only() const { return !on_edge_.empty() && edge_count() == 1 && on_edge_[0]; }
+bool Cut::is_cloud_only() const {
+  if (on_edge_.size() < inputs_ || edge_count() != inputs_) return false;
+  for (std::size_t i = 0; i < inputs_; ++i) {
+    if (!on_edge_[i]) return false;
+  }
+  return true;
+}
 
 std::vector<NodeId> Cut::edge_nodes() const {
   std::vector<NodeId> out;
@@ -70,7 +76,15 @@ std::string Cut::validate(const GraphDesc& graph) const {
     return fmt::format("cut has {} entries but graph '{}' has {} nodes", on_edge_.size(),
                        graph.name(), graph.size());
   }
-  if (!on_edge_[0]) return "the input node must be on the edge";
+  if (inputs_ != graph.input_count()) {
+    return fmt::format("cut is for a graph of {} input(s); '{}' has {}", inputs_, graph.name(), graph.input_count());
+  }
+  for (std::size_t i = 0; i < inputs_; ++i) {
+    if (!on_edge_[i]) {
+      return inputs_ == 1 ? std::string("the input node must be on the edge")
+                          : fmt::format("input node {} '{}' must be on the edge", i, graph.nodes()[i].name);
+    }
+  }
   for (const Node& n : graph.nodes()) {
     if (!on_edge_[static_cast<std::size_t>(n.id)]) continue;
     for (NodeId p : n.inputs) {
@@ -158,7 +172,7 @@ Cut Cut::parse(const GraphDesc& graph, const std::string& text) {
     if (hi < lo) throw std::invalid_argument(fmt::format("cut '{}': bad range '{}'", shorten(text), shorten(item)));
     for (std::size_t k = lo; k <= hi; ++k) mask[k] = true;
   }
-  Cut cut(std::move(mask));
+  Cut cut(graph, std::move(mask));
   cut.check(graph);
   return cut;
 }
@@ -166,7 +180,7 @@ Cut Cut::parse(const GraphDesc& graph, const std::string& text) {
 void for_each_closed_cut(const GraphDesc& graph, const std::function<void(const Cut&)>& visit,
                          std::size_t limit) {
   std::vector<bool> mask(graph.size(), false);
-  mask[0] = true;
+  for (std::size_t i = 0; i < graph.input_count(); ++i) mask[i] = true;
   std::size_t produced = 0;
   // Decide nodes in topological order; a node may join the edge only when all
   // its producers did. Every closed set is produced exactly once.
@@ -176,7 +190,7 @@ void for_each_closed_cut(const GraphDesc& graph, const std::function<void(const 
         throw std::length_error(fmt::format("graph '{}' has more than {} closed cuts",
                                             graph.name(), limit));
       }
-      visit(Cut(mask));
+      visit(Cut(graph, mask));
       return;
     }
     self(self, i + 1);
@@ -188,7 +202,7 @@ void for_each_closed_cut(const GraphDesc& graph, const std::function<void(const 
       mask[i] = false;
     }
   };
-  recurse(recurse, 1);
+  recurse(recurse, graph.input_count());
 }
 
 std::vector<Cut> enumerate_closed_cuts(const GraphDesc& graph, std::size_t limit) {
@@ -201,7 +215,7 @@ std::vector<Cut> articulation_cuts(const GraphDesc& graph) {
   std::vector<Cut> out{Cut::cloud_only(graph)};
   // For each node v, S_v = ancestors(v) + {v}; it is an articulation cut when
   // v's output is the only tensor crossing it. O(n^2), fine for zoo sizes.
-  for (std::size_t v = 1; v < graph.size(); ++v) {
+  for (std::size_t v = graph.input_count(); v < graph.size(); ++v) {
     Cut cut = Cut::closure_of(graph, {static_cast<NodeId>(v)});
     if (cut.is_edge_only()) continue;
     const auto cross = cut.crossing(graph);
@@ -219,7 +233,7 @@ Cut random_closed_cut(const GraphDesc& graph, std::mt19937_64& rng) {
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   const double density = unit(rng) * unit(rng);
   std::vector<NodeId> chosen;
-  for (std::size_t i = 1; i < graph.size(); ++i) {
+  for (std::size_t i = graph.input_count(); i < graph.size(); ++i) {
     if (unit(rng) < density) chosen.push_back(static_cast<NodeId>(i));
   }
   return Cut::closure_of(graph, chosen);

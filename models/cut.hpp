@@ -2,8 +2,8 @@
 // Cuts of a graph: which nodes run on the edge.
 //
 // A cut is a set S of nodes run on the edge, closed under predecessors. The
-// input node (0) is always in S: it is where the input tensor lives. S == all
-// is edge-only; S == {input} is cloud-only (the raw input is uploaded).
+// input nodes are always in S: they are where the inputs live. S == all is
+// edge-only; S == the inputs is cloud-only (the raw inputs are uploaded).
 
 #include <cstdint>
 #include <functional>
@@ -17,13 +17,17 @@ namespace tandem {
 
 class Cut {
  public:
-  /// Builds a cut from a membership mask (size == graph.size()). Does not
-  /// validate: call validate() or use the checked factories below.
-  explicit Cut(std::vector<bool> on_edge) : on_edge_(std::move(on_edge)) {}
+  /// Builds a cut from a membership mask (size == graph.size()) of a graph
+  /// with `inputs` input nodes. Does not validate: call validate() or use the
+  /// checked factories below.
+  explicit Cut(std::vector<bool> on_edge, std::size_t inputs = 1)
+      : on_edge_(std::move(on_edge)), inputs_(inputs) {}
+  /// The same for a mask of `graph`.
+  Cut(const GraphDesc& graph, std::vector<bool> on_edge) : Cut(std::move(on_edge), graph.input_count()) {}
 
   static Cut edge_only(const GraphDesc& graph);
   static Cut cloud_only(const GraphDesc& graph);
-  /// The predecessor closure of `nodes` plus the input. Always valid.
+  /// The predecessor closure of `nodes` plus the inputs. Always valid.
   static Cut closure_of(const GraphDesc& graph, const std::vector<NodeId>& nodes);
   /// For a chain: the first `split` nodes after the input run on the edge
   /// (0 == cloud-only, graph.size()-1 == edge-only). Throws std::out_of_range.
@@ -31,16 +35,20 @@ class Cut {
 
   bool on_edge(NodeId id) const { return on_edge_.at(static_cast<std::size_t>(id)); }
   const std::vector<bool>& mask() const { return on_edge_; }
-  /// Number of nodes on the edge, the input included.
+  /// Number of nodes on the edge, the inputs included.
   std::size_t edge_count() const;
+  /// Nodes computed on the edge (the inputs excluded).
+  std::size_t computed_on_edge() const { return edge_count() - inputs_; }
+  /// Number of input nodes of the graph the cut belongs to.
+  std::size_t inputs() const { return inputs_; }
   bool is_edge_only() const;
-  bool is_cloud_only() const;  // only the input on the edge
+  bool is_cloud_only() const;  // only the inputs on the edge
   /// Edge node ids, ascending.
   std::vector<NodeId> edge_nodes() const;
 
   /// Empty string when the cut is valid for `graph`; otherwise why not
-  /// (wrong size, input not on the edge, or the first node whose producer is
-  /// in the cloud).
+  /// (wrong size, an input not on the edge, or the first node whose producer
+  /// is in the cloud).
   std::string validate(const GraphDesc& graph) const;
   /// Throws std::invalid_argument with validate()'s message when invalid.
   void check(const GraphDesc& graph) const;
@@ -63,6 +71,7 @@ class Cut {
 
  private:
   std::vector<bool> on_edge_;
+  std::size_t inputs_ = 1;
 };
 
 /// Calls `visit` once for every closed cut of `graph`. Throws

@@ -33,6 +33,19 @@ constexpr std::array k_kind_names{
     KindName{OpKind::dropout, "dropout"},
     KindName{OpKind::softmax, "softmax"},
     KindName{OpKind::local_response_norm, "local_response_norm"},
+    KindName{OpKind::hardswish, "hardswish"},
+    KindName{OpKind::hardsigmoid, "hardsigmoid"},
+    KindName{OpKind::silu, "silu"},
+    KindName{OpKind::sigmoid, "sigmoid"},
+    KindName{OpKind::gelu, "gelu"},
+    KindName{OpKind::tanh, "tanh"},
+    KindName{OpKind::mul, "mul"},
+    KindName{OpKind::mean, "mean"},
+    KindName{OpKind::reshape, "reshape"},
+    KindName{OpKind::permute, "permute"},
+    KindName{OpKind::contiguous, "contiguous"},
+    KindName{OpKind::matmul, "matmul"},
+    KindName{OpKind::generic, "generic"},
 };
 
 std::int64_t numel(const Shape& shape) {
@@ -69,25 +82,56 @@ const std::vector<OpKind>& all_op_kinds() {
   return kinds;
 }
 
-std::string_view to_string(DType dtype) { return dtype == DType::f32 ? "f32" : "f16"; }
+namespace {
+struct DTypeInfo {
+  DType dtype;
+  std::string_view name;
+  std::int64_t size;
+};
+constexpr std::array k_dtypes{DTypeInfo{DType::f32, "f32", 4}, DTypeInfo{DType::f16, "f16", 2},
+                              DTypeInfo{DType::i64, "i64", 8}, DTypeInfo{DType::i32, "i32", 4},
+                              DTypeInfo{DType::u8, "u8", 1},   DTypeInfo{DType::boolean, "bool", 1}};
+}  // namespace
 
-std::int64_t dtype_size(DType dtype) { return dtype == DType::f32 ? 4 : 2; }
+std::string_view to_string(DType dtype) {
+  for (const auto& d : k_dtypes) {
+    if (d.dtype == dtype) return d.name;
+  }
+  return "unknown";
+}
+
+std::optional<DType> dtype_from_string(std::string_view name) {
+  for (const auto& d : k_dtypes) {
+    if (d.name == name) return d.dtype;
+  }
+  return std::nullopt;
+}
+
+std::int64_t dtype_size(DType dtype) {
+  for (const auto& d : k_dtypes) {
+    if (d.dtype == dtype) return d.size;
+  }
+  return 4;
+}
 
 std::int64_t Node::out_numel() const { return numel(out_shape); }
 
 GraphDesc::GraphDesc(std::string name, std::vector<Node> nodes)
     : name_(std::move(name)), nodes_(std::move(nodes)) {
   if (nodes_.empty() || nodes_.front().kind != OpKind::input) {
-    throw std::invalid_argument(fmt::format("graph '{}': node 0 must be the input", name_));
+    throw std::invalid_argument(fmt::format("graph '{}': node 0 must be an input", name_));
   }
+  input_count_ = 0;
+  while (input_count_ < nodes_.size() && nodes_[input_count_].kind == OpKind::input) ++input_count_;
   consumers_.assign(nodes_.size(), {});
   std::unordered_set<std::string> names;
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     const Node& n = nodes_[i];
     if (n.id != static_cast<NodeId>(i)) bad_node(n, fmt::format("id must equal its index {}", i));
     if (!names.insert(n.name).second) bad_node(n, "duplicate node name");
-    if (i > 0 && n.kind == OpKind::input) bad_node(n, "only node 0 may be an input");
-    if (i > 0 && n.inputs.empty()) bad_node(n, "has no inputs");
+    if (i >= input_count_ && n.kind == OpKind::input) bad_node(n, "inputs must come before every other node");
+    if (i < input_count_ && !n.inputs.empty()) bad_node(n, "an input has no producers");
+    if (i >= input_count_ && n.inputs.empty()) bad_node(n, "has no inputs");
     for (NodeId p : n.inputs) {
       if (p < 0 || p >= n.id) bad_node(n, fmt::format("input {} is not an earlier node", p));
       consumers_[static_cast<std::size_t>(p)].push_back(n.id);
@@ -102,9 +146,17 @@ GraphDesc::GraphDesc(std::string name, std::vector<Node> nodes)
     if (c.empty()) sinks_.push_back(static_cast<NodeId>(i));
     if (c.size() > 1) is_chain_ = false;
   }
-  if (nodes_.size() > 1 && !consumers_.front().size()) {
-    throw std::invalid_argument(fmt::format("graph '{}': the input has no consumers", name_));
+  if (nodes_.size() > input_count_) {
+    for (std::size_t i = 0; i < input_count_; ++i) {
+      if (consumers_[i].empty()) bad_node(nodes_[i], "the input is not used");
+    }
   }
+}
+
+std::vector<Shape> GraphDesc::input_shapes() const {
+  std::vector<Shape> out;
+  for (std::size_t i = 0; i < input_count_; ++i) out.push_back(nodes_[i].out_shape);
+  return out;
 }
 
 NodeId GraphDesc::find(std::string_view node_name) const {
@@ -184,8 +236,42 @@ void compute_features(std::vector<Node>& nodes) {
         break;
       case OpKind::relu:
       case OpKind::relu6:
-      case OpKind::dropout:
+      case OpKind::hardsigmoid:
         n.flops = static_cast<double>(out_elems);
+        break;
+      case OpKind::dropout:  // identity at inference
+        break;
+      case OpKind::hardswish:
+        n.flops = 3.0 * static_cast<double>(out_elems);
+        break;
+      case OpKind::sigmoid:
+      case OpKind::tanh:
+        n.flops = 4.0 * static_cast<double>(out_elems);
+        break;
+      case OpKind::silu:
+        n.flops = 5.0 * static_cast<double>(out_elems);
+        break;
+      case OpKind::gelu:
+        n.flops = 8.0 * static_cast<double>(out_elems);
+        break;
+      case OpKind::mul:
+        n.flops = static_cast<double>(out_elems) * static_cast<double>(n.inputs.size() - 1);
+        break;
+      case OpKind::mean:
+        n.flops = static_cast<double>(n.input_bytes / esize);
+        break;
+      case OpKind::matmul: {
+        // out[..., m, n] = a[..., m, k] @ b[..., k, n]: k from the first input's last dimension.
+        const Shape& a = nodes[static_cast<std::size_t>(n.inputs.at(0))].out_shape;
+        const double k = a.empty() ? 1.0 : static_cast<double>(a.back());
+        n.macs = static_cast<double>(out_elems) * k;
+        n.flops = 2 * n.macs;
+        break;
+      }
+      case OpKind::reshape:
+      case OpKind::permute:
+      case OpKind::contiguous:
+      case OpKind::generic:
         break;
       case OpKind::add:
         n.flops = static_cast<double>(out_elems) * static_cast<double>(n.inputs.size() - 1);
@@ -197,7 +283,7 @@ void compute_features(std::vector<Node>& nodes) {
       case OpKind::flatten:
         break;
     }
-    n.param_bytes = (n.param_count + buffer_count) * esize;
+    n.param_bytes = (n.param_count + buffer_count) * esize + a.const_bytes;
   }
 }
 
@@ -241,7 +327,12 @@ nlohmann::json to_json(const GraphDesc& graph) {
           {"eps", a.eps},
           {"concat_dim", a.concat_dim},
           {"lrn_size", a.lrn_size},
-          {"out_size", {a.out_h, a.out_w}}}},
+          {"out_size", {a.out_h, a.out_w}},
+          {"dim", a.dim},
+          {"dims", a.dims},
+          {"keepdim", a.keepdim},
+          {"op", a.op},
+          {"const_bytes", a.const_bytes}}},
     });
   }
   return {{"name", graph.name()}, {"nodes", std::move(nodes)}};
@@ -260,7 +351,10 @@ GraphDesc graph_from_json(const nlohmann::json& j) {
       n.kind = *kind;
       n.inputs = jn.at("inputs").get<std::vector<NodeId>>();
       n.out_shape = jn.at("out_shape").get<Shape>();
-      n.dtype = jn.at("dtype").get<std::string>() == "f16" ? DType::f16 : DType::f32;
+      const auto dtype_name = jn.at("dtype").get<std::string>();
+      const auto dtype = dtype_from_string(dtype_name);
+      if (!dtype) throw std::invalid_argument(fmt::format("unknown dtype '{}'", dtype_name));
+      n.dtype = *dtype;
       const auto& ja = jn.at("attrs");
       auto& a = n.attrs;
       a.in_channels = ja.at("in_channels");
@@ -281,6 +375,11 @@ GraphDesc graph_from_json(const nlohmann::json& j) {
       a.lrn_size = ja.at("lrn_size");
       a.out_h = ja.at("out_size").at(0);
       a.out_w = ja.at("out_size").at(1);
+      a.dim = ja.value("dim", std::int64_t{0});
+      a.dims = ja.value("dims", std::vector<std::int64_t>{});
+      a.keepdim = ja.value("keepdim", false);
+      a.op = ja.value("op", std::string{});
+      a.const_bytes = ja.value("const_bytes", std::int64_t{0});
       nodes.push_back(std::move(n));
     }
     compute_features(nodes);

@@ -2,10 +2,11 @@
 // Graph IR: topology, shapes and cost features of a model, without LibTorch.
 //
 // A model is a DAG of nodes stored in topological order (node id == index).
-// Node 0 is always the single source (OpKind::input); it lives on the edge.
-// The optimisers, the predictor and the wire layer only ever see this
+// The first nodes are its inputs (OpKind::input; one for most models, more
+// for a model that takes several tensors); they live on the edge. The
+// optimisers, the predictor and the wire layer only ever see this
 // description; the torch-side `Model` (model.hpp) pairs it with weights and
-// callables.
+// callables. docs/design.md §3.
 
 #include <cstdint>
 #include <optional>
@@ -36,9 +37,26 @@ enum class OpKind {
   dropout,
   softmax,
   local_response_norm,
+  // Kinds TorchScript import maps operators to (docs/design.md §11); the zoo
+  // does not use them, the layer sweep profiles them.
+  hardswish,
+  hardsigmoid,
+  silu,
+  sigmoid,
+  gelu,
+  tanh,
+  mul,          // elementwise product of two or more tensors (broadcasting)
+  mean,         // mean over `dims`
+  reshape,      // view / reshape / flatten other than from dim 1: output shape only
+  permute,      // transpose / permute: dims order in `dims`
+  contiguous,   // a dense copy of a strided tensor
+  matmul,       // batched matrix product of two tensors
+  generic,      // any other operator, run as it is (`op`); byte features only
 };
 
-enum class DType { f32, f16 };
+/// Element type of a node's output. Models compute in f32; imported graphs may
+/// carry integer or boolean tensors (indices, masks) between nodes.
+enum class DType { f32, f16, i64, i32, u8, boolean };
 
 /// Stable lowercase name of a kind ("conv2d", "max_pool2d", ...).
 std::string_view to_string(OpKind kind);
@@ -47,6 +65,8 @@ std::optional<OpKind> op_kind_from_string(std::string_view name);
 /// All kinds, in declaration order.
 const std::vector<OpKind>& all_op_kinds();
 std::string_view to_string(DType dtype);
+/// Parses a dtype name ("f32", "i64", "bool", ...); std::nullopt when unknown.
+std::optional<DType> dtype_from_string(std::string_view name);
 /// Bytes per element of a dtype.
 std::int64_t dtype_size(DType dtype);
 
@@ -65,6 +85,12 @@ struct LayerAttrs {
   std::int64_t concat_dim = 0;                     // concat
   std::int64_t lrn_size = 0;                       // local_response_norm
   std::int64_t out_h = 0, out_w = 0;               // adaptive_avg_pool2d target size
+  std::int64_t dim = 0;                            // softmax
+  std::vector<std::int64_t> dims;                  // mean, permute
+  bool keepdim = false;                            // mean
+  std::string op;                                  // imported nodes: the operator ("aten::conv2d")
+  std::int64_t const_bytes = 0;                    // imported nodes: constant tensors read besides a
+                                                   // kind's own parameters (counted in param_bytes)
   friend bool operator==(const LayerAttrs&, const LayerAttrs&) = default;
 };
 
@@ -93,9 +119,10 @@ struct Node {
 class GraphDesc {
  public:
   GraphDesc() = default;
-  /// Validates topology (ids == index, node 0 is the only input, inputs refer
-  /// to earlier nodes, unique names). Throws std::invalid_argument naming the
-  /// offending node.
+  /// Validates topology (ids == index, the inputs come first and nothing else
+  /// is an input, every other node has producers that are earlier nodes,
+  /// every input is used, unique names). Throws std::invalid_argument naming
+  /// the offending node.
   GraphDesc(std::string name, std::vector<Node> nodes);
 
   const std::string& name() const { return name_; }
@@ -118,8 +145,14 @@ class GraphDesc {
   std::int64_t param_count() const;
   /// Sum of flops over nodes.
   double flops() const;
-  /// Input tensor shape (node 0's output shape).
+  /// Number of input nodes (nodes 0 .. input_count()-1).
+  std::size_t input_count() const { return input_count_; }
+  /// True for an input node.
+  bool is_input(NodeId id) const { return id >= 0 && static_cast<std::size_t>(id) < input_count_; }
+  /// The first input's shape (the only one for most models).
   const Shape& input_shape() const { return nodes_.front().out_shape; }
+  /// Every input's shape, in input order.
+  std::vector<Shape> input_shapes() const;
 
  private:
   std::string name_;
@@ -127,6 +160,7 @@ class GraphDesc {
   std::vector<std::vector<NodeId>> consumers_;
   std::vector<NodeId> sinks_;
   std::size_t edge_count_ = 0;
+  std::size_t input_count_ = 1;
   bool is_chain_ = true;
 };
 

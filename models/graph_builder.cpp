@@ -30,6 +30,20 @@ std::int64_t pool_out(std::int64_t in, std::int64_t kernel, std::int64_t stride,
   return out;
 }
 
+// NumPy broadcasting of two shapes.
+Shape broadcast(const Shape& a, const Shape& b) {
+  Shape out(std::max(a.size(), b.size()), 1);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const std::int64_t x = i < a.size() ? a[a.size() - 1 - i] : 1;
+    const std::int64_t y = i < b.size() ? b[b.size() - 1 - i] : 1;
+    if (x != y && x != 1 && y != 1) {
+      bad(fmt::format("shapes {} and {} do not broadcast", shape_string(a), shape_string(b)));
+    }
+    out[out.size() - 1 - i] = x == 1 ? y : x;
+  }
+  return out;
+}
+
 const Shape& only_input(const std::vector<Shape>& in) {
   if (in.size() != 1) bad(fmt::format("takes one input, got {}", in.size()));
   return in.front();
@@ -91,8 +105,80 @@ Shape infer_shape(OpKind kind, const LayerAttrs& a, const std::vector<Shape>& in
     case OpKind::relu:
     case OpKind::relu6:
     case OpKind::dropout:
-    case OpKind::softmax:
+    case OpKind::hardswish:
+    case OpKind::hardsigmoid:
+    case OpKind::silu:
+    case OpKind::sigmoid:
+    case OpKind::gelu:
+    case OpKind::tanh:
+    case OpKind::contiguous:
       return only_input(in);
+    case OpKind::softmax: {
+      const Shape& x = only_input(in);
+      if (a.dim < 0 || static_cast<std::size_t>(a.dim) >= x.size()) bad(fmt::format("dim {} is out of range", a.dim));
+      return x;
+    }
+    case OpKind::mul: {
+      if (in.size() < 2) bad("needs two or more inputs");
+      Shape out = in.front();
+      for (std::size_t i = 1; i < in.size(); ++i) out = broadcast(out, in[i]);
+      return out;
+    }
+    case OpKind::mean: {
+      const Shape& x = only_input(in);
+      std::vector<bool> reduced(x.size(), false);
+      for (std::int64_t d : a.dims) {
+        if (d < 0 || static_cast<std::size_t>(d) >= x.size()) bad(fmt::format("dim {} is out of range", d));
+        reduced[static_cast<std::size_t>(d)] = true;
+      }
+      Shape out;
+      for (std::size_t d = 0; d < x.size(); ++d) {
+        if (!reduced[d]) {
+          out.push_back(x[d]);
+        } else if (a.keepdim) {
+          out.push_back(1);
+        }
+      }
+      return out;
+    }
+    case OpKind::reshape: {
+      const Shape& x = only_input(in);
+      const auto count = [](const Shape& s) {
+        return std::accumulate(s.begin(), s.end(), std::int64_t{1}, std::multiplies<>());
+      };
+      if (count(a.dims) != count(x)) {
+        bad(fmt::format("cannot reshape {} to {}", shape_string(x), shape_string(a.dims)));
+      }
+      return a.dims;
+    }
+    case OpKind::permute: {
+      const Shape& x = only_input(in);
+      if (a.dims.size() != x.size()) bad("dims must name every dimension once");
+      std::vector<bool> seen(x.size(), false);
+      Shape out;
+      for (std::int64_t d : a.dims) {
+        if (d < 0 || static_cast<std::size_t>(d) >= x.size() || seen[static_cast<std::size_t>(d)]) {
+          bad("dims must name every dimension once");
+        }
+        seen[static_cast<std::size_t>(d)] = true;
+        out.push_back(x[static_cast<std::size_t>(d)]);
+      }
+      return out;
+    }
+    case OpKind::matmul: {
+      if (in.size() != 2 || in[0].size() < 2 || in[1].size() < 2) bad("needs two inputs of rank 2 or more");
+      const Shape& x = in[0];
+      const Shape& y = in[1];
+      if (x.back() != y[y.size() - 2]) {
+        bad(fmt::format("inner dimensions of {} and {} differ", shape_string(x), shape_string(y)));
+      }
+      Shape out = broadcast(Shape(x.begin(), x.end() - 2), Shape(y.begin(), y.end() - 2));
+      out.push_back(x[x.size() - 2]);
+      out.push_back(y.back());
+      return out;
+    }
+    case OpKind::generic:
+      bad("a generic node's shape comes from running it");
     case OpKind::flatten: {
       const Shape& x = only_input(in);
       if (x.size() < 2) bad("needs an input of rank 2 or more");
@@ -227,7 +313,11 @@ NodeId GraphBuilder::flatten(NodeId in, const std::string& name) { return layer(
 
 NodeId GraphBuilder::dropout(NodeId in, const std::string& name) { return layer(OpKind::dropout, name, {in}, {}); }
 
-NodeId GraphBuilder::softmax(NodeId in, const std::string& name) { return layer(OpKind::softmax, name, {in}, {}); }
+NodeId GraphBuilder::softmax(NodeId in, const std::string& name) {
+  LayerAttrs a;
+  a.dim = 1;
+  return layer(OpKind::softmax, name, {in}, a);
+}
 
 NodeId GraphBuilder::add(const std::vector<NodeId>& ins, const std::string& name) {
   return layer(OpKind::add, name, ins, {});

@@ -26,6 +26,18 @@ void stretch(Clock::time_point from, std::chrono::nanoseconds extra) {
   }
 }
 
+at::ScalarType scalar_type_of(DType dtype) {
+  switch (dtype) {
+    case DType::f32: return at::kFloat;
+    case DType::f16: return at::kHalf;
+    case DType::i64: return at::kLong;
+    case DType::i32: return at::kInt;
+    case DType::u8: return at::kByte;
+    case DType::boolean: return at::kBool;
+  }
+  return at::kFloat;
+}
+
 std::string first_line(const char* what) {
   std::string s(what);
   if (auto nl = s.find('\n'); nl != std::string::npos) s.resize(nl);
@@ -34,23 +46,48 @@ std::string first_line(const char* what) {
 
 }  // namespace
 
-Model::Model(GraphDesc graph, std::vector<Param> params)
-    : graph_(std::move(graph)), params_(std::move(params)), node_params_(graph_.size()) {
+Model::Model(GraphDesc graph, std::vector<Param> params, std::vector<std::shared_ptr<const NodeKernel>> kernels,
+             std::shared_ptr<const void> keep_alive)
+    : graph_(std::move(graph)), params_(std::move(params)), node_params_(graph_.size()),
+      kernels_(std::move(kernels)), keep_alive_(std::move(keep_alive)) {
+  if (!kernels_.empty() && kernels_.size() != graph_.size()) {
+    throw std::invalid_argument(fmt::format("model '{}': {} kernels for {} nodes", name(), kernels_.size(),
+                                            graph_.size()));
+  }
   for (const Param& p : params_) {
     node_params_.at(static_cast<std::size_t>(p.node)).push_back(p.value);
   }
   fingerprint_ = fingerprint_params(params_);
+  if (!kernels_.empty()) {
+    // What runs, not only what is stored: the graph's structure and every
+    // kernel's operator and constants.
+    fingerprint_ = fingerprint_graph(graph_, fingerprint_);
+    for (const auto& k : kernels_) {
+      if (k) fingerprint_ = k->fingerprint(fingerprint_);
+    }
+  }
 }
 
-at::Tensor Model::make_input(std::uint64_t seed) const {
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  // Uniform in [0, 1): bitwise the same on every machine (no vectorised path).
-  return at::rand(graph_.input_shape(), gen, at::kFloat);
+std::vector<at::Tensor> Model::make_inputs(std::uint64_t seed) const {
+  std::vector<at::Tensor> out;
+  for (std::size_t i = 0; i < graph_.input_count(); ++i) {
+    // Input 0 keeps the plain seed (single-input models are unchanged).
+    const std::uint64_t s = i == 0 ? seed : seed ^ (0x9e3779b97f4a7c15ULL * (i + 1));
+    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(s);
+    // Uniform in [0, 1): bitwise the same on every machine (no vectorised path).
+    out.push_back(at::rand(graph_.nodes()[i].out_shape, gen, at::kFloat));
+  }
+  return out;
 }
+
+at::Tensor Model::make_input(std::uint64_t seed) const { return make_inputs(seed).front(); }
 
 at::Tensor Model::run_node(NodeId id, const std::vector<at::Tensor>& inputs) const {
   const Node& n = graph_.node(id);
   try {
+    if (!kernels_.empty() && kernels_[static_cast<std::size_t>(id)]) {
+      return kernels_[static_cast<std::size_t>(id)]->run(inputs);
+    }
     return detail::apply_op(n, inputs, node_params_[static_cast<std::size_t>(id)]);
   } catch (const c10::Error& e) {
     throw ExecError(fmt::format("model '{}' node {} '{}' ({}): {}", name(), id, n.name,
@@ -84,12 +121,12 @@ TensorMap Model::run_nodes(const std::vector<bool>& compute, const TensorMap& av
     }
     if (compute[static_cast<std::size_t>(id)] || uses[static_cast<std::size_t>(id)] == 0) continue;
     const Node& node = graph_.node(id);
-    if (!t.defined() || t.scalar_type() != at::kFloat ||
+    if (!t.defined() || t.scalar_type() != scalar_type_of(node.dtype) ||
         Shape(t.sizes().begin(), t.sizes().end()) != node.out_shape) {
       throw ExecError(fmt::format(
-          "model '{}': tensor for node {} '{}' has shape {}, expected {} f32", name(), id,
-          node.name, t.defined() ? shape_string(Shape(t.sizes().begin(), t.sizes().end())) : "none",
-          shape_string(node.out_shape)));
+          "model '{}': tensor for node {} '{}' is {} {}, expected {} {}", name(), id, node.name,
+          t.defined() ? shape_string(Shape(t.sizes().begin(), t.sizes().end())) : "none",
+          t.defined() ? c10::toString(t.scalar_type()) : "", shape_string(node.out_shape), to_string(node.dtype)));
     }
     values[static_cast<std::size_t>(id)] = t;
   }
@@ -99,7 +136,7 @@ TensorMap Model::run_nodes(const std::vector<bool>& compute, const TensorMap& av
     if (!compute[i]) continue;
     const Node& node = graph_.nodes()[i];
     if (node.kind == OpKind::input) {
-      throw ExecError(fmt::format("model '{}': the input node cannot be computed", name()));
+      throw ExecError(fmt::format("model '{}': input node {} cannot be computed", name(), node.id));
     }
     ins.clear();
     for (NodeId p : node.inputs) {
@@ -142,20 +179,36 @@ TensorMap Model::run_nodes(const std::vector<bool>& compute, const TensorMap& av
   return out;
 }
 
-TensorMap Model::run(const at::Tensor& input, const RunOptions& options) const {
-  return run_edge(Cut::edge_only(graph_), input, options);
+TensorMap Model::run(const std::vector<at::Tensor>& inputs, const RunOptions& options) const {
+  return run_edge(Cut::edge_only(graph_), inputs, options);
 }
 
-TensorMap Model::run_edge(const Cut& cut, const at::Tensor& input,
+TensorMap Model::run(const at::Tensor& input, const RunOptions& options) const {
+  return run_edge(Cut::edge_only(graph_), std::vector<at::Tensor>{input}, options);
+}
+
+TensorMap Model::run_edge(const Cut& cut, const at::Tensor& input, const RunOptions& options) const {
+  return run_edge(cut, std::vector<at::Tensor>{input}, options);
+}
+
+TensorMap Model::run_edge(const Cut& cut, const std::vector<at::Tensor>& inputs,
                           const RunOptions& options) const {
   cut.check(graph_);
+  if (inputs.size() != graph_.input_count()) {
+    throw ExecError(fmt::format("model '{}' takes {} input tensor(s), got {}", name(), graph_.input_count(),
+                                inputs.size()));
+  }
   std::vector<bool> compute = cut.mask();
-  compute[0] = false;
+  TensorMap available;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    compute[i] = false;
+    available.emplace(static_cast<NodeId>(i), inputs[i]);
+  }
   std::vector<NodeId> wanted = cut.crossing(graph_);
   for (NodeId s : graph_.sinks()) {
     if (cut.on_edge(s)) wanted.push_back(s);
   }
-  return run_nodes(compute, TensorMap{{0, input}}, wanted, options);
+  return run_nodes(compute, available, wanted, options);
 }
 
 TensorMap Model::run_cloud(const Cut& cut, const TensorMap& crossing,

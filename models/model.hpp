@@ -42,6 +42,21 @@ struct RunOptions {
   std::function<void(NodeId, double)> on_node;
 };
 
+/// How one node computes when its kind's built-in op does not say it all: an
+/// imported TorchScript operator with its constant arguments
+/// (models/torchscript.hpp). Immutable; run() may be called from several
+/// threads at once.
+class NodeKernel {
+ public:
+  virtual ~NodeKernel() = default;
+  /// The node's output from its inputs (in the node's input order). Throws
+  /// c10::Error from LibTorch.
+  virtual at::Tensor run(const std::vector<at::Tensor>& inputs) const = 0;
+  /// Folds what the kernel computes (operator, constant arguments, which
+  /// output it keeps) into the 64-bit hash `h`.
+  virtual std::uint64_t fingerprint(std::uint64_t h) const = 0;
+};
+
 /// One learnable parameter or buffer of a node.
 struct Param {
   NodeId node = 0;
@@ -51,25 +66,40 @@ struct Param {
 
 class Model {
  public:
-  /// Use build_model(); this constructor is for the builder.
-  Model(GraphDesc graph, std::vector<Param> params);
+  /// Use build_model(), make_model() or import_torchscript(). `kernels`, when
+  /// given, has one entry per node: null runs the kind's built-in op with the
+  /// node's params, anything else runs the kernel. `keep_alive` holds what
+  /// the kernels point into (an imported module's graph).
+  Model(GraphDesc graph, std::vector<Param> params,
+        std::vector<std::shared_ptr<const NodeKernel>> kernels = {},
+        std::shared_ptr<const void> keep_alive = {});
 
   const GraphDesc& graph() const { return graph_; }
   const std::string& name() const { return graph_.name(); }
-  /// 64-bit fingerprint of all parameters (names, shapes and bytes).
+  /// 64-bit fingerprint of all parameters (names, shapes and bytes) and, for
+  /// a model with kernels, of its graph and every kernel's constants.
   std::uint64_t fingerprint() const { return fingerprint_; }
   const std::vector<Param>& params() const { return params_; }
 
-  /// A deterministic random input of the model's input shape for `seed`.
+  /// Deterministic random inputs, one per input node, for `seed` (uniform in
+  /// [0, 1), bitwise the same on every machine).
+  std::vector<at::Tensor> make_inputs(std::uint64_t seed) const;
+  /// The first of make_inputs(seed) (the only one for most models).
   at::Tensor make_input(std::uint64_t seed) const;
 
-  /// Runs the whole graph; returns the outputs keyed by sink id.
-  /// Throws ExecError (bad input shape, or a node failing).
+  /// Runs the whole graph on one tensor per input node; returns the outputs
+  /// keyed by sink id. Throws ExecError (wrong number or shape of inputs, or
+  /// a node failing).
+  TensorMap run(const std::vector<at::Tensor>& inputs, const RunOptions& options = {}) const;
+  /// run() of a single-input model.
   TensorMap run(const at::Tensor& input, const RunOptions& options = {}) const;
 
-  /// Runs the edge side of `cut` from the input. Returns the crossing tensors
+  /// Runs the edge side of `cut` from the inputs. Returns the crossing tensors
   /// and the outputs of sinks on the edge, keyed by producer.
   /// Throws std::invalid_argument for an invalid cut, ExecError otherwise.
+  TensorMap run_edge(const Cut& cut, const std::vector<at::Tensor>& inputs,
+                     const RunOptions& options = {}) const;
+  /// run_edge() of a single-input model.
   TensorMap run_edge(const Cut& cut, const at::Tensor& input, const RunOptions& options = {}) const;
 
   /// Runs the cloud side of `cut` from the crossing tensors (extra entries are
@@ -95,6 +125,8 @@ class Model {
   GraphDesc graph_;
   std::vector<Param> params_;
   std::vector<std::vector<at::Tensor>> node_params_;  // by node id
+  std::vector<std::shared_ptr<const NodeKernel>> kernels_;  // empty, or by node id
+  std::shared_ptr<const void> keep_alive_;
   std::uint64_t fingerprint_ = 0;
 };
 
@@ -118,6 +150,13 @@ std::shared_ptr<const Model> build_model(const std::string& name, const WeightSo
 /// Writes one f32 tensor to `path` ("TNDMTNS1", u8 rank, i64 dims, data).
 /// Throws std::runtime_error naming the path.
 void save_tensor(const std::filesystem::path& path, const at::Tensor& tensor);
+/// Writes several f32 tensors (a multi-input model's inputs) to `path`:
+/// "TNDMTNS2", u8 count, then each tensor as rank, dims, data.
+void save_tensors(const std::filesystem::path& path, const std::vector<at::Tensor>& tensors);
+/// Reads a file of save_tensor or save_tensors, with load_tensor's checks;
+/// `expected` (when given) is the shape of each tensor in order.
+std::vector<at::Tensor> load_tensors(const std::filesystem::path& path,
+                                     const std::vector<Shape>* expected = nullptr);
 /// Reads a file written by save_tensor. Opens without blocking (a FIFO or a
 /// device is refused, never waited on), requires a regular file, and checks
 /// the header — and the shape against `expected` when given — before reading
@@ -143,7 +182,20 @@ std::shared_ptr<const Model> build_layer_model(OpKind kind, const LayerAttrs& at
                                                const Shape& input_shape, int arity = 1,
                                                std::uint64_t seed = 0);
 
+/// Operators the profiler's sweep times as `generic` nodes (anything the
+/// importer does not map): each is one ATen call on one input.
+const std::vector<std::string>& generic_sweep_ops();
+/// A one-layer model whose node is `generic`, running `op` (one of
+/// generic_sweep_ops()) on an input of `input_shape`. Throws
+/// std::invalid_argument for another op or an input it does not accept.
+std::shared_ptr<const Model> build_generic_layer_model(const std::string& op, const Shape& input_shape);
+
 /// 64-bit fingerprint of a parameter list (order, names, shapes and values).
 std::uint64_t fingerprint_params(const std::vector<Param>& params);
+/// Folds `graph`'s structure (names, kinds, inputs, shapes, attributes) into `h`.
+std::uint64_t fingerprint_graph(const GraphDesc& graph, std::uint64_t h);
+/// Folds `size` bytes into `h` (FNV-1a over 64-bit words; any changed word
+/// changes the result). For kernels' fingerprints.
+std::uint64_t fingerprint_bytes(std::uint64_t h, const void* data, std::size_t size);
 
 }  // namespace tandem

@@ -56,7 +56,37 @@ at::Tensor apply_op(const Node& n, const std::vector<at::Tensor>& in,
     case OpKind::dropout:
       return in.at(0);  // inference: identity
     case OpKind::softmax:
-      return at::softmax(in.at(0), 1);
+      return at::softmax(in.at(0), a.dim);
+    case OpKind::hardswish:
+      return at::hardswish(in.at(0));
+    case OpKind::hardsigmoid:
+      return at::hardsigmoid(in.at(0));
+    case OpKind::silu:
+      return at::silu(in.at(0));
+    case OpKind::sigmoid:
+      return at::sigmoid(in.at(0));
+    case OpKind::gelu:
+      return at::gelu(in.at(0));
+    case OpKind::tanh:
+      return at::tanh(in.at(0));
+    case OpKind::mul: {
+      at::Tensor out = at::mul(in.at(0), in.at(1));
+      for (std::size_t i = 2; i < in.size(); ++i) out.mul_(in[i]);
+      return out;
+    }
+    case OpKind::mean:
+      return at::mean(in.at(0), a.dims, a.keepdim);
+    case OpKind::reshape:
+      return at::reshape(in.at(0), n.out_shape);
+    case OpKind::permute:
+      return in.at(0).permute(a.dims);
+    case OpKind::contiguous:
+      // A dense copy whatever the input's layout: what the node costs when it has work.
+      return in.at(0).clone(at::MemoryFormat::Contiguous);
+    case OpKind::matmul:
+      return at::matmul(in.at(0), in.at(1));
+    case OpKind::generic:
+      throw std::logic_error("apply_op: a generic node runs its own kernel");
     case OpKind::local_response_norm: {
       // torch.nn.functional.local_response_norm with alpha=1e-4, beta=0.75, k=1.
       const at::Tensor& x = in.at(0);

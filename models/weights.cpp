@@ -12,6 +12,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "models/weights.hpp"
 #include "models/model.hpp"
@@ -105,6 +106,15 @@ std::uint64_t fingerprint_params(const std::vector<Param>& params) {
     h = hash_bytes(h, t.data_ptr(), t.numel() * t.element_size());
   }
   return h;
+}
+
+std::uint64_t fingerprint_graph(const GraphDesc& graph, std::uint64_t h) {
+  const std::string text = to_json(graph).dump();
+  return hash_bytes(h, text.data(), text.size());
+}
+
+std::uint64_t fingerprint_bytes(std::uint64_t h, const void* data, std::size_t size) {
+  return hash_bytes(h, data, size);
 }
 
 namespace detail {
@@ -201,25 +211,48 @@ WeightsFile read_weights_file(const std::filesystem::path& path) {
 }  // namespace detail
 
 namespace {
-constexpr char k_tensor_magic[8] = {'T', 'N', 'D', 'M', 'T', 'N', 'S', '1'};
-constexpr std::int64_t k_max_tensor_elems = std::int64_t{1} << 32;
-}  // namespace
 
-void save_tensor(const std::filesystem::path& path, const at::Tensor& tensor) {
+constexpr char k_tensor_magic[8] = {'T', 'N', 'D', 'M', 'T', 'N', 'S', '1'};
+constexpr char k_tensors_magic[8] = {'T', 'N', 'D', 'M', 'T', 'N', 'S', '2'};
+constexpr std::int64_t k_max_tensor_elems = std::int64_t{1} << 32;
+constexpr std::uint8_t k_max_file_tensors = 64;
+
+void write_tensor_body(std::ofstream& out, const at::Tensor& tensor) {
   const at::Tensor t = tensor.to(at::kFloat).contiguous();
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) {
-    throw std::runtime_error(fmt::format("cannot write tensor file {}: {}", path.string(),
-                                         std::strerror(errno)));
-  }
-  out.write(k_tensor_magic, 8);
   put<std::uint8_t>(out, static_cast<std::uint8_t>(t.dim()));
   for (std::int64_t d : t.sizes()) put<std::int64_t>(out, d);
   out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes()));
+}
+
+void write_tensor_file(const std::filesystem::path& path, const std::vector<at::Tensor>& tensors, bool several) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) {
+    throw std::runtime_error(fmt::format("cannot write tensor file {}: {}", path.string(), std::strerror(errno)));
+  }
+  if (several) {
+    if (tensors.size() > k_max_file_tensors) {
+      throw std::runtime_error(fmt::format("tensor file {}: at most {} tensors", path.string(), k_max_file_tensors));
+    }
+    out.write(k_tensors_magic, 8);
+    put<std::uint8_t>(out, static_cast<std::uint8_t>(tensors.size()));
+  } else {
+    out.write(k_tensor_magic, 8);
+  }
+  for (const auto& t : tensors) write_tensor_body(out, t);
   if (!out.flush()) throw std::runtime_error(fmt::format("writing {} failed", path.string()));
 }
 
-at::Tensor load_tensor(const std::filesystem::path& path, const Shape* expected) {
+}  // namespace
+
+void save_tensor(const std::filesystem::path& path, const at::Tensor& tensor) {
+  write_tensor_file(path, {tensor}, false);
+}
+
+void save_tensors(const std::filesystem::path& path, const std::vector<at::Tensor>& tensors) {
+  write_tensor_file(path, tensors, true);
+}
+
+std::vector<at::Tensor> load_tensors(const std::filesystem::path& path, const std::vector<Shape>* expected) {
   const auto fail = [&](const std::string& why) {
     return std::runtime_error(fmt::format("tensor file {}: {}", path.string(), why));
   };
@@ -245,29 +278,72 @@ at::Tensor load_tensor(const std::filesystem::path& path, const Shape* expected)
   };
   char magic[8];
   read_exact(magic, sizeof magic);
-  if (std::memcmp(magic, k_tensor_magic, 8) != 0) throw fail("not a tandem tensor file (bad magic)");
-  std::uint8_t rank = 0;
-  read_exact(&rank, 1);
-  if (rank > k_max_rank) throw fail(fmt::format("rank {} is over {}", rank, k_max_rank));
-  Shape shape(rank);
-  std::int64_t numel = 1;
-  for (auto& d : shape) {
-    read_exact(&d, sizeof d);
-    if (d < 0 || d > k_max_tensor_elems || (numel *= d) > k_max_tensor_elems) {
-      throw fail(fmt::format("corrupt header (dimension {})", d));
+  std::uint8_t count = 1;
+  std::int64_t header = 8;
+  const bool several = std::memcmp(magic, k_tensors_magic, 8) == 0;
+  if (several) {
+    read_exact(&count, 1);
+    header += 1;
+    if (count == 0 || count > k_max_file_tensors) throw fail(fmt::format("holds {} tensors", count));
+  } else if (std::memcmp(magic, k_tensor_magic, 8) != 0) {
+    throw fail("not a tandem tensor file (bad magic)");
+  }
+  if (expected && expected->size() != count) {
+    throw fail(fmt::format("holds {} tensor(s), the model takes {}", count, expected->size()));
+  }
+  // Headers first, all of them: nothing is allocated before the file's size
+  // agrees with what they announce.
+  std::vector<Shape> shapes(count);
+  std::int64_t body = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    std::uint8_t rank = 0;
+    read_exact(&rank, 1);
+    if (rank > k_max_rank) throw fail(fmt::format("rank {} is over {}", rank, k_max_rank));
+    Shape& shape = shapes[i];
+    shape.resize(rank);
+    std::int64_t numel = 1;
+    for (auto& d : shape) {
+      read_exact(&d, sizeof d);
+      if (d < 0 || d > k_max_tensor_elems || (numel *= d) > k_max_tensor_elems) {
+        throw fail(fmt::format("corrupt header (dimension {})", d));
+      }
+    }
+    if (expected && shape != (*expected)[i]) {
+      throw fail(fmt::format("tensor {} is {}, the model takes {}", i, shape_string(shape),
+                             shape_string((*expected)[i])));
+    }
+    header += 1 + 8 * static_cast<std::int64_t>(rank);
+    body += numel * static_cast<std::int64_t>(sizeof(float));
+    if (i + 1 < count) {
+      // The next header follows this tensor's data: skip it for now.
+      if (::lseek(fd, numel * static_cast<off_t>(sizeof(float)), SEEK_CUR) < 0) throw fail(std::strerror(errno));
     }
   }
-  if (expected && shape != *expected) {
-    throw fail(fmt::format("holds a {} tensor, the model takes {}", shape_string(shape), shape_string(*expected)));
-  }
-  const auto header = static_cast<std::int64_t>(8 + 1 + 8 * rank);
-  const std::int64_t body = numel * static_cast<std::int64_t>(sizeof(float));
   if (st.st_size != header + body) {
     throw fail(fmt::format("is {} bytes; its header says {}", st.st_size, header + body));
   }
-  at::Tensor t = at::empty(shape, at::kFloat);
-  read_exact(t.data_ptr(), static_cast<std::size_t>(body));
-  return t;
+  // Now read the bodies, in order.
+  std::vector<at::Tensor> out;
+  off_t at_offset = several ? 9 : 8;
+  for (std::size_t i = 0; i < count; ++i) {
+    at_offset += 1 + 8 * static_cast<off_t>(shapes[i].size());
+    if (::lseek(fd, at_offset, SEEK_SET) < 0) throw fail(std::strerror(errno));
+    at::Tensor t = at::empty(shapes[i], at::kFloat);
+    read_exact(t.data_ptr(), t.nbytes());
+    at_offset += static_cast<off_t>(t.nbytes());
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+at::Tensor load_tensor(const std::filesystem::path& path, const Shape* expected) {
+  const std::vector<Shape> one = expected ? std::vector<Shape>{*expected} : std::vector<Shape>{};
+  auto tensors = load_tensors(path, expected ? &one : nullptr);
+  if (tensors.size() != 1) {
+    throw std::runtime_error(fmt::format("tensor file {}: holds {} tensors, expected one", path.string(),
+                                         tensors.size()));
+  }
+  return std::move(tensors.front());
 }
 
 void Model::save_weights(const std::filesystem::path& path) const {

@@ -1,6 +1,8 @@
 // Models with weights: a graph description (the zoo's, or a one-layer
 // profiling graph) paired with seeded or loaded parameters.
 
+#include <algorithm>
+#include <functional>
 #include <stdexcept>
 
 #include <ATen/ATen.h>
@@ -117,6 +119,74 @@ std::shared_ptr<const Model> build_layer_model(OpKind kind, const LayerAttrs& at
     throw fail(e.what());
   }
   return model;
+}
+
+namespace {
+
+// A generic node's kernel for the sweep: one ATen call.
+class SweepKernel final : public NodeKernel {
+ public:
+  SweepKernel(std::string op, std::function<at::Tensor(const at::Tensor&)> fn) : op_(std::move(op)), fn_(std::move(fn)) {}
+  at::Tensor run(const std::vector<at::Tensor>& inputs) const override { return fn_(inputs.at(0)); }
+  std::uint64_t fingerprint(std::uint64_t h) const override { return fingerprint_bytes(h, op_.data(), op_.size()); }
+
+ private:
+  std::string op_;
+  std::function<at::Tensor(const at::Tensor&)> fn_;
+};
+
+const std::vector<std::pair<std::string, std::function<at::Tensor(const at::Tensor&)>>>& generic_ops() {
+  static const std::vector<std::pair<std::string, std::function<at::Tensor(const at::Tensor&)>>> ops{
+      {"aten::clamp", [](const at::Tensor& x) { return at::clamp(x, 0.25, 0.75); }},
+      {"aten::exp", [](const at::Tensor& x) { return at::exp(x); }},
+      {"aten::abs", [](const at::Tensor& x) { return at::abs(x); }},
+      {"aten::pow", [](const at::Tensor& x) { return at::pow(x, 2.0); }},
+      {"aten::constant_pad_nd", [](const at::Tensor& x) { return at::constant_pad_nd(x, {1, 1, 1, 1}); }},
+      {"aten::layer_norm",
+       [](const at::Tensor& x) { return at::layer_norm(x, {x.size(-1)}); }},
+      {"aten::cumsum", [](const at::Tensor& x) { return at::cumsum(x, -1); }},
+  };
+  return ops;
+}
+
+}  // namespace
+
+const std::vector<std::string>& generic_sweep_ops() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto& [name, fn] : generic_ops()) out.push_back(name);
+    return out;
+  }();
+  return names;
+}
+
+std::shared_ptr<const Model> build_generic_layer_model(const std::string& op, const Shape& input_shape) {
+  const auto& ops = generic_ops();
+  const auto it = std::find_if(ops.begin(), ops.end(), [&](const auto& e) { return e.first == op; });
+  if (it == ops.end()) throw std::invalid_argument(fmt::format("'{}' is not a generic sweep operator", op));
+  const auto fn = it->second;
+  at::Tensor out;
+  try {
+    out = fn(at::zeros(input_shape));
+  } catch (const c10::Error& e) {
+    throw std::invalid_argument(fmt::format("{} on input {}: {}", op, shape_string(input_shape),
+                                            e.what_without_backtrace()));
+  }
+  std::vector<Node> nodes(2);
+  nodes[0].id = 0;
+  nodes[0].name = "input";
+  nodes[0].kind = OpKind::input;
+  nodes[0].out_shape = input_shape;
+  nodes[1].id = 1;
+  nodes[1].name = "layer";
+  nodes[1].kind = OpKind::generic;
+  nodes[1].inputs = {0};
+  nodes[1].attrs.op = op;
+  nodes[1].out_shape = Shape(out.sizes().begin(), out.sizes().end());
+  compute_features(nodes);
+  std::vector<std::shared_ptr<const NodeKernel>> kernels{nullptr, std::make_shared<SweepKernel>(op, fn)};
+  return std::make_shared<const Model>(GraphDesc("layer_generic", std::move(nodes)), std::vector<Param>{},
+                                       std::move(kernels));
 }
 
 }  // namespace tandem

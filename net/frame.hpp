@@ -4,7 +4,7 @@
 //  offset size field            notes
 //  ------ ---- ---------------- ---------------------------------------------
 //     0     4  magic            bytes 'T' 'N' 'D' 'M' (u32 0x4D444E54)
-//     4     2  version          k_protocol_version (1)
+//     4     2  version          k_protocol_version (2)
 //     6     1  type             MessageType; unknown values are rejected
 //     7     1  flags            FrameFlags bits; unknown bits are rejected
 //     8     8  request_id       matches RESULT/ERROR to INFER; 0 = connection level
@@ -28,7 +28,7 @@
 namespace tandem::net {
 
 inline constexpr std::uint32_t k_frame_magic = 0x4D444E54u;  // "TNDM" little-endian
-inline constexpr std::uint16_t k_protocol_version = 1;
+inline constexpr std::uint16_t k_protocol_version = 2;  // 2: INFER carries the cut as a bitmap
 inline constexpr std::size_t k_header_size = 24;
 inline constexpr std::uint32_t k_default_max_payload = 256u * 1024u * 1024u;
 

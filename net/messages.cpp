@@ -141,12 +141,19 @@ Expected<OutgoingFrame> encode_message(const HelloAck& m) {
 
 Expected<OutgoingFrame> encode_message(const InferRequest& m, std::uint64_t request_id) {
   if (m.model.empty() || m.model.size() > k_max_name_length) return too_long("model name", m.model.size(), k_max_name_length);
-  if (m.cut_id.size() > k_max_name_length) return too_long("cut id", m.cut_id.size(), k_max_name_length);
+  if (m.edge_nodes.empty() || m.edge_nodes.size() > k_max_cut_nodes) {
+    return too_long("cut (nodes)", m.edge_nodes.size(), k_max_cut_nodes);
+  }
   OutgoingFrame frame(MessageType::infer, request_id);
   {
     ByteWriter w(frame.inline_bytes());
     w.str16(m.model);
-    w.str16(m.cut_id);
+    w.u32(static_cast<std::uint32_t>(m.edge_nodes.size()));
+    std::vector<std::byte> bits((m.edge_nodes.size() + 7) / 8, std::byte{0});
+    for (std::size_t i = 0; i < m.edge_nodes.size(); ++i) {
+      if (m.edge_nodes[i]) bits[i / 8] |= std::byte{static_cast<unsigned char>(1u << (i % 8))};
+    }
+    w.bytes(bits);
     w.u32(m.deadline_ms);
   }
   if (auto e = put_tensors(frame, m.tensors)) return std::move(*e);
@@ -256,8 +263,17 @@ Expected<InferRequest> decode_infer(const Frame& f) {
   if (auto e = expect_type(f, MessageType::infer)) return std::move(*e);
   ByteReader r(f.bytes());
   InferRequest m;
-  if (!r.str16(m.model, k_max_name_length) || !r.str16(m.cut_id, k_max_name_length) || !r.u32(m.deadline_ms)) {
-    return malformed(f.header.type, "truncated or over-long field");
+  std::uint32_t nodes = 0;
+  if (!r.str16(m.model, k_max_name_length) || !r.u32(nodes)) return malformed(f.header.type, "truncated or over-long field");
+  if (nodes == 0 || nodes > k_max_cut_nodes) return malformed(f.header.type, "cut node count out of range");
+  std::span<const std::byte> bits;
+  if (!r.view((nodes + 7) / 8, bits) || !r.u32(m.deadline_ms)) return malformed(f.header.type, "truncated cut");
+  m.edge_nodes.resize(nodes);
+  for (std::uint32_t i = 0; i < nodes; ++i) {
+    m.edge_nodes[i] = (std::to_integer<unsigned>(bits[i / 8]) >> (i % 8)) & 1u;
+  }
+  if (nodes % 8 != 0 && (std::to_integer<unsigned>(bits.back()) >> (nodes % 8)) != 0) {
+    return malformed(f.header.type, "cut has bits past its node count");
   }
   if (m.model.empty()) return malformed(f.header.type, "empty model name");
   if (auto e = get_tensors(r, f, m.tensors)) return std::move(*e);

@@ -26,7 +26,11 @@
 //   HELLO          u16 version, str client_name, 32 B client_nonce, 32 B proof,
 //                  u16 n, n × (str model, u64 fingerprint)
 //   HELLO_ACK      u16 version, str server_name, 32 B server_proof, load
-//   INFER          str model, str cut_id, u32 deadline_ms (0 = none), u16 n, n × tensor
+//   INFER          str model, cut, u32 deadline_ms (0 = none), u16 n, n × tensor
+//                  cut = u32 node_count, ceil(node_count / 8) bytes: bit i (byte i/8,
+//                  least significant bit first) set when node i runs on the edge;
+//                  bits past node_count are zero. Any closed cut of a graph of up to
+//                  k_max_cut_nodes nodes fits (a cut used to be text capped at 256 bytes).
 //   RESULT         f64 compute_ms, f64 queue_wait_ms, timing, load, u16 n, n × tensor
 //   ERROR          u16 code (Errc), str text
 //   PROBE          u32 reply_bytes, u32 n, n filler bytes
@@ -54,6 +58,7 @@ inline constexpr std::size_t k_max_name_length = 256;
 inline constexpr std::size_t k_max_error_text = 4096;
 inline constexpr std::size_t k_max_models = 1024;
 inline constexpr std::size_t k_max_tensors = 4096;
+inline constexpr std::uint32_t k_max_cut_nodes = 1u << 20;
 
 using Nonce = std::array<std::uint8_t, k_nonce_size>;
 using Proof = std::array<std::uint8_t, 32>;
@@ -100,7 +105,7 @@ struct HelloAck {
 
 struct InferRequest {
   std::string model;
-  std::string cut_id;
+  std::vector<bool> edge_nodes;   // the cut: true for each node run on the edge
   std::uint32_t deadline_ms = 0;  // budget from sending; 0 = none
   std::vector<WireTensor> tensors;  // crossing tensors, tagged with their producer node
 };

@@ -9,19 +9,25 @@
 namespace tandem::net {
 namespace {
 
-constexpr std::uint8_t k_wire_f32 = 1;
-constexpr std::uint8_t k_wire_f16 = 2;
 constexpr std::size_t k_data_alignment = 8;
+
+// Wire codes of the element types, in DType order (a code is never reused).
+struct WireType {
+  DType dtype;
+  std::uint8_t code;
+  std::size_t size;
+};
+constexpr WireType k_wire_types[] = {{DType::f32, 1, 4}, {DType::f16, 2, 2}, {DType::i64, 3, 8},
+                                     {DType::i32, 4, 4}, {DType::u8, 5, 1},  {DType::boolean, 6, 1}};
 
 // Raw tensors travel as their in-memory bytes: the protocol is little-endian throughout.
 static_assert(std::endian::native == std::endian::little, "tandem's raw codec assumes a little-endian host");
 
 std::optional<DType> dtype_from_wire(std::uint8_t code) {
-  switch (code) {
-    case k_wire_f32: return DType::f32;
-    case k_wire_f16: return DType::f16;
-    default: return std::nullopt;
+  for (const auto& t : k_wire_types) {
+    if (t.code == code) return t.dtype;
   }
+  return std::nullopt;
 }
 
 // Bytes per element as sent: fp16 sends f32 tensors as halves.
@@ -65,9 +71,19 @@ std::int64_t WireTensor::numel() const noexcept {
   return n;
 }
 
-std::size_t element_size(DType dtype) noexcept { return dtype == DType::f16 ? 2 : 4; }
+std::size_t element_size(DType dtype) noexcept {
+  for (const auto& t : k_wire_types) {
+    if (t.dtype == dtype) return t.size;
+  }
+  return 4;
+}
 
-std::uint8_t dtype_wire_code(DType dtype) noexcept { return dtype == DType::f16 ? k_wire_f16 : k_wire_f32; }
+std::uint8_t dtype_wire_code(DType dtype) noexcept {
+  for (const auto& t : k_wire_types) {
+    if (t.dtype == dtype) return t.code;
+  }
+  return 0;
+}
 
 std::uint16_t float_to_half(float value) noexcept {
   const std::uint32_t x = std::bit_cast<std::uint32_t>(value);

@@ -4,7 +4,8 @@
 // On the wire a tensor is (little-endian, inside a message payload):
 //
 //   i32  node_id      producer node of a crossing tensor, or the output node
-//   u8   dtype        1 = f32, 2 = f16: the element type the receiver gets
+//   u8   dtype        1 = f32, 2 = f16, 3 = i64, 4 = i32, 5 = u8, 6 = bool: the element
+//                     type the receiver gets
 //   u8   codec        0 = raw (little-endian elements), 1 = fp16 (f32 sent as IEEE half)
 //   u8   rank         0..k_max_rank
 //   u8   reserved     0
@@ -49,9 +50,9 @@ struct WireTensor {
   std::int64_t numel() const noexcept;
 };
 
-/// Bytes per element in memory (f32: 4, f16: 2); never throws.
+/// Bytes per element in memory (f32: 4, f16: 2, i64: 8, ...); never throws.
 std::size_t element_size(DType dtype) noexcept;
-/// Wire code of a dtype (f32: 1, f16: 2); never throws.
+/// Wire code of a dtype (f32: 1, f16: 2, i64: 3, i32: 4, u8: 5, bool: 6); never throws.
 std::uint8_t dtype_wire_code(DType dtype) noexcept;
 
 /// IEEE binary32 → binary16, round to nearest even; NaN stays NaN, overflow → ±inf. Never throws.

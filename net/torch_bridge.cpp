@@ -1,20 +1,36 @@
 #include "net/torch_bridge.hpp"
 
+#include <algorithm>
+
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
 namespace tandem::net {
 
+namespace {
+
+struct TypePair {
+  at::ScalarType scalar;
+  DType dtype;
+};
+constexpr TypePair k_types[] = {{at::kFloat, DType::f32}, {at::kHalf, DType::f16}, {at::kLong, DType::i64},
+                                {at::kInt, DType::i32},   {at::kByte, DType::u8},  {at::kBool, DType::boolean}};
+
+}  // namespace
+
 WireTensor to_wire(NodeId node, const at::Tensor& tensor, Codec codec) {
-  if (tensor.scalar_type() != at::kFloat) {
+  const auto it = std::find_if(std::begin(k_types), std::end(k_types),
+                               [&](const TypePair& t) { return t.scalar == tensor.scalar_type(); });
+  if (it == std::end(k_types)) {
     throw std::invalid_argument(
-        fmt::format("tensor of node {} is {}, only float32 travels", node, std::string(tensor.dtype().name())));
+        fmt::format("tensor of node {} is {}, which does not travel", node, std::string(tensor.dtype().name())));
   }
   auto held = std::make_shared<at::Tensor>(tensor.contiguous());
   WireTensor w;
   w.node_id = node;
-  w.dtype = DType::f32;
-  w.codec = codec;
+  w.dtype = it->dtype;
+  // Only f32 has a narrower codec; everything else travels as it is.
+  w.codec = it->dtype == DType::f32 ? codec : Codec::raw;
   w.shape = Shape(held->sizes().begin(), held->sizes().end());
   w.data = std::span<const std::byte>(static_cast<const std::byte*>(held->data_ptr()),
                                       static_cast<std::size_t>(held->nbytes()));
@@ -25,7 +41,10 @@ WireTensor to_wire(NodeId node, const at::Tensor& tensor, Codec codec) {
 at::Tensor from_wire(const WireTensor& tensor) {
   const std::vector<std::int64_t> sizes(tensor.shape.begin(), tensor.shape.end());
   auto owner = tensor.owner;  // captured by the deleter: the payload outlives the view
-  const auto type = tensor.dtype == DType::f16 ? at::kHalf : at::kFloat;
+  at::ScalarType type = at::kFloat;
+  for (const auto& t : k_types) {
+    if (t.dtype == tensor.dtype) type = t.scalar;
+  }
   at::Tensor view = at::from_blob(const_cast<std::byte*>(tensor.data.data()), sizes,
                                   [owner](void*) mutable { owner.reset(); },
                                   at::TensorOptions().dtype(type));

@@ -11,13 +11,14 @@
 
 namespace tandem::net {
 
-/// Wraps `tensor` (made contiguous f32 first) as a wire tensor tagged with
+/// Wraps `tensor` (made contiguous first) as a wire tensor tagged with
 /// `node`, without copying: the wire tensor keeps the storage alive. `codec`
-/// says how it travels. Throws std::invalid_argument for a non-float tensor.
+/// says how an f32 tensor travels (other types travel raw). Throws
+/// std::invalid_argument for an element type the wire does not carry.
 WireTensor to_wire(NodeId node, const at::Tensor& tensor, Codec codec = Codec::raw);
 
-/// Views a received wire tensor as an at::Tensor (zero-copy for f32, widened
-/// for f16); the tensor keeps the received payload alive. Never throws except
+/// Views a received wire tensor as an at::Tensor (zero-copy, but f16 widened
+/// to f32); the tensor keeps the received payload alive. Never throws except
 /// bad_alloc (the wire tensor was validated by the decoder).
 at::Tensor from_wire(const WireTensor& tensor);
 

@@ -21,7 +21,7 @@ void check_costs(const GraphDesc& graph, const std::vector<double>& costs, std::
     throw std::invalid_argument(fmt::format("cost model: {} costs have {} entries but graph '{}' has {} nodes",
                                             side, costs.size(), graph.name(), graph.size()));
   }
-  for (std::size_t i = 1; i < costs.size(); ++i) {
+  for (std::size_t i = graph.input_count(); i < costs.size(); ++i) {
     if (!std::isfinite(costs[i]) || costs[i] < 0) {
       throw std::invalid_argument(fmt::format("cost model: {} cost of node {} '{}' must be finite and >= 0 (got {})",
                                               side, i, graph.nodes()[i].name, costs[i]));
@@ -84,7 +84,7 @@ Breakdown evaluate(const GraphDesc& graph, const CostModel& model, const Cut& cu
   double edge_ms = 0;
   double cloud_ms = 0;
   bool all_on_edge = true;
-  for (std::size_t v = 1; v < graph.size(); ++v) {
+  for (std::size_t v = graph.input_count(); v < graph.size(); ++v) {
     if (on_edge[v]) {
       edge_ms += model.edge_ms[v];
     } else {

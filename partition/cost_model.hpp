@@ -4,8 +4,8 @@
 //
 // Units: times in ms, bandwidths in bytes/s, sizes in bytes, power in W,
 // energy in mJ (W x ms). A node's predicted time on the edge and in the cloud
-// come from the predictor; the input node (0) costs nothing on either side,
-// whatever its entries say.
+// come from the predictor; the input nodes cost nothing on either side,
+// whatever their entries say.
 
 #include <cstdint>
 #include <optional>

@@ -78,8 +78,8 @@ DadsNetwork::DadsNetwork(const GraphDesc& graph, const CostModel& model) : graph
   };
   const Capacity infinite{true, {}};
 
-  add_arc(source_, 0, infinite);
-  for (std::size_t v = 1; v < n; ++v) {
+  for (std::size_t v = 0; v < graph.input_count(); ++v) add_arc(source_, v, infinite);
+  for (std::size_t v = graph.input_count(); v < n; ++v) {
     add_arc(v, sink_, term(k_edge, model.edge_ms[v]));
     Capacity cloud = term(k_cloud, model.cloud_ms[v]);
     if (graph.consumers(static_cast<NodeId>(v)).empty()) {
@@ -107,7 +107,7 @@ DadsNetwork::DadsNetwork(const GraphDesc& graph, const CostModel& model) : graph
   }
   add_arc(source_, constant_vertex, term(k_constant, 1.0));
   for (NodeId o : graph.sinks()) {
-    if (o != 0) add_arc(constant_vertex, static_cast<std::size_t>(o), infinite);
+    if (!graph.is_input(o)) add_arc(constant_vertex, static_cast<std::size_t>(o), infinite);
   }
   build(vertex_count(graph));
 }
@@ -164,7 +164,7 @@ Cut DadsNetwork::solve(const LinearWeights& weights) {
     }
   }
   if (reached[sink_]) throw std::logic_error("min cut: the cloud terminal is reachable after max-flow");
-  Cut cut(std::vector<bool>(reached.begin(), reached.begin() + static_cast<std::ptrdiff_t>(graph_->size())));
+  Cut cut(*graph_, std::vector<bool>(reached.begin(), reached.begin() + static_cast<std::ptrdiff_t>(graph_->size())));
   if (auto why = cut.validate(*graph_); !why.empty()) {
     throw std::logic_error(fmt::format("min cut produced an invalid cut: {}", why));
   }

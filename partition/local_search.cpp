@@ -47,7 +47,7 @@ Cut improve_period_locally(const GraphDesc& graph, const CostModel& model, const
     std::sort(ins.begin(), ins.end());
     ins.erase(std::unique(ins.begin(), ins.end()), ins.end());
     for (NodeId q : graph.consumers(static_cast<NodeId>(v))) cloud_consumers[v] += !on_edge[static_cast<std::size_t>(q)];
-    if (v == 0) continue;
+    if (graph.is_input(static_cast<NodeId>(v))) continue;
     if (on_edge[v]) {
       e += model.edge_ms[v];
     } else {
@@ -63,7 +63,7 @@ Cut improve_period_locally(const GraphDesc& graph, const CostModel& model, const
     std::size_t best_node = n;
     Key best_key = current;
     double best_e = e, best_u = u, best_c = c;
-    for (std::size_t v = 1; v < n; ++v) {
+    for (std::size_t v = graph.input_count(); v < n; ++v) {
       const bool has_consumers = !graph.consumers(static_cast<NodeId>(v)).empty();
       double ne, nu, nc;
       if (!on_edge[v]) {
@@ -110,7 +110,7 @@ Cut improve_period_locally(const GraphDesc& graph, const CostModel& model, const
     c = best_c;
     current = best_key;
   }
-  return Cut(std::move(on_edge));
+  return Cut(graph, std::move(on_edge));
 }
 
 }  // namespace tandem::partition::detail

@@ -108,6 +108,7 @@ nlohmann::json to_json(const Plan& plan) {
   }
   return {{"cut", plan.cut.to_string()},
           {"node_count", plan.cut.mask().size()},
+          {"inputs", plan.cut.inputs()},
           {"edge_nodes", plan.cut.edge_nodes()},
           {"placement", to_string(plan.placement)},
           {"crossing", std::move(crossing)},
@@ -132,8 +133,12 @@ Plan plan_from_json(const nlohmann::json& j) {
       }
       mask[static_cast<std::size_t>(id)] = true;
     }
-    if (mask.empty() || !mask[0]) throw std::invalid_argument("plan JSON: the input node 0 must be on the edge");
-    plan.cut = Cut(std::move(mask));
+    const auto inputs = j.value("inputs", std::size_t{1});
+    if (inputs == 0 || inputs > count) throw std::invalid_argument("plan JSON: 'inputs' must be 1..node_count");
+    for (std::size_t i = 0; i < inputs; ++i) {
+      if (!mask[i]) throw std::invalid_argument(fmt::format("plan JSON: the input node {} must be on the edge", i));
+    }
+    plan.cut = Cut(std::move(mask), inputs);
     plan.placement = require_enum(placement_from_string(j.at("placement").get<std::string>()), "placement",
                                   j.at("placement").get<std::string>());
     if (plan.placement != placement_of(plan.cut)) {

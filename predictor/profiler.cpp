@@ -55,7 +55,7 @@ double measure_timer_overhead_ns() {
 
 ModelTiming time_model(const Model& model, const TimingOptions& options) {
   const GraphDesc& g = model.graph();
-  const at::Tensor input = model.make_input(1);
+  const std::vector<at::Tensor> input = model.make_inputs(1);
   std::vector<std::vector<double>> per_node(g.size());
   bool record = false;
   RunOptions run{.slowdown = options.slowdown, .on_node = [&](NodeId id, double ms) {
@@ -82,7 +82,7 @@ ModelTiming time_model(const Model& model, const TimingOptions& options) {
 }
 
 double time_whole(const Model& model, const TimingOptions& options) {
-  const at::Tensor input = model.make_input(1);
+  const std::vector<at::Tensor> input = model.make_inputs(1);
   const RunOptions run{.slowdown = options.slowdown};
   for (int i = 0; i < options.warmup; ++i) model.run(input, run);
   std::vector<double> wall;
@@ -99,9 +99,10 @@ double time_layer(const SweepLayer& layer, double slowdown, double budget_ms,
   constexpr int k_warmup = 2;
   constexpr int k_min_repeats = 3;
   constexpr int k_max_repeats = 25;
-  const auto model = build_layer_model(layer.kind, layer.attrs, layer.input, layer.arity);
+  const auto model = layer.kind == OpKind::generic ? build_generic_layer_model(layer.attrs.op, layer.input)
+                                                   : build_layer_model(layer.kind, layer.attrs, layer.input, layer.arity);
   features = node_features(model->graph(), 1);
-  const at::Tensor input = model->make_input(1);
+  const std::vector<at::Tensor> input = model->make_inputs(1);
   double last = 0;
   std::vector<double> times;
   const RunOptions run{.slowdown = slowdown, .on_node = [&](NodeId, double ms) { last = ms; }};
@@ -125,7 +126,9 @@ DeviceProfile profile_device(const ProfileOptions& options) {
   }
   const std::vector<std::string> names = options.models.empty() ? zoo_names() : options.models;
   std::vector<std::shared_ptr<const Model>> models;
-  for (const auto& name : names) models.push_back(build_model(name));  // throws for unknown
+  for (const auto& name : names) {
+    models.push_back(options.load ? options.load(name) : build_model(name));  // throws for unknown
+  }
   at::set_num_threads(options.threads);
 
   const Plan plan = options.quick ? k_quick : k_full;

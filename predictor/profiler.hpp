@@ -8,6 +8,7 @@
 // All functions block, set LibTorch's process-wide intra-op thread count, and
 // must not run concurrently with other timed work in the process.
 
+#include <functional>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -65,6 +66,9 @@ struct ProfileOptions {
   int threads = 1;
   double slowdown = 1.0;
   std::vector<std::string> models;  // empty: the whole zoo
+  /// Loads a model by name (e.g. ModelCatalog::load, for imported models);
+  /// empty: the zoo's build_model.
+  std::function<std::shared_ptr<const Model>(const std::string&)> load;
   bool quick = false;
   bool progress = true;  // progress bar with ETA on stderr
   std::uint64_t seed = 1;
@@ -104,6 +108,8 @@ struct ValidationReport {
 
 struct ValidateOptions {
   std::vector<std::string> models;  // empty: the models in the profile's table
+  /// As ProfileOptions::load.
+  std::function<std::shared_ptr<const Model>(const std::string&)> load;
   int warmup = 2;
   int repeats = 7;
   int cuts_per_model = 2;       // articulation cuts whose sides are re-measured

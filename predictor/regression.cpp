@@ -73,12 +73,18 @@ const std::map<std::string, ClassDesign>& designs() {
     t["avg_pool2d"] = pool;
     t["adaptive_avg_pool2d"] = {{&k_in, &k_out}, {&k_in, &k_out}};
     const ClassDesign elementwise{{&k_out}, {&k_out}};
-    for (const char* c : {"batch_norm2d", "relu", "relu6", "dropout", "flatten", "softmax"}) {
+    for (const char* c : {"batch_norm2d", "relu", "relu6", "dropout", "flatten", "softmax", "hardswish",
+                          "hardsigmoid", "silu", "sigmoid", "gelu", "tanh", "reshape", "permute", "contiguous"}) {
       t[c] = elementwise;
     }
     const ClassDesign join{{&k_in, &k_out, &k_arity}, {&k_in, &k_out, &k_arity}};
     t["add"] = join;
+    t["mul"] = join;
     t["concat"] = join;
+    t["mean"] = {{&k_in, &k_out}, {&k_in, &k_out}};
+    t["matmul"] = {{&k_macs, &k_in, &k_out}, {&k_macs, &k_in, &k_out}};
+    // Any other operator: what it reads and writes is all that is known.
+    t["generic"] = {{&k_in, &k_out, &k_param}, {&k_in, &k_out, &k_param}};
     t["local_response_norm"] = {{&k_flops, &k_out}, {&k_flops, &k_out}};
     return t;
   }();

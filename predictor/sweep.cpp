@@ -120,6 +120,7 @@ SweepLayer simple(OpKind kind, Shape input, int arity = 1) {
     l.attrs.eps = 1e-5;
   }
   if (kind == OpKind::local_response_norm) l.attrs.lrn_size = 5;
+  if (kind == OpKind::softmax) l.attrs.dim = 1;
   return l;
 }
 
@@ -191,6 +192,38 @@ std::vector<SweepLayer> sweep_layers(bool quick, std::uint64_t seed) {
     out.push_back(simple(OpKind::concat, stage_shape(d), static_cast<int>(d.pick<int>({2, 3, 4}))));
   }
   for (int i = 0; i < n(8); ++i) out.push_back(simple(OpKind::local_response_norm, stage_shape(d)));
+  // Kinds only imported models have (docs/design.md §11).
+  for (OpKind k : {OpKind::hardswish, OpKind::hardsigmoid, OpKind::silu, OpKind::sigmoid, OpKind::gelu,
+                   OpKind::tanh}) {
+    for (int i = 0; i < n(12); ++i) out.push_back(simple(k, i % 4 ? stage_shape(d) : flat_shape(d)));
+  }
+  for (int i = 0; i < n(15); ++i) out.push_back(simple(OpKind::mul, stage_shape(d), d.chance(0.85) ? 2 : 3));
+  for (int i = 0; i < n(10); ++i) {
+    SweepLayer l = simple(OpKind::mean, stage_shape(d));
+    l.attrs.dims = {2, 3};
+    l.attrs.keepdim = d.chance(0.5);
+    out.push_back(l);
+  }
+  for (int i = 0; i < n(8); ++i) {
+    SweepLayer flat = simple(OpKind::reshape, stage_shape(d));
+    flat.attrs.dims = {1, flat.input[1] * flat.input[2] * flat.input[3]};
+    out.push_back(flat);
+    SweepLayer perm = simple(OpKind::permute, stage_shape(d));
+    perm.attrs.dims = d.chance(0.5) ? std::vector<std::int64_t>{0, 2, 3, 1} : std::vector<std::int64_t>{0, 1, 3, 2};
+    out.push_back(perm);
+    out.push_back(simple(OpKind::contiguous, stage_shape(d)));
+  }
+  for (int i = 0; i < n(12); ++i) {
+    // Attention-like products: (1, heads, n, n) @ (1, heads, n, n).
+    const std::int64_t heads = d.pick<std::int64_t>({1, 2, 4, 8});
+    const std::int64_t tokens = d.log_int(16, 256, 8);
+    out.push_back(simple(OpKind::matmul, {1, heads, tokens, tokens}, 2));
+  }
+  for (int i = 0; i < n(21); ++i) {
+    SweepLayer l = simple(OpKind::generic, i % 3 ? stage_shape(d) : flat_shape(d));
+    l.attrs.op = generic_sweep_ops()[static_cast<std::size_t>(i) % generic_sweep_ops().size()];
+    out.push_back(l);
+  }
   return out;
 }
 

@@ -44,7 +44,7 @@ std::vector<Cut> inner_cuts(const GraphDesc& g, int count) {
 
 // Median wall ms of the edge side and of the cloud side of `cut`.
 std::pair<double, double> time_sides(const Model& m, const Cut& cut, const TimingOptions& t) {
-  const at::Tensor input = m.make_input(1);
+  const std::vector<at::Tensor> input = m.make_inputs(1);
   const RunOptions run{.slowdown = t.slowdown};
   std::vector<double> edge, cloud;
   for (int i = 0; i < t.warmup + t.repeats; ++i) {
@@ -71,7 +71,9 @@ ValidationReport validate_profile(const DeviceProfile& profile, const ValidateOp
     }
   }
   std::vector<std::shared_ptr<const Model>> models;
-  for (const auto& name : names) models.push_back(build_model(name));  // throws for unknown
+  for (const auto& name : names) {
+    models.push_back(options.load ? options.load(name) : build_model(name));  // throws for unknown
+  }
   at::set_num_threads(profile.threads);
 
   const double timer_ms = measure_timer_overhead_ns() * 1e-6;

@@ -26,7 +26,7 @@ std::string label_of(const GraphDesc& g, const Cut& cut) {
   if (cut.is_cloud_only()) return "cloud_only";
   const auto crossing = cut.crossing(g);
   if (crossing.size() == 1) return g.node(crossing.front()).name;
-  return fmt::format("{} nodes/{} tensors", cut.edge_count() - 1, crossing.size());
+  return fmt::format("{} nodes/{} tensors", cut.computed_on_edge(), crossing.size());
 }
 
 std::string plan_of(const Cut& cut) {
@@ -63,7 +63,7 @@ Candidate make_candidate(const planner::Planner& planner, const std::string& mod
   c.plan = plan_of(cut);
   c.label = label_of(g, cut);
   c.origin = std::move(origin);
-  c.edge_nodes = cut.edge_count() - 1;
+  c.edge_nodes = cut.computed_on_edge();
   c.crossing_bytes = cut.is_edge_only() ? 0 : cut.crossing_bytes(g);
   c.predicted_ms = plan.predicted.total_ms;
   return c;

@@ -137,20 +137,20 @@ TEST_F(BadInput, WrongMagic) {
 TEST_F(BadInput, WrongFrameVersion) {
   auto peer = authenticated_peer();
   auto wire = valid_infer();
-  wire[k_off_version] = std::byte{2};
+  wire[k_off_version] = std::byte{1};
   peer->send(wire);
-  expect_error_and_close(*peer, Errc::unsupported_version, "frame version 2");
+  expect_error_and_close(*peer, Errc::unsupported_version, "frame version 1 (the INFER of a version 1 peer)");
 }
 
 TEST_F(BadInput, WrongVersionInHello) {
   RawPeer peer(fx_.server->port());
   const Challenge challenge = peer.read_challenge();
   Hello hello;
-  hello.protocol_version = 2;
+  hello.protocol_version = k_protocol_version + 1;
   hello.client_nonce = random_nonce().value();
   hello.proof = client_proof(test::make_key(), challenge.server_nonce, hello.client_nonce).value();
   peer.send(encode_message(hello).value());
-  expect_error_and_close(peer, Errc::unsupported_version, "HELLO version 2");
+  expect_error_and_close(peer, Errc::unsupported_version, "HELLO from a newer version");
 }
 
 TEST_F(BadInput, BadChecksum) {
@@ -174,7 +174,8 @@ TEST_F(BadInput, MalformedTensorInInfer) {
   OutgoingFrame f(MessageType::infer, 12);
   ByteWriter w(f.inline_bytes());
   w.str16("toy");
-  w.str16("cut");
+  w.u32(4);  // a cut of 4 nodes
+  w.u8(0x03);
   w.u32(0);
   w.u16(1);
   w.i32(3);

@@ -44,7 +44,7 @@ TEST(FrameHeader, LittleEndianLayoutIsExact) {
   encode_header(h, out);
   const std::array<std::uint8_t, k_header_size> expected = {
       'T', 'N', 'D', 'M',                               // magic
-      0x01, 0x00,                                       // version 1
+      0x02, 0x00,                                       // version 2
       0x04,                                             // type infer
       0x01,                                             // flags
       0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,   // request id
@@ -54,7 +54,7 @@ TEST(FrameHeader, LittleEndianLayoutIsExact) {
   std::uint32_t magic = 0;
   const FrameHeader back = decode_header(out, &magic);
   EXPECT_EQ(magic, k_frame_magic);
-  EXPECT_EQ(back.version, 1);
+  EXPECT_EQ(back.version, 2);
   EXPECT_EQ(back.type, MessageType::infer);
   EXPECT_EQ(back.flags, frame_flags::closing);
   EXPECT_EQ(back.request_id, h.request_id);

@@ -1,5 +1,7 @@
 #include "net/messages.hpp"
 
+#include <random>
+
 #include <gtest/gtest.h>
 
 #include "net/byte_io.hpp"
@@ -56,6 +58,42 @@ TEST(Messages, HandshakeRoundTrip) {
   EXPECT_EQ(a2.load, a.load);
 }
 
+// Any closed cut of a large graph travels: a fragmented 5000-node cut as text
+// ranges would have been thousands of bytes (the old 256-byte cut id).
+TEST(Messages, InferCarriesAnyCutAsABitmap) {
+  InferRequest r = test::toy_request(4, 1.0f);
+  std::mt19937 rng(7);
+  r.edge_nodes.assign(5003, false);
+  for (std::size_t i = 0; i < r.edge_nodes.size(); ++i) r.edge_nodes[i] = (rng() % 3) == 0;
+  r.edge_nodes[0] = true;
+  const auto back = decode_infer(through_wire(encode_message(r, 1))).value();
+  EXPECT_EQ(back.edge_nodes, r.edge_nodes);
+
+  r.edge_nodes.clear();
+  EXPECT_FALSE(encode_message(r, 1).ok());
+  r.edge_nodes.assign(k_max_cut_nodes + 1, true);
+  EXPECT_FALSE(encode_message(r, 1).ok());
+
+  // Hand-made payloads: a node count of zero, over the limit, bits past the
+  // count, a bitmap shorter than the count says.
+  const auto infer_with = [](std::uint32_t nodes, std::vector<std::uint8_t> bitmap) {
+    OutgoingFrame f(MessageType::infer, 9);
+    ByteWriter w(f.inline_bytes());
+    w.str16("toy");
+    w.u32(nodes);
+    for (auto b : bitmap) w.u8(b);
+    w.u32(0);
+    w.u16(0);
+    EXPECT_TRUE(f.finish());
+    return decode_infer(through_wire(std::move(f)));
+  };
+  EXPECT_TRUE(infer_with(3, {0x07}).ok());
+  EXPECT_FALSE(infer_with(0, {}).ok());
+  EXPECT_FALSE(infer_with(k_max_cut_nodes + 1, {0x01}).ok());
+  EXPECT_FALSE(infer_with(3, {0x0f}).ok());
+  EXPECT_FALSE(infer_with(17, {0xff, 0xff}).ok());
+}
+
 TEST(Messages, InferAndResultRoundTrip) {
   InferRequest r = test::toy_request(10, 0.5f, 250);
   r.tensors.push_back(make_f32_tensor(8, {2, 3}, {1, 2, 3, 4, 5, 6}, Codec::fp16));
@@ -63,7 +101,7 @@ TEST(Messages, InferAndResultRoundTrip) {
   EXPECT_EQ(f.header.request_id, 42u);
   auto r2 = decode_infer(f).value();
   EXPECT_EQ(r2.model, "toy");
-  EXPECT_EQ(r2.cut_id, "split-3");
+  EXPECT_EQ(r2.edge_nodes, r.edge_nodes);
   EXPECT_EQ(r2.deadline_ms, 250u);
   ASSERT_EQ(r2.tensors.size(), 2u);
   EXPECT_EQ(r2.tensors[0].node_id, 3);

@@ -1,5 +1,7 @@
 #include "net_test_support.hpp"
 
+#include <poll.h>
+
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -106,9 +108,18 @@ ServerFixture::ServerFixture(ServerConfig config) {
 
 RawPeer::RawPeer(std::uint16_t port) : socket_(io_) {
   socket_.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  timeval tv{};
-  tv.tv_sec = 10;  // every read below is bounded
-  ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+std::size_t RawPeer::read_some(std::span<std::byte> into, boost::system::error_code& ec) {
+  // Asio's blocking reads ignore SO_RCVTIMEO (they poll again after EAGAIN):
+  // wait for readability with a bound first, then read what is there.
+  constexpr int k_read_bound_ms = 10'000;
+  pollfd pfd{socket_.native_handle(), POLLIN, 0};
+  if (::poll(&pfd, 1, k_read_bound_ms) <= 0) {
+    ec = asio::error::timed_out;
+    return 0;
+  }
+  return socket_.read_some(asio::buffer(into.data(), into.size()), ec);
 }
 
 std::optional<Frame> RawPeer::read_frame() {
@@ -128,7 +139,7 @@ std::optional<Frame> RawPeer::read_frame() {
     }
     std::array<std::byte, 8192> chunk{};
     boost::system::error_code ec;
-    const std::size_t n = socket_.read_some(asio::buffer(chunk), ec);
+    const std::size_t n = read_some(chunk, ec);
     if (ec) return std::nullopt;
     buffered_.insert(buffered_.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
   }
@@ -172,7 +183,7 @@ RawPeer::Ending RawPeer::read_until_closed() {
   // read_frame() stops at EOF or timeout: tell them apart with one more read.
   std::array<std::byte, 16> probe{};
   boost::system::error_code ec;
-  socket_.read_some(asio::buffer(probe), ec);
+  read_some(probe, ec);
   out.closed = ec == asio::error::eof || ec == asio::error::connection_reset;
   return out;
 }
@@ -191,7 +202,7 @@ InferRequest toy_request(std::size_t n, float first, std::uint32_t deadline_ms) 
   std::iota(values.begin(), values.end(), first);
   InferRequest r;
   r.model = "toy";
-  r.cut_id = "split-3";
+  r.edge_nodes = {true, true, true, true, false, false};
   r.deadline_ms = deadline_ms;
   r.tensors.push_back(make_f32_tensor(3, {1, static_cast<std::int64_t>(n)}, std::move(values)));
   return r;

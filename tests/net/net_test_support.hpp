@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -88,6 +89,9 @@ class RawPeer {
   Ending read_until_closed();
 
  private:
+  /// One read of at most 10 s; timed_out in `ec` when nothing came.
+  std::size_t read_some(std::span<std::byte> into, boost::system::error_code& ec);
+
   boost::asio::io_context io_;
   boost::asio::ip::tcp::socket socket_;
   std::vector<std::byte> buffered_;

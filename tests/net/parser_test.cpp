@@ -89,7 +89,7 @@ TEST(FrameParser, RejectsEachBadHeaderFieldAsSoonAsItArrives) {
   const BadCase cases[] = {
       {"magic byte 0", 0, 'X', Errc::bad_magic, 1},
       {"magic byte 3", 3, 'X', Errc::bad_magic, 4},
-      {"version", 4, 2, Errc::unsupported_version, 6},
+      {"version", 4, 1, Errc::unsupported_version, 6},
       {"type 0", 6, 0, Errc::unknown_message_type, 7},
       {"type 200", 6, 200, Errc::unknown_message_type, 7},
       {"flags", 7, 0x80, Errc::bad_flags, 8},

@@ -1,0 +1,1137 @@
+// TorchScript import (models/torchscript.hpp; docs/design.md §11).
+
+#include "models/torchscript.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <numeric>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <torch/csrc/jit/api/module.h>
+#include <torch/csrc/jit/ir/constants.h>
+#include <torch/csrc/jit/ir/ir.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/freeze_module.h>
+#include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/passes/remove_mutation.h>
+#include <torch/csrc/jit/serialization/import.h>
+
+namespace tandem {
+namespace {
+
+namespace jit = torch::jit;
+using c10::IValue;
+
+// Unrolled loop iterations allowed per model: more means a loop that is not
+// a fixed small repetition of layers.
+constexpr std::size_t k_max_unrolled_iterations = 100'000;
+
+// Operators whose output shape depends on the data: a graph of static shapes
+// cannot hold them.
+const std::unordered_set<std::string>& data_shaped_ops() {
+  static const std::unordered_set<std::string> ops{
+      "aten::nonzero", "aten::nonzero_numpy", "aten::argwhere", "aten::masked_select", "aten::unique",
+      "aten::_unique", "aten::_unique2", "aten::unique_consecutive", "aten::unique_dim"};
+  return ops;
+}
+
+// Operators that only read a tensor's metadata: folded under the declared shapes.
+const std::unordered_set<std::string>& shape_ops() {
+  static const std::unordered_set<std::string> ops{
+      "aten::size",  "aten::dim",       "aten::numel",      "aten::len",          "prim::dtype",
+      "prim::device", "prim::layout",   "prim::is_cuda",    "aten::is_floating_point",
+      "prim::requires_grad", "aten::__len__", "prim::is_quantized", "aten::stride"};
+  return ops;
+}
+
+const std::unordered_set<std::string>& dropout_ops() {
+  static const std::unordered_set<std::string> ops{"aten::dropout", "aten::feature_dropout", "aten::alpha_dropout",
+                                                   "aten::feature_alpha_dropout", "aten::dropout_",
+                                                   "aten::feature_dropout_"};
+  return ops;
+}
+
+std::string where(const jit::Node* n) {
+  const auto& range = n->sourceRange();
+  if (auto flc = range.file_line_col()) {
+    const auto& [file, line, col] = *flc;
+    return fmt::format("{}:{}", std::filesystem::path(file).filename().string(), line);
+  }
+  if (auto original = range.findSourceRangeThatGenerated()) {
+    if (auto flc = original->file_line_col()) {
+      const auto& [file, line, col] = *flc;
+      return fmt::format("{}:{}", std::filesystem::path(file).filename().string(), line);
+    }
+  }
+  return "unknown location";
+}
+
+std::string op_name(const jit::Node* n) { return n->kind().toQualString(); }
+
+Shape shape_of(const at::Tensor& t) { return Shape(t.sizes().begin(), t.sizes().end()); }
+
+DType dtype_of(const at::Tensor& t) {
+  switch (t.scalar_type()) {
+    case at::kFloat: return DType::f32;
+    case at::kHalf: return DType::f16;
+    case at::kLong: return DType::i64;
+    case at::kInt: return DType::i32;
+    case at::kByte: return DType::u8;
+    case at::kBool: return DType::boolean;
+    default: break;
+  }
+  throw std::invalid_argument(fmt::format("tensors of type {} are not supported", c10::toString(t.scalar_type())));
+}
+
+bool is_tensor_type(const c10::TypePtr& t) { return t->kind() == c10::TypeKind::TensorType; }
+
+bool is_tensor_list_type(const c10::TypePtr& t) {
+  const auto list = t->cast<c10::ListType>();
+  return list && is_tensor_type(list->getElementType());
+}
+
+// What a jit::Value is while the graph is interpreted.
+struct Bound {
+  enum class Kind { constant, tensor, list, tuple, poisoned };
+  Kind kind = Kind::constant;
+  IValue constant;           // constant: its value
+  NodeId node = -1;          // tensor: the IR node that produces it
+  at::Tensor example;        // tensor: its value on the seeded inputs
+  bool view = false;         // tensor: aliases another tensor's storage
+  std::vector<Bound> items;  // list, tuple
+
+  static Bound of_constant(IValue v) {
+    Bound b;
+    b.constant = std::move(v);
+    return b;
+  }
+  bool dynamic() const {
+    if (kind == Kind::tensor || kind == Kind::poisoned) return true;
+    return std::any_of(items.begin(), items.end(), [](const Bound& i) { return i.dynamic(); });
+  }
+  bool poisoned() const {
+    if (kind == Kind::poisoned) return true;
+    return std::any_of(items.begin(), items.end(), [](const Bound& i) { return i.poisoned(); });
+  }
+};
+
+// One argument of an imported operator: a folded constant, one of the node's
+// inputs, or a list mixing both (aten::cat's tensors).
+struct Arg {
+  enum class Kind { constant, input, list };
+  Kind kind = Kind::constant;
+  IValue constant;
+  std::size_t input = 0;
+  c10::TypePtr element_type;
+  std::vector<Arg> items;
+};
+
+IValue materialise(const Arg& a, const std::vector<at::Tensor>& inputs, std::optional<std::size_t> clone_input) {
+  switch (a.kind) {
+    case Arg::Kind::constant:
+      return a.constant;
+    case Arg::Kind::input:
+      return clone_input && *clone_input == a.input ? IValue(inputs.at(a.input).clone()) : IValue(inputs.at(a.input));
+    case Arg::Kind::list: {
+      c10::impl::GenericList list(a.element_type);
+      list.reserve(a.items.size());
+      for (const Arg& item : a.items) list.push_back(materialise(item, inputs, clone_input));
+      return IValue(std::move(list));
+    }
+  }
+  return {};
+}
+
+std::uint64_t hash_ivalue(std::uint64_t h, const IValue& v) {
+  if (v.isTensor()) {
+    const at::Tensor t = v.toTensor().contiguous();
+    const std::string meta = fmt::format("T{}:{}", c10::toString(t.scalar_type()), fmt::join(t.sizes(), "x"));
+    h = fingerprint_bytes(h, meta.data(), meta.size());
+    return fingerprint_bytes(h, t.data_ptr(), t.nbytes());
+  }
+  if (v.isList()) {
+    for (const IValue& item : v.toListRef()) h = hash_ivalue(h, item);
+    return fingerprint_bytes(h, "L", 1);
+  }
+  if (v.isTuple()) {
+    for (const IValue& item : v.toTupleRef().elements()) h = hash_ivalue(h, item);
+    return fingerprint_bytes(h, "U", 1);
+  }
+  std::ostringstream text;
+  text << v.tagKind() << ':' << v;
+  const std::string s = text.str();
+  return fingerprint_bytes(h, s.data(), s.size());
+}
+
+// Runs one imported operator with its constant arguments.
+class JitKernel final : public NodeKernel {
+ public:
+  JitKernel(jit::Operation op, std::string name, std::vector<Arg> args, std::size_t output,
+            std::optional<std::size_t> element, std::optional<std::size_t> clone_input)
+      : op_(std::move(op)), name_(std::move(name)), args_(std::move(args)), output_(output), element_(element),
+        clone_input_(clone_input) {}
+
+  at::Tensor run(const std::vector<at::Tensor>& inputs) const override {
+    jit::Stack stack;
+    stack.reserve(args_.size());
+    for (const Arg& a : args_) stack.push_back(materialise(a, inputs, clone_input_));
+    op_(stack);
+    const IValue& out = stack.at(output_);
+    if (element_) return out.toTensorList().get(*element_);
+    return out.toTensor();
+  }
+
+  std::uint64_t fingerprint(std::uint64_t h) const override {
+    h = fingerprint_bytes(h, name_.data(), name_.size());
+    for (const Arg& a : args_) h = hash_arg(h, a);
+    const std::uint64_t picks[3] = {output_, element_.value_or(~0ull), clone_input_.value_or(~0ull)};
+    return fingerprint_bytes(h, picks, sizeof picks);
+  }
+
+ private:
+  static std::uint64_t hash_arg(std::uint64_t h, const Arg& a) {
+    switch (a.kind) {
+      case Arg::Kind::constant: return hash_ivalue(h, a.constant);
+      case Arg::Kind::input: return fingerprint_bytes(h, &a.input, sizeof a.input);
+      case Arg::Kind::list:
+        for (const Arg& item : a.items) h = hash_arg(h, item);
+        return fingerprint_bytes(h, "l", 1);
+    }
+    return h;
+  }
+
+  mutable jit::Operation op_;  // stateless ATen operators: safe to call from several threads
+  std::string name_;
+  std::vector<Arg> args_;
+  std::size_t output_;
+  std::optional<std::size_t> element_;
+  std::optional<std::size_t> clone_input_;
+};
+
+// Kept alive for as long as the model: the module and the graph whose
+// operators the kernels call.
+struct Imported {
+  jit::Module module;
+  std::shared_ptr<jit::Graph> graph;
+};
+
+class Importer {
+ public:
+  Importer(std::string name, std::vector<Shape> shapes) : name_(std::move(name)), shapes_(std::move(shapes)) {}
+
+  std::shared_ptr<const Model> run(const std::filesystem::path& file, ImportReport& report);
+
+ private:
+  void bind_inputs();
+  void run_block(jit::Block* block);
+  void visit(jit::Node* n);
+  void visit_if(jit::Node* n);
+  void visit_loop(jit::Node* n);
+  void visit_op(jit::Node* n);
+  void fold(jit::Node* n);
+  void data_flow(jit::Node* n);
+  void finish_outputs();
+  std::shared_ptr<const Model> build();
+
+  const Bound& bound(const jit::Value* v) const {
+    const auto it = env_.find(v);
+    if (it == env_.end()) throw std::logic_error(fmt::format("import: value %{} is unbound", v->debugName()));
+    return it->second;
+  }
+  void set(const jit::Value* v, Bound b) { env_.insert_or_assign(v, std::move(b)); }
+  void poison_outputs(jit::Node* n) {
+    for (const jit::Value* out : n->outputs()) set(out, Bound{.kind = Bound::Kind::poisoned});
+  }
+  void problem(jit::Node* n, const std::string& what) {
+    problems_.push_back(fmt::format("{} at {}: {}", op_name(n), where(n), what));
+    poison_outputs(n);
+  }
+  IValue example(const Bound& b, const c10::TypePtr& type) const;
+  Arg arg_of(const Bound& b, const c10::TypePtr& type, std::vector<NodeId>& inputs) const;
+  std::string unique_name(std::string base);
+  NodeId add_node(Node node, std::shared_ptr<const NodeKernel> kernel, std::vector<Param> params);
+  std::string node_name(jit::Node* n, const jit::Value* out, OpKind kind, const std::string& op) const;
+
+  std::string name_;
+  std::vector<Shape> shapes_;
+  std::shared_ptr<Imported> imported_ = std::make_shared<Imported>();
+  std::unordered_map<const jit::Value*, Bound> env_;
+  std::vector<std::string> problems_;
+  ImportReport* report_ = nullptr;
+  std::size_t unrolled_ = 0;
+
+  std::vector<Node> nodes_;
+  std::vector<std::shared_ptr<const NodeKernel>> kernels_;
+  std::vector<Param> params_;
+  std::unordered_set<std::string> names_;
+  std::map<std::string, int> kind_counts_;
+  std::vector<NodeId> outputs_;
+};
+
+IValue Importer::example(const Bound& b, const c10::TypePtr& type) const {
+  switch (b.kind) {
+    case Bound::Kind::constant: return b.constant;
+    case Bound::Kind::tensor: return b.example;
+    case Bound::Kind::list: {
+      const auto list_type = type->cast<c10::ListType>();
+      c10::impl::GenericList list(list_type ? list_type->getElementType() : c10::TensorType::get());
+      const c10::TypePtr element = list_type ? list_type->getElementType() : c10::TensorType::get();
+      for (const Bound& item : b.items) list.push_back(example(item, element));
+      return IValue(std::move(list));
+    }
+    case Bound::Kind::tuple: {
+      std::vector<IValue> items;
+      const auto tuple_type = type->cast<c10::TupleType>();
+      for (std::size_t i = 0; i < b.items.size(); ++i) {
+        items.push_back(example(b.items[i], tuple_type ? tuple_type->elements().at(i) : c10::AnyType::get()));
+      }
+      return c10::ivalue::Tuple::create(std::move(items));
+    }
+    case Bound::Kind::poisoned: break;
+  }
+  throw std::logic_error("import: example of a poisoned value");
+}
+
+Arg Importer::arg_of(const Bound& b, const c10::TypePtr& type, std::vector<NodeId>& inputs) const {
+  Arg a;
+  switch (b.kind) {
+    case Bound::Kind::constant:
+      a.constant = b.constant;
+      return a;
+    case Bound::Kind::tensor:
+      a.kind = Arg::Kind::input;
+      a.input = inputs.size();
+      inputs.push_back(b.node);
+      return a;
+    case Bound::Kind::list: {
+      a.kind = Arg::Kind::list;
+      const auto list_type = type->cast<c10::ListType>();
+      a.element_type = list_type ? list_type->getElementType() : c10::TensorType::get();
+      for (const Bound& item : b.items) a.items.push_back(arg_of(item, a.element_type, inputs));
+      return a;
+    }
+    case Bound::Kind::tuple:
+    case Bound::Kind::poisoned:
+      break;
+  }
+  throw std::invalid_argument("a tuple holding tensors computed from the input cannot be an operator's argument");
+}
+
+std::string Importer::unique_name(std::string base) {
+  if (base.empty()) base = "node";
+  std::string name = base;
+  for (int k = 2; !names_.insert(name).second; ++k) name = fmt::format("{}_{}", base, k);
+  return name;
+}
+
+NodeId Importer::add_node(Node node, std::shared_ptr<const NodeKernel> kernel, std::vector<Param> params) {
+  node.id = static_cast<NodeId>(nodes_.size());
+  node.name = unique_name(node.name);
+  for (Param& p : params) {
+    p.node = node.id;
+    p.name = fmt::format("{}.{}", node.name, p.name);
+    params_.push_back(std::move(p));
+  }
+  nodes_.push_back(std::move(node));
+  kernels_.push_back(std::move(kernel));
+  return nodes_.back().id;
+}
+
+// A readable node name: a parameter's module path ("layer1.0.conv1") when the
+// operator reads one, else the value's name in the user's code, else the kind.
+std::string Importer::node_name(jit::Node* n, const jit::Value* out, OpKind kind, const std::string& op) const {
+  if (kind == OpKind::conv2d || kind == OpKind::linear) {
+    for (const jit::Value* in : n->inputs()) {
+      const std::string& dn = in->debugName();
+      if (in->node()->kind() == c10::prim::Constant && dn.starts_with("self.") && dn.ends_with(".weight")) {
+        return dn.substr(5, dn.size() - 5 - 7);
+      }
+    }
+  }
+  std::string dn = out->hasDebugName() ? out->debugName() : "";
+  if (const auto dot = dn.rfind('.'); dot != std::string::npos &&
+                                      std::all_of(dn.begin() + static_cast<std::ptrdiff_t>(dot) + 1, dn.end(),
+                                                  [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+    dn.resize(dot);
+  }
+  const bool numeric = dn.empty() || std::all_of(dn.begin(), dn.end(), [](char c) {
+                         return std::isdigit(static_cast<unsigned char>(c));
+                       });
+  if (!numeric) return dn;
+  if (kind != OpKind::generic) return std::string(to_string(kind));
+  const auto colons = op.rfind("::");
+  return colons == std::string::npos ? op : op.substr(colons + 2);
+}
+
+void Importer::bind_inputs() {
+  const auto& inputs = imported_->graph->inputs();
+  std::vector<const jit::Value*> tensors;
+  for (std::size_t i = 1; i < inputs.size(); ++i) {  // input 0 is the module itself
+    const jit::Value* v = inputs[i];
+    if (!is_tensor_type(v->type())) {
+      problems_.push_back(fmt::format("forward() argument '{}' is a {}, not a tensor: only tensor inputs can be imported",
+                                      v->debugName(), v->type()->repr_str()));
+      continue;
+    }
+    tensors.push_back(v);
+  }
+  if (tensors.size() != shapes_.size()) {
+    throw ImportError(fmt::format("forward() takes {} tensor input(s); --input gives {} shape(s) ({})", tensors.size(),
+                                  shapes_.size(), input_shapes_string(shapes_)));
+  }
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(0);
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    Node node;
+    node.kind = OpKind::input;
+    std::string dn = tensors[i]->debugName();
+    if (const auto dot = dn.rfind('.'); dot != std::string::npos) dn.resize(dot);
+    node.name = dn.empty() ? fmt::format("input{}", i) : dn;
+    node.out_shape = shapes_[i];
+    Bound b;
+    b.kind = Bound::Kind::tensor;
+    b.example = at::rand(shapes_[i], gen, at::kFloat);
+    b.node = add_node(std::move(node), nullptr, {});
+    set(tensors[i], std::move(b));
+  }
+}
+
+void Importer::run_block(jit::Block* block) {
+  for (jit::Node* n : block->nodes()) visit(n);
+}
+
+void Importer::visit(jit::Node* n) {
+  const auto kind = n->kind();
+  const std::string op = op_name(n);
+  if (kind == c10::prim::Constant) {
+    const auto value = jit::toIValue(n->output());
+    if (!value) return problem(n, "a constant tandem cannot read");
+    set(n->output(), Bound::of_constant(*value));
+    return;
+  }
+  std::vector<const Bound*> ins;
+  bool poisoned = false;
+  for (const jit::Value* v : n->inputs()) {
+    ins.push_back(&bound(v));
+    poisoned = poisoned || ins.back()->poisoned();
+  }
+  if (poisoned) return poison_outputs(n);  // reported where it started
+
+  if (kind == c10::prim::If) return visit_if(n);
+  if (kind == c10::prim::Loop) return visit_loop(n);
+  if (kind == c10::prim::ListConstruct || kind == c10::prim::TupleConstruct) {
+    // The interpreter builds these itself (they have no operator to call).
+    const bool list = kind == c10::prim::ListConstruct;
+    const bool dynamic = std::any_of(ins.begin(), ins.end(), [](const Bound* b) { return b->dynamic(); });
+    if (!dynamic) {
+      if (list) {
+        const auto type = n->output()->type()->expect<c10::ListType>();
+        c10::impl::GenericList values(type->getElementType());
+        for (const Bound* in : ins) values.push_back(in->constant);
+        set(n->output(), Bound::of_constant(IValue(std::move(values))));
+      } else {
+        std::vector<IValue> values;
+        for (const Bound* in : ins) values.push_back(in->constant);
+        set(n->output(), Bound::of_constant(c10::ivalue::Tuple::create(std::move(values))));
+      }
+      ++report_->folded[op];
+      return;
+    }
+    Bound b;
+    b.kind = list ? Bound::Kind::list : Bound::Kind::tuple;
+    for (const Bound* in : ins) b.items.push_back(*in);
+    set(n->output(), std::move(b));
+    return;
+  }
+  if (kind == c10::prim::ListUnpack || kind == c10::prim::TupleUnpack) {
+    const Bound& in = *ins.at(0);
+    if (in.kind == Bound::Kind::constant) {
+      std::vector<IValue> values;
+      if (in.constant.isList()) {
+        for (const IValue& v : in.constant.toListRef()) values.push_back(v);
+      } else if (in.constant.isTuple()) {
+        values = in.constant.toTupleRef().elements().vec();
+      }
+      if (values.size() != n->outputs().size()) return problem(n, "unpacks a different number of values");
+      for (std::size_t i = 0; i < values.size(); ++i) set(n->outputs()[i], Bound::of_constant(values[i]));
+      ++report_->folded[op];
+      return;
+    }
+    if (in.items.size() != n->outputs().size()) return problem(n, "unpacks a different number of values");
+    for (std::size_t i = 0; i < n->outputs().size(); ++i) set(n->outputs()[i], in.items[i]);
+    return;
+  }
+  if (kind == c10::prim::TupleIndex && ins.size() == 2 && ins[0]->kind == Bound::Kind::constant &&
+      ins[1]->kind == Bound::Kind::constant && ins[0]->constant.isTuple()) {
+    const auto& items = ins[0]->constant.toTupleRef().elements();
+    std::int64_t i = ins[1]->constant.toInt();
+    if (i < 0) i += static_cast<std::int64_t>(items.size());
+    if (i < 0 || i >= static_cast<std::int64_t>(items.size())) return problem(n, "index out of range");
+    set(n->output(), Bound::of_constant(items[static_cast<std::size_t>(i)]));
+    ++report_->folded[op];
+    return;
+  }
+  if ((kind == c10::prim::TupleIndex || op == "aten::__getitem__") && ins.size() == 2 &&
+      ins[0]->kind != Bound::Kind::constant && ins[1]->kind == Bound::Kind::constant &&
+      ins[0]->kind != Bound::Kind::tensor) {
+    const std::int64_t size = static_cast<std::int64_t>(ins[0]->items.size());
+    std::int64_t i = ins[1]->constant.toInt();
+    if (i < 0) i += size;
+    if (i < 0 || i >= size) return problem(n, "index out of range");
+    set(n->output(), ins[0]->items[static_cast<std::size_t>(i)]);
+    return;
+  }
+  if (kind == c10::prim::RaiseException) {
+    std::string message = ins.empty() || ins[0]->kind != Bound::Kind::constant ? "" : ins[0]->constant.toStringRef();
+    return problem(n, fmt::format("the model raises an exception for these input shapes{}",
+                                  message.empty() ? "" : ": " + message.substr(0, 200)));
+  }
+  if (kind == c10::prim::Uninitialized) {
+    set(n->output(), Bound::of_constant(IValue()));
+    return;
+  }
+  if (kind == c10::prim::GetAttr || kind == c10::prim::SetAttr || kind == c10::prim::CallMethod ||
+      kind == c10::prim::CallFunction) {
+    return problem(n, "left in the graph after freezing and inlining (a module attribute or call tandem cannot fold)");
+  }
+  if ((op == "aten::__is__" || op == "aten::__isnot__") && ins.size() == 2) {
+    // A tensor computed from the input is never None.
+    const bool none0 = ins[0]->kind == Bound::Kind::constant && ins[0]->constant.isNone();
+    const bool none1 = ins[1]->kind == Bound::Kind::constant && ins[1]->constant.isNone();
+    if ((none0 && ins[1]->kind == Bound::Kind::tensor) || (none1 && ins[0]->kind == Bound::Kind::tensor)) {
+      set(n->output(), Bound::of_constant(IValue(op == "aten::__isnot__")));
+      ++report_->folded[op];
+      return;
+    }
+  }
+  if (kind == c10::prim::unchecked_cast && ins.size() == 1) {
+    set(n->output(), *ins[0]);
+    return;
+  }
+  if (op == "aten::warn" || kind == c10::prim::Print) {
+    ++report_->ignored[op];
+    return;
+  }
+  if (dropout_ops().contains(op)) {
+    // dropout(input, p, train): identity in eval mode.
+    if (ins.size() == 3 && ins[2]->kind == Bound::Kind::constant && ins[2]->constant.isBool() &&
+        !ins[2]->constant.toBool()) {
+      set(n->output(), *ins[0]);
+      ++report_->folded[op];
+      return;
+    }
+    return problem(n, "dropout in training mode (save the model after model.eval())");
+  }
+  visit_op(n);
+}
+
+void Importer::visit_if(jit::Node* n) {
+  const Bound& cond = bound(n->input(0));
+  if (cond.kind != Bound::Kind::constant || !cond.constant.isBool()) {
+    return problem(n, "a branch whose condition depends on the input data (data-dependent control flow)");
+  }
+  jit::Block* taken = n->blocks()[cond.constant.toBool() ? 0 : 1];
+  run_block(taken);
+  for (std::size_t i = 0; i < n->outputs().size(); ++i) set(n->outputs()[i], bound(taken->outputs()[i]));
+  ++report_->folded["prim::If"];
+}
+
+void Importer::visit_loop(jit::Node* n) {
+  const Bound& trips = bound(n->input(0));
+  const Bound& start = bound(n->input(1));
+  if (trips.kind != Bound::Kind::constant || start.kind != Bound::Kind::constant) {
+    return problem(n, "a loop whose trip count or condition depends on the input data");
+  }
+  jit::Block* body = n->blocks()[0];
+  std::vector<Bound> carried;
+  for (std::size_t i = 2; i < n->inputs().size(); ++i) carried.push_back(bound(n->input(i)));
+  const std::int64_t max_trips = trips.constant.toInt();
+  bool go = start.constant.toBool();
+  for (std::int64_t iter = 0; go && iter < max_trips; ++iter) {
+    if (++unrolled_ > k_max_unrolled_iterations) {
+      return problem(n, fmt::format("a loop of more than {} iterations", k_max_unrolled_iterations));
+    }
+    set(body->inputs()[0], Bound::of_constant(IValue(iter)));
+    for (std::size_t i = 0; i < carried.size(); ++i) set(body->inputs()[i + 1], carried[i]);
+    const std::size_t problems_before = problems_.size();
+    run_block(body);
+    if (problems_.size() != problems_before) return poison_outputs(n);
+    const Bound& next = bound(body->outputs()[0]);
+    if (next.kind != Bound::Kind::constant || !next.constant.isBool()) {
+      return problem(n, "a loop whose condition depends on the input data");
+    }
+    go = next.constant.toBool();
+    for (std::size_t i = 0; i < carried.size(); ++i) carried[i] = bound(body->outputs()[i + 1]);
+  }
+  for (std::size_t i = 0; i < n->outputs().size(); ++i) set(n->outputs()[i], carried.at(i));
+  ++report_->folded["prim::Loop"];
+}
+
+void Importer::fold(jit::Node* n) {
+  if (n->maybeSchema() && n->isNondeterministic()) {
+    return problem(n, "a random operator: its value would be frozen into the model");
+  }
+  jit::Stack stack;
+  for (const jit::Value* v : n->inputs()) stack.push_back(example(bound(v), v->type()));
+  try {
+    n->getOperation()(stack);
+  } catch (const c10::Error& e) {
+    return problem(n, fmt::format("fails for these input shapes: {}", e.what_without_backtrace()));
+  }
+  if (stack.size() != n->outputs().size()) return problem(n, "returned an unexpected number of values");
+  for (std::size_t i = 0; i < stack.size(); ++i) set(n->outputs()[i], Bound::of_constant(std::move(stack[i])));
+  ++report_->folded[op_name(n)];
+}
+
+void Importer::visit_op(jit::Node* n) {
+  const std::string op = op_name(n);
+  bool dynamic = false;
+  for (const jit::Value* v : n->inputs()) dynamic = dynamic || bound(v).dynamic();
+  if (shape_ops().contains(op) && dynamic) {
+    // Metadata of a tensor computed from the input: fixed by the declared shapes.
+    return fold(n);
+  }
+  if (!dynamic) return fold(n);
+  data_flow(n);
+}
+
+// The node kind and attributes an operator maps to, or generic. `ins` are the
+// bound arguments, `out` the example output.
+struct Mapping {
+  OpKind kind = OpKind::generic;
+  LayerAttrs attrs;
+  bool builtin = false;           // run on the zoo's built-in path with `params`
+  std::vector<Param> params;      // builtin: in apply_op's order
+};
+
+std::vector<std::int64_t> int_list(const Bound* b) {
+  if (!b || b->kind != Bound::Kind::constant || !b->constant.isIntList()) return {};
+  return b->constant.toIntVector();
+}
+
+bool constant_none(const Bound* b) { return b->kind == Bound::Kind::constant && b->constant.isNone(); }
+
+bool constant_tensor(const Bound* b) { return b->kind == Bound::Kind::constant && b->constant.isTensor(); }
+
+bool is_const_int(const Bound* b, std::int64_t value) {
+  return b->kind == Bound::Kind::constant && b->constant.isInt() && b->constant.toInt() == value;
+}
+
+bool is_const_bool(const Bound* b, bool value) {
+  return b->kind == Bound::Kind::constant && b->constant.isBool() && b->constant.toBool() == value;
+}
+
+std::int64_t normalise_dim(std::int64_t d, std::size_t rank) {
+  return d < 0 ? d + static_cast<std::int64_t>(rank) : d;
+}
+
+std::pair<std::int64_t, std::int64_t> pair_of(const std::vector<std::int64_t>& v, std::int64_t fallback) {
+  if (v.empty()) return {fallback, fallback};
+  if (v.size() == 1) return {v[0], v[0]};
+  return {v[0], v[1]};
+}
+
+Mapping map_conv(const std::vector<const Bound*>& in, bool traced_form, const at::Tensor& x) {
+  Mapping m;
+  m.kind = OpKind::conv2d;
+  // conv2d(input, weight, bias, stride, padding, dilation, groups)
+  // _convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups, ...)
+  const Bound* weight = in.at(1);
+  const Bound* bias = in.at(2);
+  const auto stride = int_list(in.at(3));
+  const auto padding = int_list(in.at(4));
+  const auto dilation = int_list(in.at(5));
+  const Bound* groups = in.at(traced_form ? 8 : 6);
+  const bool transposed = traced_form && !is_const_bool(in.at(6), false);
+  if (!constant_tensor(weight) || !(constant_none(bias) || constant_tensor(bias)) || transposed ||
+      groups->kind != Bound::Kind::constant || x.dim() != 4 || weight->constant.toTensor().dim() != 4 ||
+      padding.empty() || stride.empty() || (dilation != std::vector<std::int64_t>{1, 1} && dilation != std::vector<std::int64_t>{1})) {
+    m.kind = OpKind::generic;
+    return m;
+  }
+  const at::Tensor w = weight->constant.toTensor();
+  auto& a = m.attrs;
+  a.groups = groups->constant.toInt();
+  a.out_channels = w.size(0);
+  a.in_channels = w.size(1) * a.groups;
+  a.kernel_h = w.size(2);
+  a.kernel_w = w.size(3);
+  std::tie(a.stride_h, a.stride_w) = pair_of(stride, 1);
+  std::tie(a.pad_h, a.pad_w) = pair_of(padding, 0);
+  a.bias = constant_tensor(bias);
+  m.builtin = w.scalar_type() == at::kFloat;
+  m.params.push_back({0, "weight", w.contiguous()});
+  if (a.bias) m.params.push_back({0, "bias", bias->constant.toTensor().contiguous()});
+  return m;
+}
+
+Mapping map_op(const std::string& op, const std::vector<const Bound*>& in, const at::Tensor& x,
+               const at::Tensor& out, std::size_t dynamic_tensors) {
+  Mapping m;
+  const auto rank = static_cast<std::size_t>(x.defined() ? x.dim() : 0);
+  auto& a = m.attrs;
+  if (op == "aten::conv2d" && in.size() == 7) return map_conv(in, false, x);
+  if (op == "aten::_convolution" && in.size() >= 9) return map_conv(in, true, x);
+  if (op == "aten::linear" && in.size() == 3 && constant_tensor(in[1]) &&
+      (constant_none(in[2]) || constant_tensor(in[2])) && in[1]->constant.toTensor().dim() == 2) {
+    const at::Tensor w = in[1]->constant.toTensor();
+    m.kind = OpKind::linear;
+    a.out_features = w.size(0);
+    a.in_features = w.size(1);
+    a.bias = constant_tensor(in[2]);
+    m.builtin = w.scalar_type() == at::kFloat;
+    m.params.push_back({0, "weight", w.contiguous()});
+    if (a.bias) m.params.push_back({0, "bias", in[2]->constant.toTensor().contiguous()});
+    return m;
+  }
+  if (op == "aten::addmm" && in.size() == 5 && constant_tensor(in[0]) && constant_tensor(in[2]) &&
+      in[1]->kind == Bound::Kind::tensor && is_const_int(in[3], 1) && is_const_int(in[4], 1) &&
+      in[2]->constant.toTensor().dim() == 2) {
+    // addmm(bias, x, W^T): a linear layer as older traces write it.
+    const at::Tensor w = in[2]->constant.toTensor().t().contiguous();
+    m.kind = OpKind::linear;
+    a.out_features = w.size(0);
+    a.in_features = w.size(1);
+    a.bias = true;
+    m.builtin = w.scalar_type() == at::kFloat;
+    m.params.push_back({0, "weight", w});
+    m.params.push_back({0, "bias", in[0]->constant.toTensor().contiguous()});
+    return m;
+  }
+  if (op == "aten::batch_norm" && in.size() == 9 && rank == 4 && is_const_bool(in[5], false) &&
+      constant_tensor(in[1]) && constant_tensor(in[2]) && constant_tensor(in[3]) && constant_tensor(in[4])) {
+    m.kind = OpKind::batch_norm2d;
+    a.in_channels = a.out_channels = x.size(1);
+    a.eps = in[7]->constant.toDouble();
+    m.builtin = true;
+    const char* names[] = {"weight", "bias", "running_mean", "running_var"};
+    for (int i = 0; i < 4; ++i) m.params.push_back({0, names[i], in[static_cast<std::size_t>(i) + 1]->constant.toTensor().contiguous()});
+    return m;
+  }
+  const std::string base = op.ends_with("_") ? op.substr(0, op.size() - 1) : op;
+  const std::map<std::string, OpKind> unary{
+      {"aten::relu", OpKind::relu},       {"aten::relu6", OpKind::relu6},     {"aten::hardswish", OpKind::hardswish},
+      {"aten::hardsigmoid", OpKind::hardsigmoid}, {"aten::silu", OpKind::silu}, {"aten::sigmoid", OpKind::sigmoid},
+      {"aten::tanh", OpKind::tanh},       {"aten::contiguous", OpKind::contiguous}};
+  if (const auto it = unary.find(base); it != unary.end() && dynamic_tensors == 1) {
+    m.kind = it->second;
+    return m;
+  }
+  if (base == "aten::hardtanh" && in.size() == 3 && in[1]->kind == Bound::Kind::constant &&
+      in[2]->kind == Bound::Kind::constant && in[1]->constant.toDouble() == 0.0 && in[2]->constant.toDouble() == 6.0) {
+    m.kind = OpKind::relu6;
+    return m;
+  }
+  if (base == "aten::gelu" && (in.size() == 1 || (in[1]->kind == Bound::Kind::constant &&
+                                                  in[1]->constant.isString() && in[1]->constant.toStringRef() == "none"))) {
+    m.kind = OpKind::gelu;
+    return m;
+  }
+  if ((op == "aten::max_pool2d" || op == "aten::avg_pool2d") && rank == 4) {
+    // max_pool2d(x, kernel, stride, padding, dilation, ceil_mode)
+    // avg_pool2d(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    const bool max = op == "aten::max_pool2d";
+    const auto kernel = int_list(in.at(1));
+    const auto stride = int_list(in.at(2));
+    const auto padding = int_list(in.at(3));
+    const Bound* ceil = in.at(max ? 5 : 4);
+    if (kernel.empty() || ceil->kind != Bound::Kind::constant) return m;
+    if (max && int_list(in.at(4)) != std::vector<std::int64_t>{1, 1} && int_list(in.at(4)) != std::vector<std::int64_t>{1}) return m;
+    if (!max && (!is_const_bool(in.at(5), true) || !constant_none(in.at(6)))) return m;
+    m.kind = max ? OpKind::max_pool2d : OpKind::avg_pool2d;
+    std::tie(a.kernel_h, a.kernel_w) = pair_of(kernel, 1);
+    std::tie(a.stride_h, a.stride_w) = stride.empty() ? std::pair{a.kernel_h, a.kernel_w} : pair_of(stride, 1);
+    std::tie(a.pad_h, a.pad_w) = pair_of(padding, 0);
+    a.ceil_mode = ceil->constant.toBool();
+    return m;
+  }
+  if (op == "aten::adaptive_avg_pool2d" && rank == 4 && out.dim() == 4) {
+    m.kind = OpKind::adaptive_avg_pool2d;
+    a.out_h = out.size(2);
+    a.out_w = out.size(3);
+    return m;
+  }
+  if ((base == "aten::add" || base == "aten::mul") && dynamic_tensors >= 2) {
+    if (base == "aten::add" && (in.size() != 3 || !is_const_int(in[2], 1))) return m;
+    m.kind = base == "aten::add" ? OpKind::add : OpKind::mul;
+    return m;
+  }
+  if (op == "aten::cat" && in.size() == 2 && in[1]->kind == Bound::Kind::constant) {
+    m.kind = OpKind::concat;
+    a.concat_dim = normalise_dim(in[1]->constant.toInt(), static_cast<std::size_t>(out.dim()));
+    return m;
+  }
+  if (op == "aten::flatten" && in.size() == 3 && rank >= 2 && is_const_int(in[1], 1) &&
+      in[2]->kind == Bound::Kind::constant && normalise_dim(in[2]->constant.toInt(), rank) == static_cast<std::int64_t>(rank) - 1) {
+    m.kind = OpKind::flatten;
+    return m;
+  }
+  if (op == "aten::flatten" || op == "aten::view" || op == "aten::reshape" || op == "aten::squeeze" ||
+      op == "aten::unsqueeze") {
+    m.kind = OpKind::reshape;
+    a.dims = shape_of(out);
+    return m;
+  }
+  if ((op == "aten::transpose" && in.size() == 3) || op == "aten::permute" || op == "aten::t") {
+    m.kind = OpKind::permute;
+    std::vector<std::int64_t> dims(rank);
+    std::iota(dims.begin(), dims.end(), 0);
+    if (op == "aten::permute") {
+      dims = int_list(in.at(1));
+      for (auto& d : dims) d = normalise_dim(d, rank);
+    } else if (op == "aten::t") {
+      if (rank == 2) std::swap(dims[0], dims[1]);
+    } else {
+      std::swap(dims.at(static_cast<std::size_t>(normalise_dim(in[1]->constant.toInt(), rank))),
+                dims.at(static_cast<std::size_t>(normalise_dim(in[2]->constant.toInt(), rank))));
+    }
+    a.dims = dims;
+    return m;
+  }
+  if (op == "aten::mean" && in.size() >= 3 && in[1]->kind == Bound::Kind::constant && in[1]->constant.isIntList() &&
+      in[2]->kind == Bound::Kind::constant) {
+    m.kind = OpKind::mean;
+    for (std::int64_t d : in[1]->constant.toIntVector()) a.dims.push_back(normalise_dim(d, rank));
+    a.keepdim = in[2]->constant.toBool();
+    return m;
+  }
+  if (op == "aten::softmax" && in.size() >= 2 && in[1]->kind == Bound::Kind::constant) {
+    m.kind = OpKind::softmax;
+    a.dim = normalise_dim(in[1]->constant.toInt(), rank);
+    return m;
+  }
+  if (op == "aten::matmul" && dynamic_tensors == 2) {
+    m.kind = OpKind::matmul;
+    return m;
+  }
+  return m;
+}
+
+void Importer::data_flow(jit::Node* n) {
+  const std::string op = op_name(n);
+  if (data_shaped_ops().contains(op)) {
+    return problem(n, "its output's shape depends on the input data, which a graph of static shapes cannot hold");
+  }
+  const c10::FunctionSchema* schema = n->maybeSchema();
+  if (!schema) return problem(n, "an operator without a schema tandem cannot run as a node");
+  if (n->isNondeterministic()) return problem(n, "a random operator: results would differ from run to run");
+  // Outputs: tensors or lists of tensors only.
+  for (const jit::Value* out : n->outputs()) {
+    if (!is_tensor_type(out->type()) && !is_tensor_list_type(out->type())) {
+      return problem(n, fmt::format("computes a {} from the input data (a non-tensor value that depends on data)",
+                                    out->type()->repr_str()));
+    }
+  }
+  std::vector<const Bound*> ins;
+  for (const jit::Value* v : n->inputs()) ins.push_back(&bound(v));
+  // In-place update: of what, and is it safe to make it functional here?
+  const auto& args = schema->arguments();
+  std::optional<std::size_t> mutated;
+  for (std::size_t i = 0; i < args.size() && i < ins.size(); ++i) {
+    if (args[i].alias_info() && args[i].alias_info()->isWrite()) mutated = i;
+  }
+  if (mutated) {
+    const Bound* target = ins[*mutated];
+    if (target->kind != Bound::Kind::tensor) return problem(n, "updates a list in place");
+    if (nodes_[static_cast<std::size_t>(target->node)].kind == OpKind::input) {
+      return problem(n, "updates a graph input in place (make a copy first, e.g. x = x.clone())");
+    }
+    if (target->view) {
+      return problem(n, "updates a view of another tensor in place, which changes that tensor too");
+    }
+  }
+  // Run it on the example values.
+  jit::Stack stack;
+  for (const jit::Value* v : n->inputs()) stack.push_back(example(bound(v), v->type()));
+  try {
+    if (mutated) stack.at(*mutated) = stack.at(*mutated).toTensor().clone();
+    n->getOperation()(stack);
+  } catch (const c10::Error& e) {
+    return problem(n, fmt::format("fails on inputs of shapes {} (is --input right?): {}", input_shapes_string(shapes_),
+                                  e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    return problem(n, e.what());
+  }
+  if (stack.size() != n->outputs().size()) return problem(n, "returned an unexpected number of values");
+
+  // The node's tensor inputs and its constant arguments.
+  std::vector<NodeId> node_inputs;
+  std::vector<Arg> kernel_args;
+  try {
+    for (const jit::Value* v : n->inputs()) kernel_args.push_back(arg_of(bound(v), v->type(), node_inputs));
+  } catch (const std::invalid_argument& e) {
+    return problem(n, e.what());
+  }
+  std::optional<std::size_t> clone_input;
+  if (mutated) clone_input = kernel_args[*mutated].input;
+  std::size_t dynamic_tensors = node_inputs.size();
+  std::int64_t const_bytes = 0;
+  for (const Bound* b : ins) {
+    if (constant_tensor(b)) const_bytes += static_cast<std::int64_t>(b->constant.toTensor().nbytes());
+  }
+  const bool view = schema->returns().size() == 1 && schema->returns()[0].alias_info() && !mutated;
+  const at::Tensor first_input = [&] {
+    for (const Bound* b : ins) {
+      if (b->kind == Bound::Kind::tensor) return b->example;
+      if (b->kind == Bound::Kind::list) {
+        for (const Bound& i : b->items) {
+          if (i.kind == Bound::Kind::tensor) return i.example;
+        }
+      }
+    }
+    return at::Tensor();
+  }();
+
+  // One node per tensor output.
+  std::vector<Bound> results(n->outputs().size());
+  for (std::size_t o = 0; o < n->outputs().size(); ++o) {
+    const jit::Value* out = n->outputs()[o];
+    const IValue& value = stack[o];
+    std::vector<std::pair<std::optional<std::size_t>, at::Tensor>> pieces;
+    if (value.isTensor()) {
+      pieces.push_back({std::nullopt, value.toTensor()});
+    } else {
+      const auto list = value.toTensorList();
+      for (std::size_t e = 0; e < list.size(); ++e) pieces.push_back({e, list.get(e)});
+    }
+    Bound result;
+    if (!value.isTensor()) result.kind = Bound::Kind::list;
+    for (const auto& [element, tensor] : pieces) {
+      Node node;
+      const bool single = n->outputs().size() == 1 && !element;
+      Mapping m = single ? map_op(op, ins, first_input, tensor, dynamic_tensors) : Mapping{};
+      node.kind = m.kind;
+      node.attrs = m.attrs;
+      node.attrs.op = op;
+      if (!m.builtin) node.attrs.const_bytes = const_bytes;
+      node.inputs = node_inputs;
+      try {
+        node.out_shape = shape_of(tensor);
+        node.dtype = dtype_of(tensor);
+      } catch (const std::invalid_argument& e) {
+        return problem(n, e.what());
+      }
+      std::string name = node_name(n, out, node.kind, op);
+      if (element) name = fmt::format("{}.{}", name, *element);
+      node.name = name;
+      std::shared_ptr<const NodeKernel> kernel;
+      std::vector<Param> params;
+      if (m.builtin) {
+        // Built-in ops take exactly the activation; the parameters are the node's own.
+        node.inputs = {node_inputs.at(0)};
+        params = std::move(m.params);
+      } else {
+        kernel = std::make_shared<JitKernel>(n->getOperation(), op, kernel_args, o, element, clone_input);
+      }
+      ++report_->mapped[op][std::string(to_string(node.kind))];
+      Bound b;
+      b.kind = Bound::Kind::tensor;
+      b.example = tensor;
+      b.view = view || element.has_value();
+      b.node = add_node(std::move(node), std::move(kernel), std::move(params));
+      if (result.kind == Bound::Kind::list) {
+        result.items.push_back(std::move(b));
+      } else {
+        result = std::move(b);
+      }
+    }
+    results[o] = std::move(result);
+  }
+  for (std::size_t o = 0; o < results.size(); ++o) set(n->outputs()[o], results[o]);
+  // After an in-place update, later uses of the updated value see the result.
+  if (mutated && results.size() == 1) set(n->input(*mutated), results[0]);
+}
+
+void Importer::finish_outputs() {
+  std::vector<const Bound*> pending;
+  for (const jit::Value* v : imported_->graph->outputs()) pending.push_back(&bound(v));
+  std::set<NodeId> sinks;
+  std::size_t position = 0;
+  while (!pending.empty()) {
+    const Bound* b = pending.front();
+    pending.erase(pending.begin());
+    switch (b->kind) {
+      case Bound::Kind::tensor:
+        if (nodes_[static_cast<std::size_t>(b->node)].kind == OpKind::input) {
+          problems_.push_back(fmt::format("output {} is an input passed through unchanged", position));
+        } else if (sinks.insert(b->node).second) {
+          outputs_.push_back(b->node);
+        }
+        break;
+      case Bound::Kind::list:
+      case Bound::Kind::tuple:
+        for (auto it = b->items.rbegin(); it != b->items.rend(); ++it) pending.insert(pending.begin(), &*it);
+        continue;
+      case Bound::Kind::constant: {
+        std::ostringstream text;
+        text << b->constant;
+        std::string s = text.str();
+        if (s.size() > 60) s = s.substr(0, 57) + "...";
+        report_->constant_outputs.push_back(s);
+        break;
+      }
+      case Bound::Kind::poisoned:
+        break;
+    }
+    ++position;
+  }
+  if (outputs_.empty() && problems_.empty()) problems_.push_back("the model has no output computed from its inputs");
+}
+
+std::shared_ptr<const Model> Importer::build() {
+  // Keep what the outputs need; anything else was only read for its shape.
+  // An output that another node also reads gets a node of its own, so that
+  // every output is a sink of the graph.
+  std::vector<bool> read(nodes_.size(), false);
+  for (const Node& n : nodes_) {
+    for (NodeId p : n.inputs) read[static_cast<std::size_t>(p)] = true;
+  }
+  for (NodeId& o : outputs_) {
+    if (!read[static_cast<std::size_t>(o)]) continue;
+    const Node& source = nodes_[static_cast<std::size_t>(o)];
+    Node out;
+    out.kind = OpKind::reshape;
+    out.name = source.name + ".output";
+    out.inputs = {o};
+    out.out_shape = source.out_shape;
+    out.dtype = source.dtype;
+    out.attrs.dims = source.out_shape;
+    out.attrs.op = "output";
+    o = add_node(std::move(out), nullptr, {});
+  }
+  std::vector<bool> keep(nodes_.size(), false);
+  for (NodeId o : outputs_) keep[static_cast<std::size_t>(o)] = true;
+  for (std::size_t i = nodes_.size(); i-- > 0;) {
+    if (!keep[i]) continue;
+    for (NodeId p : nodes_[i].inputs) keep[static_cast<std::size_t>(p)] = true;
+  }
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (nodes_[i].kind == OpKind::input && !keep[i]) {
+      throw ImportError(fmt::format("input '{}' is not used by any output", nodes_[i].name));
+    }
+  }
+  std::vector<NodeId> new_id(nodes_.size(), -1);
+  std::vector<Node> nodes;
+  std::vector<std::shared_ptr<const NodeKernel>> kernels;
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (!keep[i]) continue;
+    new_id[i] = static_cast<NodeId>(nodes.size());
+    Node n = nodes_[i];
+    n.id = new_id[i];
+    for (NodeId& p : n.inputs) p = new_id[static_cast<std::size_t>(p)];
+    nodes.push_back(std::move(n));
+    kernels.push_back(kernels_[i]);
+  }
+  std::vector<Param> params;
+  for (Param& p : params_) {
+    if (!keep[static_cast<std::size_t>(p.node)]) continue;
+    p.node = new_id[static_cast<std::size_t>(p.node)];
+    params.push_back(std::move(p));
+  }
+  compute_features(nodes);
+  GraphDesc graph(name_, std::move(nodes));
+  return std::make_shared<const Model>(std::move(graph), std::move(params), std::move(kernels), imported_);
+}
+
+std::shared_ptr<const Model> Importer::run(const std::filesystem::path& file, ImportReport& report) {
+  report_ = &report;
+  try {
+    imported_->module = jit::load(file.string());
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(fmt::format("cannot load {} as TorchScript: {}", file.string(),
+                                         std::string(e.what_without_backtrace()).substr(0, 300)));
+  }
+  jit::Module& module = imported_->module;
+  report.was_frozen = module.named_parameters().size() == 0 && module.named_buffers().size() == 0;
+  try {
+    module.eval();
+    // Freezing alone: parameters and attributes become constants; no
+    // numerics passes, so the graph keeps the user's layers.
+    module = jit::freeze_module(module);
+  } catch (const c10::Error& e) {
+    throw ImportError(fmt::format("cannot freeze {}: {}", file.string(),
+                                  std::string(e.what_without_backtrace()).substr(0, 300)));
+  }
+  auto graph = module.get_method("forward").graph()->copy();
+  jit::Inline(*graph);
+  jit::RemoveTensorMutation(graph);
+  jit::EliminateDeadCode(graph);
+  imported_->graph = graph;
+
+  bind_inputs();
+  run_block(graph->block());
+  finish_outputs();
+  if (!problems_.empty()) {
+    std::string text = fmt::format("cannot import {}:", file.string());
+    for (const auto& p : problems_) text += "\n  - " + p;
+    throw ImportError(text);
+  }
+  return build();
+}
+
+}  // namespace
+
+std::shared_ptr<const Model> import_torchscript(const std::filesystem::path& file, const ImportOptions& options,
+                                                ImportReport* report) {
+  const auto start = std::chrono::steady_clock::now();
+  if (!std::filesystem::is_regular_file(file)) {
+    throw std::runtime_error(fmt::format("{}: no such file", file.string()));
+  }
+  if (options.inputs.empty()) {
+    throw ImportError(fmt::format("{}: give the input shape(s), e.g. --input 1x3x224x224", file.string()));
+  }
+  ImportReport local;
+  ImportReport& r = report ? *report : local;
+  Importer importer(options.name.empty() ? file.stem().string() : options.name, options.inputs);
+  auto model = importer.run(file, r);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return model;
+}
+
+std::vector<Shape> parse_input_shapes(std::string_view text) {
+  std::vector<Shape> shapes;
+  std::string_view rest = text;
+  const auto fail = [&](std::string_view why) {
+    return std::invalid_argument(
+        fmt::format("input shape '{}': {} (expected e.g. 1x3x224x224, or 1x3x32x32,1x10 for two inputs)", text, why));
+  };
+  if (text.empty()) throw fail("empty");
+  while (true) {
+    const auto comma = rest.find(',');
+    const std::string_view one = rest.substr(0, comma);
+    Shape shape;
+    std::string_view dims = one;
+    while (true) {
+      const auto x = dims.find('x');
+      const std::string_view d = dims.substr(0, x);
+      std::int64_t value = 0;
+      const auto [ptr, ec] = std::from_chars(d.data(), d.data() + d.size(), value);
+      if (d.empty() || ec != std::errc() || ptr != d.data() + d.size() || value <= 0 || value > (1 << 24)) {
+        throw fail(fmt::format("'{}' is not a dimension from 1 to {}", d, 1 << 24));
+      }
+      shape.push_back(value);
+      if (x == std::string_view::npos) break;
+      dims = dims.substr(x + 1);
+    }
+    if (shape.size() > 8) throw fail("more than 8 dimensions");
+    shapes.push_back(std::move(shape));
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  return shapes;
+}
+
+std::string input_shapes_string(const std::vector<Shape>& shapes) {
+  std::string out;
+  for (const Shape& s : shapes) out += (out.empty() ? "" : ",") + shape_string(s);
+  return out;
+}
+
+}  // namespace tandem
