@@ -70,6 +70,12 @@ std::optional<DType> dtype_from_string(std::string_view name);
 /// Bytes per element of a dtype.
 std::int64_t dtype_size(DType dtype);
 
+/// The executor's slowdown stretch (RunOptions::slowdown in model.hpp) spins
+/// through an extra wait of up to this many ms and sleeps only through longer
+/// ones: a woken thread pays a variable wake-up cost that short nodes would
+/// magnify. Shared with the predictor, which models what a sleep costs.
+inline constexpr double k_stretch_spin_ms = 2.0;
+
 /// Kind-specific attributes. Fields that do not apply to a kind stay 0.
 struct LayerAttrs {
   std::int64_t in_channels = 0;

@@ -5,13 +5,22 @@
 namespace tandem::detail {
 namespace {
 
-// Convolutions go straight to oneDNN: at one intra-op thread LibTorch may
-// otherwise take its im2col + BLAS path. bench/executor_bench.cpp compares the
-// two paths (here: equal or up to 1.4x faster, never slower).
+// Below this many MACs a convolution is dominated by oneDNN's per-call set-up
+// (measured at one thread: 8->8 channels 3x3 at 16x16, 147k MACs, 31.7 us
+// through at::mkldnn_convolution against 15.2 us through at::conv2d; the two
+// cross near 1M MACs).
+constexpr double k_small_conv_macs = 1e6;
+
+// Larger convolutions go straight to oneDNN: at one intra-op thread LibTorch
+// may otherwise take its im2col + BLAS path. bench/executor_bench.cpp
+// compares the two paths (here: equal or up to 1.4x faster, never slower).
 at::Tensor conv2d(const Node& n, const at::Tensor& x, const std::vector<at::Tensor>& p) {
   const auto& a = n.attrs;
   c10::optional<at::Tensor> bias;
   if (a.bias) bias = p.at(1);
+  if (n.macs < k_small_conv_macs) {
+    return at::conv2d(x, p.at(0), bias, {a.stride_h, a.stride_w}, {a.pad_h, a.pad_w}, {1, 1}, a.groups);
+  }
   return at::mkldnn_convolution(x, p.at(0), bias, {a.pad_h, a.pad_w}, {a.stride_h, a.stride_w},
                                 {1, 1}, a.groups);
 }

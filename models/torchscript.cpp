@@ -59,14 +59,13 @@ const std::unordered_set<std::string>& dropout_ops() {
   return ops;
 }
 
+// The user's file and line: the range the saved code was generated from
+// when the file kept it, else the saved code's own.
 std::string where(const jit::Node* n) {
   const auto& range = n->sourceRange();
-  if (auto flc = range.file_line_col()) {
-    const auto& [file, line, col] = *flc;
-    return fmt::format("{}:{}", std::filesystem::path(file).filename().string(), line);
-  }
-  if (auto original = range.findSourceRangeThatGenerated()) {
-    if (auto flc = original->file_line_col()) {
+  for (const auto& r : {range.findSourceRangeThatGenerated(), c10::optional<jit::SourceRange>(range)}) {
+    if (!r) continue;
+    if (auto flc = r->file_line_col()) {
       const auto& [file, line, col] = *flc;
       return fmt::format("{}:{}", std::filesystem::path(file).filename().string(), line);
     }
@@ -100,13 +99,17 @@ bool is_tensor_list_type(const c10::TypePtr& t) {
 
 // What a jit::Value is while the graph is interpreted.
 struct Bound {
-  enum class Kind { constant, tensor, list, tuple, poisoned };
+  // data: a number or bool computed from the input data (aten::item,
+  // aten::Bool of a tensor, ...), carried until something needs it to be
+  // known, where the import fails naming both places.
+  enum class Kind { constant, tensor, list, tuple, poisoned, data };
   Kind kind = Kind::constant;
   IValue constant;           // constant: its value
   NodeId node = -1;          // tensor: the IR node that produces it
   at::Tensor example;        // tensor: its value on the seeded inputs
   bool view = false;         // tensor: aliases another tensor's storage
   std::vector<Bound> items;  // list, tuple
+  std::string origin;        // data: the operator and place that computed it
 
   static Bound of_constant(IValue v) {
     Bound b;
@@ -114,8 +117,16 @@ struct Bound {
     return b;
   }
   bool dynamic() const {
-    if (kind == Kind::tensor || kind == Kind::poisoned) return true;
+    if (kind == Kind::tensor || kind == Kind::poisoned || kind == Kind::data) return true;
     return std::any_of(items.begin(), items.end(), [](const Bound& i) { return i.dynamic(); });
+  }
+  // The first data-valued item, if any.
+  const Bound* data_value() const {
+    if (kind == Kind::data) return this;
+    for (const Bound& i : items) {
+      if (const Bound* d = i.data_value()) return d;
+    }
+    return nullptr;
   }
   bool poisoned() const {
     if (kind == Kind::poisoned) return true;
@@ -234,6 +245,7 @@ class Importer {
   void run_block(jit::Block* block);
   void visit(jit::Node* n);
   void visit_if(jit::Node* n);
+  void visit_data_valued(jit::Node* n, const Bound& data);
   void visit_loop(jit::Node* n);
   void visit_op(jit::Node* n);
   void fold(jit::Node* n);
@@ -295,7 +307,9 @@ IValue Importer::example(const Bound& b, const c10::TypePtr& type) const {
       }
       return c10::ivalue::Tuple::create(std::move(items));
     }
-    case Bound::Kind::poisoned: break;
+    case Bound::Kind::poisoned:
+    case Bound::Kind::data:
+      break;
   }
   throw std::logic_error("import: example of a poisoned value");
 }
@@ -320,6 +334,7 @@ Arg Importer::arg_of(const Bound& b, const c10::TypePtr& type, std::vector<NodeI
     }
     case Bound::Kind::tuple:
     case Bound::Kind::poisoned:
+    case Bound::Kind::data:
       break;
   }
   throw std::invalid_argument("a tuple holding tensors computed from the input cannot be an operator's argument");
@@ -423,6 +438,11 @@ void Importer::visit(jit::Node* n) {
     poisoned = poisoned || ins.back()->poisoned();
   }
   if (poisoned) return poison_outputs(n);  // reported where it started
+  const Bound* data = nullptr;
+  for (const Bound* in : ins) {
+    if (!data) data = in->data_value();
+  }
+  if (data) return visit_data_valued(n, *data);
 
   if (kind == c10::prim::If) return visit_if(n);
   if (kind == c10::prim::Loop) return visit_loop(n);
@@ -530,6 +550,29 @@ void Importer::visit(jit::Node* n) {
     return problem(n, "dropout in training mode (save the model after model.eval())");
   }
   visit_op(n);
+}
+
+// A node that reads a number or bool computed from the data: scalar
+// arithmetic passes it on; a branch, a loop or a tensor operation cannot.
+void Importer::visit_data_valued(jit::Node* n, const Bound& data) {
+  const auto kind = n->kind();
+  if (kind == c10::prim::If) {
+    return problem(n, fmt::format("a branch whose condition depends on the input data (computed by {}); "
+                                  "data-dependent control flow cannot be split",
+                                  data.origin));
+  }
+  if (kind == c10::prim::Loop) {
+    return problem(n, fmt::format("a loop whose trip count or condition depends on the input data (computed by {})",
+                                  data.origin));
+  }
+  const bool scalar_only = std::none_of(n->outputs().begin(), n->outputs().end(), [](const jit::Value* v) {
+    return is_tensor_type(v->type()) || is_tensor_list_type(v->type());
+  });
+  if (!scalar_only) {
+    return problem(n, fmt::format("uses a value computed from the input data (by {}); only tensors may depend on data",
+                                  data.origin));
+  }
+  for (const jit::Value* out : n->outputs()) set(out, Bound{.kind = Bound::Kind::data, .origin = data.origin});
 }
 
 void Importer::visit_if(jit::Node* n) {
@@ -822,11 +865,13 @@ void Importer::data_flow(jit::Node* n) {
   const c10::FunctionSchema* schema = n->maybeSchema();
   if (!schema) return problem(n, "an operator without a schema tandem cannot run as a node");
   if (n->isNondeterministic()) return problem(n, "a random operator: results would differ from run to run");
-  // Outputs: tensors or lists of tensors only.
+  // A number or bool read from tensor data: carried until something needs
+  // it known (reported there, naming this place).
   for (const jit::Value* out : n->outputs()) {
     if (!is_tensor_type(out->type()) && !is_tensor_list_type(out->type())) {
-      return problem(n, fmt::format("computes a {} from the input data (a non-tensor value that depends on data)",
-                                    out->type()->repr_str()));
+      const std::string origin = fmt::format("{} at {}", op, where(n));
+      for (const jit::Value* o : n->outputs()) set(o, Bound{.kind = Bound::Kind::data, .origin = origin});
+      return;
     }
   }
   std::vector<const Bound*> ins;
@@ -977,6 +1022,10 @@ void Importer::finish_outputs() {
         report_->constant_outputs.push_back(s);
         break;
       }
+      case Bound::Kind::data:
+        problems_.push_back(fmt::format("output {} is a value computed from the input data (by {}), not a tensor",
+                                        position, b->origin));
+        break;
       case Bound::Kind::poisoned:
         break;
     }

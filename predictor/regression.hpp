@@ -61,9 +61,6 @@ struct Sample {
   bool in_context() const { return source != "sweep"; }
 };
 
-/// The executor's stretch (models/model.cpp) sleeps only when a node's extra
-/// time exceeds its final spin of 0.2 ms; below that it busy-waits.
-inline constexpr double k_stretch_spin_ms = 0.2;
 /// True when a node measured at `ms` (slowdown `slowdown` included) makes the
 /// executor sleep before the next node starts.
 bool sleeps_after(double ms, double slowdown);

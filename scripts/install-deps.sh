@@ -12,6 +12,7 @@ packages=(
   libcxxopts-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libssl-dev              # HMAC-SHA256 handshake auth
   prometheus-cpp-dev      # metric types and the Prometheus text format of both daemons
+  python3-torch python3-torchvision  # tests and benchmarks export TorchScript files (random weights)
   libgtest-dev libbenchmark-dev
   iproute2                # ip netns / tc for the shaped-link benchmark
 )

@@ -13,6 +13,7 @@
 
 #include "control/client.hpp"
 #include "daemon_process.hpp"
+#include "models/catalog.hpp"
 #include "models/model.hpp"
 #include "testutil/http_get.hpp"
 #include "testutil/tasks.hpp"
@@ -37,11 +38,11 @@ struct Daemons {
   std::unique_ptr<DaemonProcess> cloud, edge;
   std::uint16_t cloud_port = 0, control_port = 0;
 
-  void start_cloud(const std::string& models, std::uint16_t port = 0) {
-    cloud = std::make_unique<DaemonProcess>(
-        k_bin + "/cloud_daemon",
-        std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(port), "--threads", "1",
-                                 "--key-file", key, "--models", models});
+  void start_cloud(const std::string& models, std::uint16_t port = 0, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"--listen", "127.0.0.1:" + std::to_string(port), "--threads", "1",
+                                  "--key-file", key, "--models", models};
+    args.insert(args.end(), extra.begin(), extra.end());
+    cloud = std::make_unique<DaemonProcess>(k_bin + "/cloud_daemon", args);
     cloud_port = cloud->wait_for_port("listening", k_start_timeout);
     ASSERT_NE(cloud_port, 0) << cloud->output();
   }
@@ -280,6 +281,60 @@ TEST(Daemons, FortyTaskQueueThroughTandemSubmitLosesNothing) {
   EXPECT_EQ(tasks, 40) << metrics;
   EXPECT_NE(metrics.find("tandem_edge_task_latency_ms_bucket"), std::string::npos);
   EXPECT_NE(metrics.find("tandem_edge_bandwidth_mbit"), std::string::npos);
+}
+
+// TorchScript models from a model directory, through both daemons: the
+// planned cut, edge-only, cloud-only and a mid-graph cut all return the
+// outputs of local execution; an edge whose file differs is refused.
+TEST(Daemons, ImportedModelsFromAModelDirectorySplitExactly) {
+  const std::string dir = std::string(TANDEM_TORCHSCRIPT_DIR) + "/model_dir";
+  Daemons d;
+  const std::string models = "myresnet,twoin";
+  ASSERT_NO_FATAL_FAILURE(d.start_cloud(models, 0, {"--model-dir", dir}));
+  ASSERT_NO_FATAL_FAILURE(d.start_edge(models, {"--model-dir", dir}));
+  const ModelCatalog catalog(dir);
+  std::map<std::string, std::shared_ptr<const Model>> local;
+  for (const char* name : {"myresnet", "twoin"}) local[name] = catalog.load(name);
+  Control control(d.control_port);
+  std::map<std::uint64_t, std::string> sent;
+  std::uint64_t id = 0;
+  for (const auto& [name, model] : local) {
+    // twoin has no articulation cut: the inputs, the conv and the mean on the
+    // edge send the features input and the mean across.
+    const std::string middle = name == "twoin" ? "cut:0-3" : middle_cut(model->graph());
+    for (const std::string& plan : {std::string("auto"), std::string("edge_only"), std::string("cloud_only"), middle}) {
+      control.submit(task(id, name, 40 + id, plan, true));
+      sent[id++] = name;
+    }
+  }
+  std::map<partition::Placement, int> placements;
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    const auto r = control.result(k_task_timeout);
+    ASSERT_TRUE(r.has_value()) << d.edge->output();
+    ASSERT_TRUE(r->ok) << show(*r);
+    EXPECT_FALSE(r->fallback) << show(*r);
+    const auto& model = local.at(sent.at(r->task));
+    const at::Tensor want = model->run(model->make_inputs(40 + r->task)).begin()->second;
+    EXPECT_LE(max_rel_diff(r->outputs, want), 1e-4) << sent.at(r->task) << " " << r->cut;
+    ++placements[r->placement.value()];
+  }
+  EXPECT_GE(placements[partition::Placement::cloud_only], 2);
+  EXPECT_GE(placements[partition::Placement::split], 2);
+
+  // Another file under the same name: the cloud refuses the edge's fingerprint.
+  const auto other = std::filesystem::path(d.key + ".other_dir");
+  std::filesystem::create_directories(other);
+  std::filesystem::copy_file(std::string(TANDEM_TORCHSCRIPT_DIR) + "/resnet18_scripted.pt", other / "myresnet.pt",
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(dir + "/myresnet.json", other / "myresnet.json",
+                             std::filesystem::copy_options::overwrite_existing);
+  DaemonProcess stranger(k_bin + "/edge_daemon",
+                         {"--cloud", "127.0.0.1:" + std::to_string(d.cloud_port), "--key-file", d.key, "--profiles",
+                          k_profiles, "--control", "127.0.0.1:0", "--models", "myresnet", "--model-dir",
+                          other.string()});
+  EXPECT_TRUE(stranger.wait_for_line(std::regex("(differ from cloud weights)"), k_start_timeout).has_value())
+      << stranger.output();
+  std::filesystem::remove_all(other);
 }
 
 TEST(Daemons, SigtermStopsBothDaemonsCleanly) {

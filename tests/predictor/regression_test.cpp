@@ -228,7 +228,8 @@ TEST(Regression, RejectsNonPositiveTimesAndEmptyData) {
 TEST(Regression, SleepsOnlyPastTheStretchSpin) {
   EXPECT_FALSE(sleeps_after(10.0, 1.0));   // no slowdown: never stretched
   EXPECT_FALSE(sleeps_after(0.2, 4.0));    // extra 0.15 ms: spins
-  EXPECT_TRUE(sleeps_after(0.4, 4.0));     // extra 0.3 ms: sleeps
+  EXPECT_FALSE(sleeps_after(2.4, 4.0));    // extra 1.8 ms: still spins (k_stretch_spin_ms = 2)
+  EXPECT_TRUE(sleeps_after(3.2, 4.0));     // extra 2.4 ms: sleeps
 }
 
 TEST(Regression, ConvSubKinds) {
