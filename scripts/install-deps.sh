@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages tandem builds and runs with.
 # Quiet and quick when everything is already present; uses sudo when not root.
+# Usage: scripts/install-deps.sh [fuzz] [sanitize]   (extra groups: scripts/fuzz.sh, scripts/sanitize.sh)
 set -euo pipefail
 
 packages=(
@@ -16,6 +17,13 @@ packages=(
   libgtest-dev libbenchmark-dev
   iproute2                # ip netns / tc for the shaped-link benchmark
 )
+for group in "$@"; do
+  case "$group" in
+    fuzz) packages+=(clang-16 libfuzzer-16-dev libclang-rt-16-dev) ;;  # libFuzzer, ASan/UBSan runtimes
+    sanitize) packages+=(libasan8 libubsan1 libtsan2) ;;               # g++ 12's sanitizer runtimes
+    *) echo "install-deps: unknown group '$group' (known: fuzz, sanitize)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do
