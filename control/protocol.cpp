@@ -47,6 +47,9 @@ nlohmann::json parse_json(std::string_view line, const LineLimits& limits) {
     // The parser's own message quotes the bytes it read, which may not be
     // valid UTF-8: name the position instead.
     throw ProtocolError(fmt::format("not valid JSON (error at byte {})", e.byte));
+  } catch (const nlohmann::json::out_of_range&) {
+    // A number beyond a double ("1e400") is refused with out_of_range, not parse_error.
+    throw ProtocolError("not valid JSON (a number out of range)");
   }
 }
 

@@ -101,6 +101,19 @@ TEST(ControlProtocol, HostileLinesAreRefusedNotThrownThrough) {
   EXPECT_NE(refusal(std::string(100, '[')).find("nested deeper than 16"), std::string::npos);
 }
 
+// Found by fuzz/control_fuzz.cpp: nlohmann refuses a number beyond a double
+// with out_of_range, not parse_error, and parse_request let it through; in
+// the edge daemon it escaped ControlServer::handle_line and ended the
+// connection's coroutine without closing or forgetting the connection.
+TEST(ControlProtocol, NumbersBeyondADoubleAreRefusedNotThrownThrough) {
+  const std::string cases[] = {R"({"model": "lenet", "deadline_ms": 1e400})", R"({"task": -1e400})", "1e400",
+                               R"({"op": "status", "x": [1e999]})"};
+  for (const auto& line : cases) {
+    EXPECT_EQ(refusal(line), "not valid JSON (a number out of range)") << line;
+    EXPECT_EQ(task_id_of(line), std::nullopt) << line;
+  }
+}
+
 TEST(ControlProtocol, ErrorRepliesNameTheTaskWhenTheyCan) {
   EXPECT_EQ(task_id_of(R"({"task": 12, "model": 3})"), 12u);
   EXPECT_EQ(task_id_of(R"({"task": "x"})"), std::nullopt);
