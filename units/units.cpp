@@ -78,7 +78,10 @@ double parse_quantity(std::string_view text, std::string_view what, const std::a
   const std::string_view unit = text.substr(static_cast<std::size_t>(end - text.data()));
   if (unit.empty()) return fail("missing unit");
   for (const Unit& u : table) {
-    if (same_unit(unit, u)) return value * u.factor;
+    if (!same_unit(unit, u)) continue;
+    // "1e308s" is a finite number of a unit but no finite number of ms.
+    if (!std::isfinite(value * u.factor)) return fail("number out of range");
+    return value * u.factor;
   }
   return fail(fmt::format("unknown unit '{}'", unit));
 }
@@ -163,6 +166,7 @@ Link parse_link(std::string_view text) {
         link.rtt_ms = quantity(parse_duration_ms, value);
       } else if (key == "one-way") {
         link.rtt_ms = 2 * quantity(parse_duration_ms, value);
+        if (!std::isfinite(link.rtt_ms)) return fail("one-way delay out of range");
       } else {
         return fail(fmt::format("unknown key '{}'", key));
       }

@@ -61,6 +61,25 @@ TEST(UnitParsing, RejectsBadDurations) {
   for (const char* text : cases) EXPECT_THROW(parse_duration_ms(text), std::invalid_argument) << text;
 }
 
+// Found by fuzz/units_fuzz.cpp: a finite number times its unit's factor
+// overflowed to infinity ("1e308s" was inf ms) and was accepted.
+TEST(UnitParsing, RejectsQuantitiesBeyondADouble) {
+  for (const char* text : {"1e308s", "1.7e308s"}) {
+    EXPECT_THROW(parse_duration_ms(text), std::invalid_argument) << text;
+    try {
+      parse_duration_ms(text);
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("out of range"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(parse_bandwidth("9e307gbit"), std::invalid_argument);
+  EXPECT_THROW(parse_bandwidth("1e308GB/s"), std::invalid_argument);
+  EXPECT_THROW(parse_size("1e308GiB"), std::invalid_argument);
+  EXPECT_THROW(parse_link("1mbit,rtt=1e308s"), std::invalid_argument);
+  EXPECT_THROW(parse_link("one-way=1.7e308ms"), std::invalid_argument);
+  EXPECT_DOUBLE_EQ(parse_duration_ms("1e300ms"), 1e300);
+}
+
 TEST(UnitParsing, ParsesLinksWithTheDelayNamed) {
   const auto link = parse_link("5.85mbit,rtt=40ms");
   ASSERT_TRUE(link.bytes_per_s);
