@@ -134,7 +134,7 @@ std::vector<float> to_floats(const WireTensor& tensor) {
   std::vector<float> out;
   if (tensor.dtype == DType::f32) {
     out.resize(tensor.data.size() / 4);
-    std::memcpy(out.data(), tensor.data.data(), out.size() * 4);
+    if (!out.empty()) std::memcpy(out.data(), tensor.data.data(), out.size() * 4);  // null with no elements
   } else {
     out.resize(tensor.data.size() / 2);
     for (std::size_t i = 0; i < out.size(); ++i) {

@@ -124,6 +124,10 @@ TEST(TensorCodec, RawRoundTripIsBitExactAndZeroCopy) {
   EXPECT_EQ(reinterpret_cast<std::uintptr_t>(out[0].data.data()) % 8, 0u) << "received data is 8-byte aligned";
   EXPECT_EQ(to_floats(out[1]), (std::vector<float>{42.0f}));  // rank 0
   EXPECT_TRUE(out[2].data.empty());                          // zero-size dim
+  // Found by fuzz/tensor_codec_fuzz.cpp under UBSan: to_floats of a tensor
+  // without elements passed null to memcpy (scripts/sanitize.sh address runs this).
+  EXPECT_TRUE(to_floats(out[2]).empty());
+  EXPECT_TRUE(to_floats(make_f32_tensor(15, {0}, {})).empty());
 }
 
 TEST(TensorCodec, Fp16CodecHalvesBytesAndRoundsLikeFloatToHalf) {
