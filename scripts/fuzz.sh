@@ -4,9 +4,10 @@
 # Prints executions, corpus size and crashes per target; exits non-zero when
 # any target crashed (the input is saved in build-fuzz/artifacts/TARGET/).
 #
-# Usage: scripts/fuzz.sh [--runs N] [SECONDS] [TARGET...]
+# Usage: scripts/fuzz.sh [--runs N] [--no-build] [SECONDS] [TARGET...]
 #        scripts/fuzz.sh --seeds        # rewrite fuzz/corpus/ (the checked-in seeds)
-#   --runs N   stop each target after N executions instead of after SECONDS
+#   --runs N     stop each target after N executions instead of after SECONDS
+#   --no-build   run what build-fuzz/ holds (e.g. a second fuzz.sh beside a first)
 #   TARGET     frame_parser messages tensor_codec control units profile tensor_file (default: all)
 # Environment: TANDEM_FUZZ_BUILD_DIR (default build-fuzz), TANDEM_JOBS.
 set -euo pipefail
@@ -14,12 +15,13 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${TANDEM_FUZZ_BUILD_DIR:-$root/build-fuzz}"
 all_targets=(frame_parser messages tensor_codec control units profile tensor_file)
 
-seconds=60 runs="" seeds=0 targets=()
+seconds=60 runs="" seeds=0 no_build=0 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --seeds) seeds=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --no-build) no_build=1; shift ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     [0-9]*) seconds="$1"; shift ;;
     *) [[ " ${all_targets[*]} " == *" $1 "* ]] || { echo "fuzz.sh: unknown target '$1' (known: ${all_targets[*]})" >&2; exit 2; }
        targets+=("$1"); shift ;;
@@ -55,6 +57,7 @@ done
 [ "$seeds" = 1 ] && clang_targets=(fuzz_make_corpus)
 [ "$seeds" = 1 ] && gcc_targets=()
 mkdir -p "$build"
+[ "$no_build" = 1 ] && clang_targets=() gcc_targets=()
 build_tree "$build" "${clang_targets[@]}" -- -DCMAKE_CXX_COMPILER=clang++-16 -DTANDEM_FUZZ=ON
 build_tree "$build/torch" "${gcc_targets[@]}" -- -DCMAKE_CXX_COMPILER=g++ -DTANDEM_FUZZ_TORCH=ON
 
