@@ -201,6 +201,13 @@ TEST(Daemons, BadTaskLinesGetErrorsAndTheDaemonGoesOn) {
   r = control.result(k_task_timeout);
   ASSERT_TRUE(r.has_value());
   EXPECT_FALSE(r->ok) << show(*r);
+  // Found by fuzz_control: this line used to end the connection's reader
+  // without a reply (and leak the connection); now it is one refusal.
+  control.send_line(R"({"task": 5, "model": "lenet", "deadline_ms": 1e400})");
+  r = control.result(k_task_timeout);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->ok);
+  EXPECT_NE(r->error.value_or("").find("out of range"), std::string::npos) << show(*r);
   control.submit(task(4, "lenet"));
   r = control.result(k_task_timeout);
   ASSERT_TRUE(r.has_value());
