@@ -31,8 +31,8 @@ for name in models.list_models(module=models):
         continue
     with torch.no_grad():
         traced = torch.jit.trace(model, torch.rand(1, 3, size, size), check_trace=False)
-    traced.save(os.path.join(out, f"{name}.pt"))
-    with open(os.path.join(out, f"{name}.json"), "w") as f:
+    traced.save(os.path.join(out, f"tv_{name}.pt"))  # tv_: not a zoo name
+    with open(os.path.join(out, f"tv_{name}.json"), "w") as f:
         json.dump({"input": f"1x3x{size}x{size}"}, f)
     print(f"{name}: {params / 1e6:.1f}M parameters, input {size}x{size}", flush=True)
 print("skipped (over the parameter cap):", ", ".join(skipped) or "none")

@@ -116,6 +116,7 @@ double cloud_side_ms(const Breakdown& b) { return b.cloud_wait_ms + b.cloud_ms; 
 std::string objective_header(Objective objective) {
   switch (objective) {
     case Objective::latency:
+    case Objective::makespan:
       return "";
     case Objective::energy:
       return fmt::format(" {:>10}", "energy mJ");
@@ -126,7 +127,7 @@ std::string objective_header(Objective objective) {
 }
 
 std::string objective_cell(const Breakdown& b, Objective objective) {
-  if (objective == Objective::latency) return "";
+  if (objective == Objective::latency || objective == Objective::makespan) return "";
   return fmt::format(" {:>10.3f}", partition::objective_value(b, objective));
 }
 
@@ -267,7 +268,7 @@ int cmd_plan(const Args& args, const Context& context) {
       "downlink", "downlink bandwidth (default: the uplink's)", cxxopts::value<std::string>(), "BW")(
       "rtt", "round-trip time", cxxopts::value<std::string>()->default_value("0ms"), "TIME")(
       "cloud-wait", "expected queue wait at the cloud", cxxopts::value<std::string>()->default_value("0ms"),
-      "TIME")("objective", "latency, energy or throughput",
+      "TIME")("objective", "latency, energy, throughput or makespan (a batch: same plan as latency for one model)",
               cxxopts::value<std::string>()->default_value("latency"), "OBJ")(
       "codec", "fp32 or fp16 (halves the bytes on the wire)", cxxopts::value<std::string>()->default_value("fp32"),
       "CODEC")("power", "edge power draw in watts for the energy objective: COMPUTE,TRANSMIT,IDLE",
@@ -286,7 +287,7 @@ int cmd_plan(const Args& args, const Context& context) {
   const std::string objective_text = text("objective");
   const auto objective = partition::objective_from_string(objective_text);
   if (!objective) {
-    throw UsageError(fmt::format("--objective '{}': expected latency, energy or throughput", objective_text));
+    throw UsageError(fmt::format("--objective '{}': expected latency, energy, throughput or makespan", objective_text));
   }
   const std::string codec_text = text("codec");
   const auto codec = partition::codec_from_string(codec_text);

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <fstream>
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <optional>
 #include <random>
@@ -35,9 +36,13 @@ double percentile(std::vector<double> v, double p) {
 std::string opt_ms(const std::optional<double>& v) { return v ? fmt::format("{:.1f}", *v) : "-"; }
 
 void print_row_header() {
-  fmt::print("{:>5} {:<13} {:<10} {:>5} {:>10} {:>17} {:>17} {:>17} {:>17} {:>6} {}\n", "task",
-             "model", "placement", "edge", "bytes", "edge ms p/m", "xfer ms p/m", "cloud ms p/m",
-             "total ms p/m", "mbit", "note");
+  fmt::print("{:>5} {:<13} {:<10} {:>5} {:>10} {:>17} {:>17} {:>17} {:>17} {:>19} {:>23} {:>6} {}\n",
+             "task", "model", "placement", "edge", "bytes", "edge ms p/m", "xfer ms p/m",
+             "cloud ms p/m", "total ms p/m", "done ms p/m", "waits e/u/c ms p|m", "mbit", "note");
+}
+
+std::string waits(const control::ResourceWaits& w) {
+  return fmt::format("{:.0f}/{:.0f}/{:.0f}", w.edge, w.uplink, w.cloud);
 }
 
 void print_row(const TaskResult& r) {
@@ -46,17 +51,21 @@ void print_row(const TaskResult& r) {
     return;
   }
   std::string note = r.fallback ? "fallback: " + r.fallback_reason : "";
+  if (r.replanned) note = "re-planned to the edge while waiting for the uplink";
   fmt::print("{:>5} {:<13} {:<10} {:>5} {:>10} {:>8.1f}/{:<8.1f} {:>8.1f}/{:<8.1f} {:>8.1f}/{:<8.1f} "
-             "{:>8.1f}/{:<8.1f} {:>6} {}\n",
-             r.task, r.model, r.placement ? partition::to_string(*r.placement) : "-", r.edge_nodes, r.crossing_bytes, r.predicted_edge_ms,
-             r.edge_ms, r.predicted_transfer_ms, r.transfer_ms, r.predicted_cloud_ms,
-             r.cloud_ms + r.fallback_ms, r.predicted_ms, r.measured_ms, opt_ms(r.bandwidth_mbit), note);
+             "{:>8.1f}/{:<8.1f} {:>9.1f}/{:<9.1f} {:>11}|{:<11} {:>6} {}\n",
+             r.task, r.model, r.placement ? partition::to_string(*r.placement) : "-", r.edge_nodes,
+             r.crossing_bytes, r.predicted_edge_ms, r.edge_ms, r.predicted_transfer_ms, r.transfer_ms,
+             r.predicted_cloud_ms, r.cloud_ms + r.fallback_ms, r.predicted_ms, r.measured_ms,
+             r.predicted_completion_ms, r.completion_ms, waits(r.predicted_wait), waits(r.measured_wait),
+             opt_ms(r.bandwidth_mbit), note);
 }
 
 struct Summary {
   std::vector<double> latencies;
   std::vector<double> overheads;  // measured - edge compute - cloud compute, tasks that used the cloud
   std::vector<double> bytes;
+  std::vector<double> completion_errors;  // |predicted - measured| / measured completion, %
   int failures = 0;
   int fallbacks = 0;
   std::map<partition::Placement, int> placements;
@@ -64,9 +73,9 @@ struct Summary {
 
 void print_summary(const std::map<std::string, Summary>& per_model, const Summary& all,
                    std::size_t expected, double wall_s) {
-  fmt::print("\n{:<14} {:>5} {:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>9} {:>10} {:>10}\n",
+  fmt::print("\n{:<14} {:>5} {:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>9} {:>10} {:>10} {:>10}\n",
              "model", "count", "failed", "p50 ms", "p95 ms", "p99 ms", "fallback", "edge_only",
-             "split", "cloud_only", "tasks/s", "ovh p50", "KB/task");
+             "split", "cloud_only", "tasks/s", "ovh p50", "KB/task", "|err| p50");
   auto row = [&](const std::string& name, const Summary& s) {
     const auto n = s.latencies.size() + static_cast<std::size_t>(s.failures);
     auto share = [&](partition::Placement p) {
@@ -74,18 +83,22 @@ void print_summary(const std::map<std::string, Summary>& per_model, const Summar
       const int c = it == s.placements.end() ? 0 : it->second;
       return fmt::format("{:.0f}%", n ? 100.0 * c / static_cast<double>(n) : 0.0);
     };
-    fmt::print("{:<14} {:>5} {:>6} {:>9.1f} {:>9.1f} {:>9.1f} {:>9} {:>10} {:>10} {:>10} {:>9.2f} {:>10} {:>10.1f}\n",
+    fmt::print("{:<14} {:>5} {:>6} {:>9.1f} {:>9.1f} {:>9.1f} {:>9} {:>10} {:>10} {:>10} {:>9.2f} {:>10} {:>10.1f} {:>10}\n",
                name, n, s.failures, percentile(s.latencies, 50), percentile(s.latencies, 95),
                percentile(s.latencies, 99), s.fallbacks, share(partition::Placement::edge_only),
                share(partition::Placement::split), share(partition::Placement::cloud_only), wall_s > 0 ? static_cast<double>(n) / wall_s : 0.0,
                s.overheads.empty() ? std::string("-") : fmt::format("{:.3f}", percentile(s.overheads, 50)),
-               s.bytes.empty() ? 0.0 : percentile(s.bytes, 50) / 1e3);
+               s.bytes.empty() ? 0.0 : percentile(s.bytes, 50) / 1e3,
+               s.completion_errors.empty() ? std::string("-")
+                                           : fmt::format("{:.1f}%", percentile(s.completion_errors, 50)));
   };
   for (const auto& [name, s] : per_model) row(name, s);
   row("all", all);
   const auto got = all.latencies.size() + static_cast<std::size_t>(all.failures);
   fmt::print("{} of {} tasks answered in {:.2f} s{}\n", got, expected, wall_s,
              got == expected ? "" : fmt::format(" — {} LOST", expected - got));
+  fmt::print("latencies count from submission (queueing included); '|err| p50' is the median of\n"
+             "|predicted - measured| completion over measured completion, predicted at submission\n");
 }
 
 // The tasks of --queue, or of --models/--count with the flags' options.
@@ -146,7 +159,8 @@ int cmd_submit(const Args& args, const Context&) {
       ("shuffle", "random model order (seeded by --seed)")
       ("queue", "queue file: one JSON task per line", cxxopts::value<std::string>(), "FILE")
       ("rate", "submit at this many tasks per second (default: all at once)", cxxopts::value<double>(), "R")
-      ("objective", "latency, energy or throughput", cxxopts::value<std::string>()->default_value("latency"), "O")
+      ("poisson", "with --rate: Poisson arrivals (exponential gaps, seeded by --seed) instead of even spacing")
+      ("objective", "latency (each task as early as it can), makespan (the whole waiting batch as early as it can), energy (least edge energy) or throughput",  cxxopts::value<std::string>()->default_value("latency"), "O")
       ("deadline", "deadline for each task's cloud part in ms (0: the daemon's default)", cxxopts::value<double>()->default_value("0"), "MS")
       ("plan", "auto, edge_only, cloud_only, split:K or cut:NODES", cxxopts::value<std::string>()->default_value("auto"), "P")
       ("codec", "fp32 or fp16 for crossing tensors", cxxopts::value<std::string>()->default_value("fp32"), "C")
@@ -161,8 +175,10 @@ int cmd_submit(const Args& args, const Context&) {
   std::optional<double> rate;
   if (result.count("rate")) {
     rate = result["rate"].as<double>();
-    if (!(*rate > 0)) throw app::UsageError("--rate must be positive");
+    if (!(*rate > 0) || !std::isfinite(*rate)) throw app::UsageError("--rate must be a positive number");
   }
+  const bool poisson = result.count("poisson") > 0;
+  if (poisson && !rate) throw app::UsageError("--poisson needs --rate");
   const auto endpoint = app::parse_flag(result, "edge", app::parse_endpoint);
   std::string token;
   if (result.count("token-file")) {
@@ -176,12 +192,21 @@ int cmd_submit(const Args& args, const Context&) {
 
   const auto start = Clock::now();
   // Writer thread: paced submission; this thread reads results meanwhile.
+  // Submission times, s from the start: all at once, evenly spaced or Poisson.
+  std::vector<double> at(tasks.size(), 0.0);
+  if (rate) {
+    std::mt19937_64 rng(result["seed"].as<std::uint64_t>() ^ 0x9e3779b97f4a7c15ULL);
+    std::exponential_distribution<double> gap(*rate);
+    for (std::size_t i = 1; i < at.size(); ++i) {
+      at[i] = poisson ? at[i - 1] + gap(rng) : static_cast<double>(i) / *rate;
+    }
+  }
   std::atomic<bool> stop_writing{false};
   std::thread writer([&] {
     for (std::size_t i = 0; i < tasks.size() && !stop_writing; ++i) {
       if (rate) {
         std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(
-                                                  std::chrono::duration<double>(static_cast<double>(i) / *rate)));
+                                                  std::chrono::duration<double>(at[i])));
       }
       try {
         client.submit(tasks[i]);
@@ -224,10 +249,14 @@ int cmd_submit(const Args& args, const Context&) {
     Summary& s = per_model[r->model];
     for (Summary* t : {&s, &all}) {
       if (r->ok) {
-        t->latencies.push_back(r->measured_ms + r->queue_ms);
+        t->latencies.push_back(r->completion_ms > 0 ? r->completion_ms : r->measured_ms + r->queue_ms);
         if (r->placement != partition::Placement::edge_only && !r->fallback) {
           t->overheads.push_back(r->measured_ms - r->edge_ms - r->cloud_ms);
           t->bytes.push_back(static_cast<double>(r->crossing_bytes));
+        }
+        if (r->completion_ms > 0 && r->predicted_completion_ms > 0) {
+          t->completion_errors.push_back(100.0 * std::abs(r->predicted_completion_ms - r->completion_ms) /
+                                         r->completion_ms);
         }
         if (r->placement) ++t->placements[*r->placement];
         if (r->fallback) ++t->fallbacks;

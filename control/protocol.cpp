@@ -130,7 +130,15 @@ std::string to_string(const PlanChoice& c) {
   return "auto";
 }
 
-std::string_view to_string(PlanningMode mode) { return mode == PlanningMode::heavy ? "heavy" : "light"; }
+std::string_view to_string(PlanningMode mode) {
+  switch (mode) {
+    case PlanningMode::light: return "light";
+    case PlanningMode::heavy: return "heavy";
+    case PlanningMode::timeline: return "timeline";
+    case PlanningMode::batch: return "batch";
+  }
+  return "unknown";
+}
 
 void to_json(nlohmann::json& j, const PlanChoice& c) { j = to_string(c); }
 
@@ -142,13 +150,13 @@ void from_json(const nlohmann::json& j, PlanChoice& c) {
 void to_json(nlohmann::json& j, const PlanningMode& m) { j = to_string(m); }
 
 void from_json(const nlohmann::json& j, PlanningMode& m) {
-  if (j == "light") {
-    m = PlanningMode::light;
-  } else if (j == "heavy") {
-    m = PlanningMode::heavy;
-  } else {
-    throw std::invalid_argument("expected light or heavy");
+  for (PlanningMode v : {PlanningMode::light, PlanningMode::heavy, PlanningMode::timeline, PlanningMode::batch}) {
+    if (j == to_string(v)) {
+      m = v;
+      return;
+    }
   }
+  throw std::invalid_argument("expected light, heavy, timeline or batch");
 }
 
 Request parse_request(std::string_view line, const LineLimits& limits) {

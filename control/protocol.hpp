@@ -44,9 +44,12 @@ PlanChoice parse_plan_choice(const std::string& text);
 /// The text form parse_plan_choice reads.
 std::string to_string(const PlanChoice& choice);
 
-/// How an automatic plan was made: for one task alone, or for throughput
-/// because a backlog was waiting.
-enum class PlanningMode { light, heavy };
+/// How an automatic plan was made. The `alone` scheduler: light (for the
+/// task alone) or heavy (for throughput, because a backlog was waiting). The
+/// `timeline` scheduler: timeline (for the earliest completion given what
+/// the edge, uplink and cloud already hold) or batch (order and cut chosen
+/// together with the other waiting tasks).
+enum class PlanningMode { light, heavy, timeline, batch };
 std::string_view to_string(PlanningMode mode);
 
 struct TaskSpec {
@@ -62,6 +65,15 @@ struct TaskSpec {
   friend bool operator==(const TaskSpec&, const TaskSpec&) = default;
 };
 
+/// Queueing on each resource, ms: the edge CPU (from submission to the start
+/// of the task's edge work), the uplink (from the end of its edge work to the
+/// start of its upload) and the cloud (from the request's arrival to the start
+/// of its cloud work).
+struct ResourceWaits {
+  double edge = 0, uplink = 0, cloud = 0;
+  friend bool operator==(const ResourceWaits&, const ResourceWaits&) = default;
+};
+
 struct TaskResult {
   std::uint64_t task = 0;
   std::string model;
@@ -74,7 +86,9 @@ struct TaskResult {
   std::size_t edge_nodes = 0;                 // nodes run on the edge, inputs excluded
   std::size_t crossing_tensors = 0;
   std::int64_t crossing_bytes = 0;            // bytes uploaded (codec applied)
-  // Predicted by the planner at planning time.
+  // Predicted by the planner when the task started (its edge work began):
+  // predicted_ms to its outputs, uplink and cloud queueing included; the
+  // stages are the cut's edge / transfer (upload, RTT, download) / cloud time.
   double predicted_ms = 0, predicted_edge_ms = 0, predicted_transfer_ms = 0, predicted_cloud_ms = 0;
   // Measured: measured_ms = from the start of the task's edge work to its outputs.
   double measured_ms = 0, edge_ms = 0, transfer_ms = 0, cloud_ms = 0;
@@ -84,6 +98,13 @@ struct TaskResult {
   double fallback_ms = 0;       // local completion after a cloud failure
   bool fallback = false;
   std::string fallback_reason;
+  // Re-planned while waiting for the uplink (its estimate dropped): the edge
+  // finished the task itself. placement/cut are then the edge_only it ran.
+  bool replanned = false;
+  // Predicted when the task was submitted, from the edge's timeline, and
+  // measured: ms from submission to outputs, and the waits on each resource.
+  double predicted_completion_ms = 0, completion_ms = 0;
+  ResourceWaits predicted_wait, measured_wait;
   std::optional<double> bandwidth_mbit;  // estimate at planning time
   std::optional<double> rtt_ms;
   bool pipelined = false;
@@ -99,6 +120,8 @@ struct Status {
   std::uint64_t submitted = 0, completed = 0, failed = 0, fallbacks = 0;
   std::uint64_t edge_only = 0, split = 0, cloud_only = 0;
   std::size_t queued = 0, in_flight = 0;
+  std::size_t uplink_queued = 0;  // edge work done, waiting for the uplink
+  std::string scheduler;          // "timeline" or "alone"
   bool heavy = false;
   bool cloud_connected = false;
   std::uint64_t cloud_connections = 0;
@@ -157,13 +180,16 @@ void to_json(nlohmann::json& j, const PlanningMode& m);
 void from_json(const nlohmann::json& j, PlanningMode& m);
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TaskSpec, task, model, seed, input_file, objective,
                                                 deadline_ms, plan, codec, return_outputs)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ResourceWaits, edge, uplink, cloud)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     TaskResult, task, model, ok, error, placement, cut, objective, mode, edge_nodes, crossing_tensors,
     crossing_bytes, predicted_ms, predicted_edge_ms, predicted_transfer_ms, predicted_cloud_ms,
     measured_ms, edge_ms, transfer_ms, cloud_ms, queue_ms, started_ms, cloud_queue_ms, fallback_ms, fallback,
-    fallback_reason, bandwidth_mbit, rtt_ms, pipelined, output_shape, top1, output_checksum, outputs)
+    fallback_reason, replanned, predicted_completion_ms, completion_ms, predicted_wait, measured_wait,
+    bandwidth_mbit, rtt_ms, pipelined, output_shape, top1, output_checksum, outputs)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Status, op, submitted, completed, failed, fallbacks,
-                                                edge_only, split, cloud_only, queued, in_flight, heavy,
+                                                edge_only, split, cloud_only, queued, in_flight,
+                                                uplink_queued, scheduler, heavy,
                                                 cloud_connected, cloud_connections, bandwidth_mbit,
                                                 rtt_ms, cloud_queue_length, cloud_recent_service_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ErrorReply, ok, error, task)

@@ -23,7 +23,7 @@ struct CloudLinkConfig {
   net::ClientConfig client;                    // models, link emulation
   std::chrono::milliseconds min_backoff{100};  // first retry delay
   std::chrono::milliseconds max_backoff{2000};
-  std::chrono::milliseconds probe_interval{2000};  // probe when no INFER measured the link lately
+  std::chrono::milliseconds probe_interval{500};  // probe this often while nothing is in flight
   std::uint32_t probe_bytes = 64 * 1024;  // smallest probe; grows until a probe can be timed
 };
 

@@ -23,6 +23,8 @@ void add_gauges(app::Metrics& metrics, const EdgeService& service, const std::sh
                    [&service] { return static_cast<double>(service.stats().queued); });
   metrics.gauge_fn("tandem_edge_in_flight", "Tasks started and not finished.",
                    [&service] { return static_cast<double>(service.stats().in_flight); });
+  metrics.gauge_fn("tandem_edge_uplink_queue_length", "Tasks whose edge side is done, waiting for or on the uplink.",
+                   [&service] { return static_cast<double>(service.stats().uplink_queued); });
   metrics.gauge_fn("tandem_edge_heavy_mode", "1 while a backlog makes the edge plan for throughput.",
                    [&service] { return service.stats().heavy ? 1.0 : 0.0; });
   if (!link) return;

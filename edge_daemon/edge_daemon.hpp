@@ -26,7 +26,7 @@ struct EdgeConfig {
   std::optional<units::Link> emulate_link;  // shape the uplink (tests, demos)
   app::ModelOptions models;
   EdgeServiceConfig service;
-  std::chrono::milliseconds probe_interval{2000};
+  std::chrono::milliseconds probe_interval{500};
   std::optional<app::Endpoint> metrics;     // Prometheus /metrics; none: off
 };
 

@@ -52,24 +52,67 @@ std::vector<at::Tensor> load_task_inputs(const std::filesystem::path& dir, const
   }
 }
 
+constexpr double k_ms_per_s = 1000.0;
+
+// The uplink -> cloud -> download part of a task whose edge stage is done
+// (ready at `ready` ms from now), after `t`; advances t. Returns its done.
+double place_after_edge(const partition::Stages& s, double rtt_ms, double ready, partition::Timeline& t) {
+  const double upload_start = std::max(ready, t.uplink);
+  t.uplink = upload_start + s.upload;
+  const double cloud_start = std::max(t.uplink + rtt_ms / 2, t.cloud);
+  t.cloud = cloud_start + s.cloud;
+  return t.cloud + s.download + rtt_ms / 2;
+}
+
+
+// Tasks waiting for the uplink are re-planned when the estimate falls below
+// this share of the one they were planned with.
+constexpr double k_replan_drop = 0.8;
+
 }  // namespace
+
+std::string_view to_string(Scheduler scheduler) { return scheduler == Scheduler::alone ? "alone" : "timeline"; }
+
+std::optional<Scheduler> scheduler_from_string(std::string_view text) {
+  if (text == "timeline") return Scheduler::timeline;
+  if (text == "alone") return Scheduler::alone;
+  return std::nullopt;
+}
 
 struct EdgeService::Job {
   TaskSpec spec;
   ResultCallback done;
   TaskResult result;
-  Clock::time_point submitted, started, sent;
+  std::uint64_t seq = 0;  // arrival order
+  Clock::time_point submitted, started, edge_done, upload_start, written;
   std::shared_ptr<const Model> model;
+  std::optional<std::string> error;  // refused before it could start
   std::optional<Cut> cut;
-  TensorMap held;  // edge outputs: crossing tensors and edge-side sinks
+  partition::CutWork work;    // of the cut in use: the timeline's view of the task
+  double local_rest_ms = 0;   // predicted edge ms of the nodes not in the cut
+  double planned_bytes_per_s = 0;  // the uplink estimate its cut was chosen with
+  TensorMap held;             // edge outputs: crossing tensors and edge-side sinks
+  std::size_t overtaken = 0;  // later tasks dispatched before it
   bool fallback_pending = false;
+  bool replan = false;        // finish on the edge because the uplink slowed
   bool with_cloud = false;
 };
 
-struct EdgeService::Reply {
-  std::shared_ptr<Job> job;
-  net::Expected<net::InferResult> outcome;
-  Clock::time_point at;
+struct EdgeService::Event {
+  enum class Kind { reply, written };
+  Kind kind = Kind::reply;
+  JobPtr job;
+  std::optional<net::Expected<net::InferResult>> outcome;  // Kind::reply
+};
+
+struct EdgeService::Choice {
+  JobPtr job;
+  std::optional<partition::CutWork> work;  // none: job->error says why
+  partition::Slot slot;                    // on the timeline at dispatch (timeline scheduler)
+  std::optional<control::PlanningMode> mode;
+  partition::Objective objective = partition::Objective::latency;
+  planner::Conditions cond;
+  std::optional<std::string> cloud_down;   // automatic plan made edge-only: why
 };
 
 struct EdgeService::Metrics {
@@ -99,6 +142,12 @@ EdgeService::EdgeService(EdgeServiceConfig config, ModelSet models,
     : config_(std::move(config)), models_(std::move(models)), planner_(std::move(planner)),
       link_(std::move(link)),
       metrics_(metrics ? std::make_unique<Metrics>(metrics->registry()) : nullptr) {
+  if (config_.batch_window == 0) config_.batch_window = 1;
+  // Candidates are computed once per model and codec, here rather than on
+  // the first task (a large imported DAG takes a few hundred ms).
+  for (const auto& [name, model] : models_) {
+    for (partition::Codec codec : {partition::Codec::fp32, partition::Codec::fp16}) planner_->candidates(name, codec);
+  }
   compute_thread_ = std::thread([this] { compute_loop(); });
   completion_thread_ = std::thread([this] { completion_loop(); });
 }
@@ -109,9 +158,18 @@ EdgeService::~EdgeService() {
     stopping_ = true;
   }
   wake_.notify_all();
-  replies_ready_.notify_all();
+  events_ready_.notify_all();
   compute_thread_.join();
   completion_thread_.join();
+}
+
+void EdgeService::prepare(Job& job) const {
+  const auto it = models_.find(job.spec.model);
+  if (it == models_.end()) {
+    job.error = fmt::format("model '{}' is not loaded on this edge", app::printable(job.spec.model));
+    return;
+  }
+  job.model = it->second;
 }
 
 void EdgeService::submit(TaskSpec task, ResultCallback done) {
@@ -119,8 +177,11 @@ void EdgeService::submit(TaskSpec task, ResultCallback done) {
   job->spec = std::move(task);
   job->done = std::move(done);
   job->submitted = Clock::now();
+  prepare(*job);
   {
     std::lock_guard lock(mutex_);
+    job->seq = next_seq_++;
+    if (!job->error) predict_at_submit_locked(*job);
     queue_.push_back(std::move(job));
     ++stats_.submitted;
     ++in_flight_;
@@ -133,6 +194,7 @@ EdgeStats EdgeService::stats() const {
   EdgeStats s = stats_;
   s.queued = queue_.size();
   s.in_flight = in_flight_;
+  s.uplink_queued = uplink_queue_.size() + (on_wire_ ? 1 : 0);
   s.heavy = heavy_;
   return s;
 }
@@ -149,6 +211,8 @@ control::Status EdgeService::status() const {
   out.cloud_only = s.cloud_only;
   out.queued = s.queued;
   out.in_flight = s.in_flight;
+  out.uplink_queued = s.uplink_queued;
+  out.scheduler = std::string(to_string(config_.scheduler));
   out.heavy = s.heavy;
   if (link_) {
     out.cloud_connected = link_->connected();
@@ -168,6 +232,260 @@ bool EdgeService::drain(std::chrono::milliseconds timeout) {
   return idle_.wait_for(lock, timeout, [&] { return in_flight_ == 0; });
 }
 
+// ---- planning ---------------------------------------------------------------
+
+planner::Conditions EdgeService::conditions_locked(partition::Codec codec) const {
+  planner::Conditions c;
+  c.codec = codec;
+  c.link.uplink_bytes_per_s = config_.assumed_bandwidth_bytes_per_s;
+  c.link.rtt_ms = config_.assumed_rtt_ms;
+  if (link_) {
+    const auto est = link_->estimate();
+    if (est.bandwidth_bytes_per_s) c.link.uplink_bytes_per_s = *est.bandwidth_bytes_per_s;
+    if (est.rtt_ms) c.link.rtt_ms = *est.rtt_ms;
+    const auto load = link_->cloud_load();
+    c.cloud_wait_ms = load.queue_length * load.recent_service_ms;
+  }
+  // The transfer on the wire taking longer than predicted bounds the
+  // bandwidth before any sample says so.
+  if (overrun_bytes_per_s_) c.link.uplink_bytes_per_s = std::min(c.link.uplink_bytes_per_s, *overrun_bytes_per_s_);
+  // The emulated and measured links are symmetric enough at batch 1: outputs
+  // are small, so the downlink matters little.
+  c.link.downlink_bytes_per_s = c.link.uplink_bytes_per_s;
+  return c;
+}
+
+planner::Conditions EdgeService::conditions(partition::Codec codec) const {
+  std::lock_guard lock(mutex_);
+  return conditions_locked(codec);
+}
+
+std::vector<partition::CutWork> EdgeService::options_for(const Job& job, const planner::Conditions& cond) const {
+  const TaskSpec& spec = job.spec;
+  const GraphDesc& g = job.model->graph();
+  const auto one = [&](const Cut& cut) { return std::vector{planner_->cut_work(spec.model, cut, spec.codec)}; };
+  using Mode = control::PlanChoice::Mode;
+  switch (spec.plan.mode) {
+    case Mode::automatic: {
+      if (!link_ || !link_->connected()) return one(Cut::edge_only(g));
+      if (config_.scheduler == Scheduler::alone || spec.objective == partition::Objective::energy) {
+        return one(planner_->plan(spec.model, spec.objective, cond).cut);
+      }
+      // The latency optimiser's cut first: a task alone, or ties, plan
+      // exactly as the optimiser does.
+      std::vector<partition::CutWork> options =
+          one(planner_->plan(spec.model, partition::Objective::latency, cond).cut);
+      const auto candidates = planner_->candidates(spec.model, spec.codec);
+      options.insert(options.end(), candidates->begin(), candidates->end());
+      return options;
+    }
+    case Mode::edge_only:
+      return one(Cut::edge_only(g));
+    case Mode::cloud_only:
+      return one(Cut::cloud_only(g));
+    case Mode::split:
+      if (!g.is_chain()) {
+        throw std::invalid_argument(
+            fmt::format("plan split:K needs a chain model; '{}' is a DAG (use cut:NODES)", g.name()));
+      }
+      return one(Cut::chain_prefix(g, spec.plan.split));
+    case Mode::cut:
+      return one(Cut::parse(g, spec.plan.cut));
+  }
+  throw std::logic_error("unhandled plan mode");
+}
+
+partition::Timeline EdgeService::timeline_locked(Clock::time_point now, const partition::Link& link,
+                                                 bool with_uplink_queue) const {
+  const double rtt = link.rtt_ms;
+  partition::Timeline t;
+  // Other edges' work at the cloud: its reported queue and requests in
+  // service, less this edge's own requests there.
+  if (link_) {
+    const auto load = link_->cloud_load();
+    const double others = static_cast<double>(load.queue_length + load.in_service) - static_cast<double>(at_cloud_.size());
+    t.cloud = std::max(0.0, others) * load.recent_service_ms;
+  }
+  // Written, reply pending: the cloud works through them in arrival order.
+  for (const JobPtr& j : at_cloud_) {
+    const auto s = partition::stages_of(j->work, link);
+    const double arrival = ms_between(now, j->written) + rtt / 2;  // negative: in the past
+    t.cloud = std::max(0.0, std::max(arrival, t.cloud) + s.cloud);
+  }
+  // On the wire, then waiting for the uplink.
+  if (on_wire_) {
+    auto s = partition::stages_of(on_wire_->work, link);
+    s.upload = std::max(0.0, s.upload - ms_between(on_wire_->upload_start, now));
+    place_after_edge(s, rtt, 0, t);
+  }
+  if (with_uplink_queue) {
+    for (const JobPtr& j : uplink_queue_) place_after_edge(partition::stages_of(j->work, link), rtt, 0, t);
+  }
+  // The edge: the task on the compute thread (its upload after the queue's),
+  // then fallback jobs.
+  if (edge_job_) {
+    const double rest = std::max(0.0, ms_between(now, edge_until_));
+    t.edge = rest;
+    if (with_uplink_queue && !edge_job_->work.edge_only) {
+      place_after_edge(partition::stages_of(edge_job_->work, link), rtt, rest, t);
+    }
+  }
+  for (const JobPtr& j : queue_) {
+    if (!j->fallback_pending) break;  // fallback jobs are at the front
+    t.edge += j->local_rest_ms;
+  }
+  return t;
+}
+
+void EdgeService::predict_at_submit_locked(Job& job) {
+  // Where the task would land if the waiting tasks ran in arrival order,
+  // each at its earliest completion: the prediction the result reports.
+  try {
+    const auto now = Clock::now();
+    const planner::Conditions cond = conditions_locked(job.spec.codec);
+    const double rtt = cond.link.rtt_ms;
+    partition::Timeline t = timeline_locked(now, cond.link);
+    const auto place_best = [&](const Job& j) {
+      std::vector<partition::Stages> stages;
+      for (const auto& w : options_for(j, cond)) stages.push_back(partition::stages_of(w, cond.link));
+      const partition::Slot slot = partition::earliest_completion(stages, rtt, t);
+      partition::place(stages[slot.option], rtt, t);
+      return slot;
+    };
+    for (const JobPtr& w : queue_) {
+      if (w->fallback_pending || w->error || !w->model) continue;
+      try {
+        place_best(*w);
+      } catch (const std::exception&) {
+        // a task that will fail at dispatch takes no time
+      }
+    }
+    const partition::Slot slot = place_best(job);
+    TaskResult& r = job.result;
+    r.predicted_completion_ms = slot.done;
+    r.predicted_wait = {slot.edge_wait(), slot.uplink_wait(), slot.cloud_wait(rtt)};
+  } catch (const std::exception&) {
+    // A plan the task cannot have (a bad cut) fails at dispatch, with the reason.
+  }
+}
+
+EdgeService::Choice EdgeService::choose(const std::vector<JobPtr>& window) {
+  // Jobs that cannot run go first: they fail at once.
+  for (const JobPtr& j : window) {
+    if (j->error) return Choice{.job = j};
+  }
+  const auto now = Clock::now();
+  planner::Conditions cond;
+  partition::Timeline t;
+  std::size_t starving = window.size();
+  {
+    std::lock_guard lock(mutex_);
+    cond = conditions_locked(window.front()->spec.codec);
+    t = timeline_locked(now, cond.link);
+    for (std::size_t i = 0; i < window.size() && starving == window.size(); ++i) {
+      if (window[i]->overtaken >= config_.batch_window) starving = i;
+    }
+  }
+  const double rtt = cond.link.rtt_ms;
+  std::vector<std::vector<partition::CutWork>> works;
+  std::vector<partition::BatchTask> tasks;
+  std::map<std::tuple<std::string, int, std::string, int>, std::size_t> groups;
+  for (const JobPtr& j : window) {
+    planner::Conditions c = cond;
+    c.codec = j->spec.codec;
+    try {
+      works.push_back(options_for(*j, c));
+    } catch (const std::exception& e) {
+      j->error = e.what();
+      return Choice{.job = j};
+    }
+    partition::BatchTask task;
+    for (const auto& w : works.back()) task.options.push_back(partition::stages_of(w, cond.link));
+    const auto key = std::make_tuple(j->spec.model, static_cast<int>(j->spec.codec), control::to_string(j->spec.plan),
+                                     static_cast<int>(j->spec.objective));
+    task.group = groups.emplace(key, groups.size()).first->second;
+    tasks.push_back(std::move(task));
+  }
+
+  Choice c;
+  c.cond = cond;
+  std::size_t pick = 0;
+  if (window.size() == 1 || starving < window.size()) {
+    pick = starving < window.size() ? starving : 0;
+    c.slot = partition::earliest_completion(tasks[pick].options, rtt, t);
+    c.mode = control::PlanningMode::timeline;
+  } else {
+    // Tasks asking for throughput or the makespan want the batch done soonest;
+    // otherwise the mean completion time (each task's latency) is minimised.
+    const auto o = window.front()->spec.objective;
+    const auto objective = o == partition::Objective::makespan || o == partition::Objective::throughput
+                               ? partition::BatchObjective::makespan
+                               : partition::BatchObjective::total_completion;
+    const partition::Schedule s = partition::schedule_batch(tasks, rtt, t, objective, partition::k_daemon_schedule_options);
+    pick = s.order.front();
+    c.slot = s.slots[pick];
+    c.mode = control::PlanningMode::batch;
+  }
+  c.job = window[pick];
+  c.work = works[pick][c.slot.option];
+  c.objective = c.job->spec.objective;
+  if (c.job->spec.plan.mode != control::PlanChoice::Mode::automatic) {
+    c.mode.reset();
+  } else if (!link_ || !link_->connected()) {
+    c.mode.reset();
+    c.cloud_down = link_ ? fmt::format("cloud unreachable: {}", link_->last_error()) : "no cloud configured";
+  }
+  return c;
+}
+
+std::optional<control::PlanningMode> EdgeService::planning_mode(const TaskSpec& spec,
+                                                                 partition::Objective& objective) {
+  if (spec.plan.mode != control::PlanChoice::Mode::automatic || config_.heavy_backlog == 0) {
+    return spec.plan.mode == control::PlanChoice::Mode::automatic
+               ? std::optional(control::PlanningMode::light)
+               : std::nullopt;
+  }
+  std::lock_guard lock(mutex_);
+  // The task being planned is still in the queue: the backlog is the rest.
+  const std::size_t waiting = queue_.empty() ? 0 : queue_.size() - 1;
+  const bool was = heavy_;
+  if (waiting >= config_.heavy_backlog) heavy_ = true;
+  if (waiting == 0) heavy_ = false;
+  if (heavy_ != was) {
+    spdlog::info("{} mode: {} tasks queued", heavy_ ? "heavy (planning for throughput)" : "light", waiting);
+  }
+  if (heavy_ && objective == partition::Objective::latency) objective = partition::Objective::throughput;
+  return heavy_ ? control::PlanningMode::heavy : control::PlanningMode::light;
+}
+
+EdgeService::Choice EdgeService::choose_alone(const JobPtr& job) {
+  Choice c;
+  c.job = job;
+  if (job->error) return c;
+  const TaskSpec& spec = job->spec;
+  c.cond = conditions(spec.codec);
+  c.objective = spec.objective;
+  c.mode = planning_mode(spec, c.objective);
+  try {
+    if (spec.plan.mode == control::PlanChoice::Mode::automatic) {
+      if (link_ && link_->connected()) {
+        c.work = planner_->cut_work(spec.model, planner_->plan(spec.model, c.objective, c.cond).cut, spec.codec);
+      } else {
+        c.work = planner_->cut_work(spec.model, Cut::edge_only(job->model->graph()), spec.codec);
+        c.cloud_down = link_ ? fmt::format("cloud unreachable: {}", link_->last_error()) : "no cloud configured";
+      }
+    } else {
+      c.work = options_for(*job, c.cond).front();
+    }
+  } catch (const std::exception& e) {
+    job->error = e.what();
+    c.work.reset();
+  }
+  return c;
+}
+
+// ---- execution --------------------------------------------------------------
+
 void EdgeService::compute_loop() {
   at::set_num_threads(config_.threads);
   std::unique_lock lock(mutex_);
@@ -180,111 +498,102 @@ void EdgeService::compute_loop() {
       return queue_.front()->fallback_pending || config_.pipeline || !awaiting_cloud_;
     });
     if (queue_.empty()) return;  // stopping and idle
-    auto job = queue_.front();
-    queue_.pop_front();
+    if (queue_.front()->fallback_pending) {
+      JobPtr job = queue_.front();
+      queue_.pop_front();
+      lock.unlock();
+      try {
+        fall_back(job);
+      } catch (const std::exception& e) {
+        job->result.error = e.what();
+        finish(job);
+      }
+      lock.lock();
+      continue;
+    }
+    std::vector<JobPtr> window;
+    for (const JobPtr& j : queue_) {
+      if (window.size() >= (config_.scheduler == Scheduler::timeline ? config_.batch_window : 1)) break;
+      window.push_back(j);
+    }
+    lock.unlock();
+    Choice choice;
+    const auto planning = Clock::now();
+    try {
+      choice = config_.scheduler == Scheduler::timeline ? choose(window) : choose_alone(window.front());
+    } catch (const std::exception& e) {
+      choice = Choice{.job = window.front()};
+      choice.job->error = fmt::format("planning failed: {}", e.what());
+    }
+    spdlog::debug("task {}: planned among {} waiting in {:.3f} ms", choice.job->spec.task, window.size(),
+                  ms_between(planning, Clock::now()));
+    const JobPtr job = choice.job;
+    lock.lock();
+    std::erase(queue_, job);
+    for (const JobPtr& j : queue_) {
+      if (j->seq < job->seq && !j->fallback_pending) ++j->overtaken;
+    }
+    if (choice.work) {
+      edge_job_ = job;
+      job->work = *choice.work;
+      edge_until_ = Clock::now() + std::chrono::microseconds(static_cast<std::int64_t>(choice.work->edge_ms * 1e3));
+    }
     lock.unlock();
     try {
-      if (job->fallback_pending) {
-        fall_back(job);
-      } else {
-        start_task(job);
-      }
+      start_task(job, choice);
     } catch (const std::exception& e) {
-      job->result.ok = false;
       job->result.error = e.what();
       finish(job);
     }
     lock.lock();
+    if (edge_job_ == job) edge_job_.reset();
   }
 }
 
-void EdgeService::completion_loop() {
-  std::unique_lock lock(mutex_);
-  for (;;) {
-    replies_ready_.wait(lock, [&] { return !replies_.empty() || (stopping_ && in_flight_ == 0); });
-    if (replies_.empty()) return;
-    Reply reply = std::move(replies_.front());
-    replies_.pop_front();
-    lock.unlock();
-    try {
-      complete_from_cloud(reply.job, std::move(reply.outcome));
-    } catch (const std::exception& e) {
-      reply.job->result.ok = false;
-      reply.job->result.error = e.what();
-      finish(reply.job);
-    }
-    lock.lock();
+void EdgeService::start_task(const JobPtr& job, const Choice& choice) {
+  job->started = Clock::now();
+  TaskResult& r = job->result;
+  const TaskSpec& spec = job->spec;
+  r.task = spec.task;
+  r.model = spec.model;
+  r.queue_ms = ms_between(job->submitted, job->started);
+  r.started_ms = ms_between(epoch_, job->started);
+  r.pipelined = config_.pipeline;
+  if (job->error) throw std::invalid_argument(*job->error);
+  r.mode = choice.mode;
+  r.objective = choice.objective;
+  r.rtt_ms = choice.cond.link.rtt_ms;
+  if (link_) r.bandwidth_mbit = link_->estimate().mbit();
+  if (choice.cloud_down) {
+    r.fallback = true;
+    r.fallback_reason = *choice.cloud_down;
   }
-}
 
-planner::Conditions EdgeService::conditions(partition::Codec codec, TaskResult& r) const {
-  planner::Conditions c;
-  c.codec = codec;
-  c.link.uplink_bytes_per_s = config_.assumed_bandwidth_bytes_per_s;
-  c.link.rtt_ms = config_.assumed_rtt_ms;
-  if (link_) {
-    const auto est = link_->estimate();
-    if (est.bandwidth_bytes_per_s) c.link.uplink_bytes_per_s = *est.bandwidth_bytes_per_s;
-    if (est.rtt_ms) c.link.rtt_ms = *est.rtt_ms;
-    const auto load = link_->cloud_load();
-    c.cloud_wait_ms = load.queue_length * load.recent_service_ms;
-    r.bandwidth_mbit = est.mbit();
-  }
-  r.rtt_ms = c.link.rtt_ms;
-  // The emulated and measured links are symmetric enough at batch 1: outputs
-  // are small, so the downlink matters little.
-  c.link.downlink_bytes_per_s = c.link.uplink_bytes_per_s;
-  return c;
-}
+  job->cut = job->work.cut;
+  const partition::Plan plan = planner_->evaluate(spec.model, *job->cut, choice.objective, choice.cond);
+  const auto candidates = planner_->candidates(spec.model, spec.codec);
+  const auto edge_only = std::find_if(candidates->begin(), candidates->end(), [](const auto& w) { return w.edge_only; });
+  job->local_rest_ms = std::max(0.0, edge_only->edge_ms - job->work.edge_ms);
+  job->planned_bytes_per_s = choice.cond.link.uplink_bytes_per_s;
+  r.placement = plan.placement;
+  r.cut = job->cut->to_string();
+  r.edge_nodes = job->cut->computed_on_edge();
+  r.predicted_ms = config_.scheduler == Scheduler::timeline && !choice.cloud_down ? choice.slot.done
+                                                                                  : plan.predicted.total_ms;
+  r.predicted_edge_ms = plan.predicted.edge_ms;
+  r.predicted_transfer_ms = plan.predicted.upload_ms + plan.predicted.rtt_ms + plan.predicted.download_ms;
+  r.predicted_cloud_ms = plan.predicted.cloud_ms + plan.predicted.cloud_wait_ms;
 
-std::optional<control::PlanningMode> EdgeService::planning_mode(const TaskSpec& spec,
-                                                                 partition::Objective& objective) {
-  if (spec.plan.mode != control::PlanChoice::Mode::automatic || config_.heavy_backlog == 0) {
-    return std::nullopt;
+  run_edge_side(*job);
+  if (job->cut->is_edge_only()) {
+    finish(job);
+    return;
   }
-  std::lock_guard lock(mutex_);
-  const bool was = heavy_;
-  if (queue_.size() >= config_.heavy_backlog) heavy_ = true;
-  if (queue_.empty()) heavy_ = false;
-  if (heavy_ != was) {
-    spdlog::info("{} mode: {} tasks queued", heavy_ ? "heavy (planning for throughput)" : "light",
-                 queue_.size());
-  }
-  if (heavy_ && objective == partition::Objective::latency) objective = partition::Objective::throughput;
-  return heavy_ ? control::PlanningMode::heavy : control::PlanningMode::light;
-}
-
-partition::Plan EdgeService::plan_task(Job& job) {
-  TaskResult& r = job.result;
-  const TaskSpec& spec = job.spec;
-  const GraphDesc& g = job.model->graph();
-  const planner::Conditions cond = conditions(spec.codec, r);
-  const bool cloud_up = link_ && link_->connected();
-  partition::Objective objective = spec.objective;
-  r.mode = planning_mode(spec, objective);
-  r.objective = objective;
-
-  using Mode = control::PlanChoice::Mode;
-  switch (spec.plan.mode) {
-    case Mode::automatic:
-      if (cloud_up) return planner_->plan(spec.model, objective, cond);
-      r.fallback = true;
-      r.fallback_reason = link_ ? fmt::format("cloud unreachable: {}", link_->last_error()) : "no cloud configured";
-      return planner_->evaluate(spec.model, Cut::edge_only(g), spec.objective, cond);
-    case Mode::edge_only:
-      return planner_->evaluate(spec.model, Cut::edge_only(g), spec.objective, cond);
-    case Mode::cloud_only:
-      return planner_->evaluate(spec.model, Cut::cloud_only(g), spec.objective, cond);
-    case Mode::split:
-      if (!g.is_chain()) {
-        throw std::invalid_argument(
-            fmt::format("plan split:K needs a chain model; '{}' is a DAG (use cut:NODES)", g.name()));
-      }
-      return planner_->evaluate(spec.model, Cut::chain_prefix(g, spec.plan.split), spec.objective, cond);
-    case Mode::cut:
-      return planner_->evaluate(spec.model, Cut::parse(g, spec.plan.cut), spec.objective, cond);
-  }
-  throw std::logic_error("unhandled plan mode");
+  const GraphDesc& g = job->model->graph();
+  const auto crossing = job->cut->crossing(g);
+  r.crossing_tensors = crossing.size();
+  for (NodeId id : crossing) r.crossing_bytes += partition::wire_bytes(g.node(id), spec.codec);
+  enqueue_upload(job);
 }
 
 void EdgeService::run_edge_side(Job& job) {
@@ -298,76 +607,189 @@ void EdgeService::run_edge_side(Job& job) {
   job.result.edge_ms = ms_between(start, Clock::now());
 }
 
-void EdgeService::start_task(const std::shared_ptr<Job>& job) {
-  job->started = Clock::now();
-  TaskResult& r = job->result;
-  const TaskSpec& spec = job->spec;
-  r.task = spec.task;
-  r.model = spec.model;
-  r.queue_ms = ms_between(job->submitted, job->started);
-  r.started_ms = ms_between(epoch_, job->started);
-  r.pipelined = config_.pipeline;
-  const auto it = models_.find(spec.model);
-  if (it == models_.end()) {
-    throw std::invalid_argument(fmt::format("model '{}' is not loaded on this edge", app::printable(spec.model)));
+void EdgeService::enqueue_upload(const JobPtr& job) {
+  {
+    std::lock_guard lock(mutex_);
+    job->edge_done = Clock::now();
+    job->with_cloud = true;
+    awaiting_cloud_ = true;
+    if (edge_job_ == job) edge_job_.reset();
+    uplink_queue_.push_back(job);
   }
-  job->model = it->second;
-
-  const partition::Plan plan = plan_task(*job);
-  job->cut = plan.cut;
-  r.placement = plan.placement;
-  r.cut = job->cut->to_string();
-  r.edge_nodes = job->cut->computed_on_edge();
-  r.predicted_ms = plan.predicted.total_ms;
-  r.predicted_edge_ms = plan.predicted.edge_ms;
-  r.predicted_transfer_ms = plan.predicted.upload_ms + plan.predicted.rtt_ms + plan.predicted.download_ms;
-  r.predicted_cloud_ms = plan.predicted.cloud_ms + plan.predicted.cloud_wait_ms;
-
-  run_edge_side(*job);
-  if (job->cut->is_edge_only()) {
-    finish(job);
-    return;
-  }
-  send_to_cloud(job);
+  pump_uplink();
 }
 
-void EdgeService::send_to_cloud(const std::shared_ptr<Job>& job) {
+void EdgeService::pump_uplink() {
+  for (;;) {
+    JobPtr job;
+    {
+      std::lock_guard lock(mutex_);
+      if (on_wire_ || uplink_queue_.empty()) return;
+      job = uplink_queue_.front();
+      uplink_queue_.pop_front();
+      on_wire_ = job;
+      job->upload_start = Clock::now();
+    }
+    send_to_cloud(job);
+  }
+}
+
+void EdgeService::send_to_cloud(const JobPtr& job) {
   TaskResult& r = job->result;
-  const GraphDesc& g = job->model->graph();
-  const auto crossing = job->cut->crossing(g);
-  r.crossing_tensors = crossing.size();
-  for (NodeId id : crossing) r.crossing_bytes += partition::wire_bytes(g.node(id), job->spec.codec);
   if (!link_ || !link_->connected()) {
     r.fallback_reason = link_ ? fmt::format("cloud unreachable: {}", link_->last_error()) : "no cloud configured";
-    job->sent = Clock::now();
-    fall_back(job);
+    {
+      std::lock_guard lock(mutex_);
+      if (on_wire_ == job) on_wire_.reset();
+      queue_fallback_locked(job);
+    }
+    wake_.notify_all();
     return;
   }
+  const GraphDesc& g = job->model->graph();
   net::InferRequest request;
   request.model = job->spec.model;
   request.edge_nodes = job->cut->mask();
   const double deadline = job->spec.deadline_ms > 0 ? job->spec.deadline_ms : config_.default_deadline_ms;
   request.deadline_ms = static_cast<std::uint32_t>(deadline);
-  for (NodeId id : crossing) {
+  for (NodeId id : job->cut->crossing(g)) {
     request.tensors.push_back(net::to_wire(id, job->held.at(id), wire_codec(job->spec.codec)));
   }
-  {
-    std::lock_guard lock(mutex_);
-    job->with_cloud = true;
-    awaiting_cloud_ = true;
-  }
-  job->sent = Clock::now();
-  // The I/O thread only queues the reply for the completion thread.
-  link_->client().infer(std::move(request), [this, job](net::Expected<net::InferResult> outcome) {
+  // The I/O thread only queues events for the completion thread.
+  const auto post = [this](Event e) {
     {
       std::lock_guard lock(mutex_);
-      replies_.push_back({job, std::move(outcome), Clock::now()});
+      events_.push_back(std::move(e));
     }
-    replies_ready_.notify_one();
-  });
+    events_ready_.notify_one();
+  };
+  link_->client().infer(
+      std::move(request),
+      [post, job](net::Expected<net::InferResult> outcome) {
+        post(Event{Event::Kind::reply, job, std::move(outcome)});
+      },
+      [post, job] { post(Event{Event::Kind::written, job, std::nullopt}); });
 }
 
-void EdgeService::complete_from_cloud(const std::shared_ptr<Job>& job, net::Expected<net::InferResult> reply) {
+void EdgeService::on_written(const JobPtr& job) {
+  {
+    std::lock_guard lock(mutex_);
+    if (on_wire_ != job) return;  // its reply (or failure) came first
+    on_wire_.reset();
+    overrun_bytes_per_s_.reset();
+    job->written = Clock::now();
+    at_cloud_.push_back(job);
+  }
+  pump_uplink();
+}
+
+void EdgeService::completion_loop() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    // While a transfer is on the wire, wake every 20 ms to compare it with
+    // its prediction (check_uplink).
+    const auto ready = [&] { return !events_.empty() || (stopping_ && in_flight_ == 0); };
+    if (on_wire_ && config_.scheduler == Scheduler::timeline) {
+      events_ready_.wait_for(lock, std::chrono::milliseconds(20), ready);
+    } else {
+      events_ready_.wait(lock, ready);
+    }
+    if (events_.empty()) {
+      if (stopping_ && in_flight_ == 0) return;
+      lock.unlock();
+      check_uplink();
+      lock.lock();
+      continue;
+    }
+    Event e = std::move(events_.front());
+    events_.pop_front();
+    lock.unlock();
+    try {
+      if (e.kind == Event::Kind::written) {
+        on_written(e.job);
+      } else {
+        complete_from_cloud(e.job, std::move(*e.outcome));
+      }
+    } catch (const std::exception& ex) {
+      e.job->result.error = ex.what();
+      finish(e.job);
+    }
+    check_uplink();
+    lock.lock();
+  }
+}
+
+void EdgeService::check_uplink() {
+  if (config_.scheduler != Scheduler::timeline) return;
+  std::vector<JobPtr> moved;
+  double bandwidth = 0;
+  {
+    std::lock_guard lock(mutex_);
+    const auto now = Clock::now();
+    if (on_wire_) {
+      // A transfer past its predicted end bounds the bandwidth from above.
+      const planner::Conditions measured = conditions_locked(on_wire_->spec.codec);
+      const double bytes = static_cast<double>(on_wire_->work.upload_bytes);
+      const double elapsed_ms = ms_between(on_wire_->upload_start, now);
+      const double predicted_ms = bytes * k_ms_per_s / measured.link.uplink_bytes_per_s;
+      if (elapsed_ms > 1.25 * predicted_ms + 10) {
+        const double bound = bytes * k_ms_per_s / elapsed_ms;
+        if (!overrun_bytes_per_s_ || bound < *overrun_bytes_per_s_) {
+          if (!overrun_bytes_per_s_) {
+            spdlog::info("upload of task {} overruns its prediction ({:.0f} ms, {:.0f} predicted): uplink at most "
+                         "{:.2f} mbit",
+                         on_wire_->result.task, elapsed_ms, predicted_ms, bound * 8 / 1e6);
+          }
+          overrun_bytes_per_s_ = bound;
+        }
+      }
+    }
+    if (uplink_queue_.empty()) return;
+    const planner::Conditions cond = conditions_locked(partition::Codec::fp32);
+    bandwidth = cond.link.uplink_bytes_per_s;
+    // Each waiting upload, front to back: keep it, or — when the estimate
+    // fell 20% or more below the one its cut was chosen with — finish it on
+    // the edge if that completes sooner (the edge's own work comes first).
+    // Without a drop the choice stands: it was made on this timeline.
+    const double rtt = cond.link.rtt_ms;
+    partition::Timeline t = timeline_locked(now, cond.link, false);
+    double edge_free = t.edge;
+    for (auto it = uplink_queue_.begin(); it != uplink_queue_.end();) {
+      const JobPtr& j = *it;
+      partition::Timeline keep = t;
+      const double keep_done = place_after_edge(partition::stages_of(j->work, cond.link), rtt, 0, keep);
+      const double local_done = edge_free + j->local_rest_ms;
+      if (bandwidth < k_replan_drop * j->planned_bytes_per_s && local_done < keep_done) {
+        edge_free = local_done;
+        moved.push_back(j);
+        it = uplink_queue_.erase(it);
+      } else {
+        t = keep;
+        ++it;
+      }
+    }
+    for (const JobPtr& j : moved) {
+      j->replan = true;
+      queue_fallback_locked(j);
+    }
+  }
+  if (!moved.empty()) {
+    spdlog::info("uplink at {:.2f} mbit: {} waiting task(s) finish on the edge instead", bandwidth * 8 / 1e6,
+                 moved.size());
+    wake_.notify_all();
+  }
+}
+
+void EdgeService::complete_from_cloud(const JobPtr& job, net::Expected<net::InferResult> reply) {
+  {
+    std::lock_guard lock(mutex_);
+    if (on_wire_ == job) {
+      on_wire_.reset();
+      overrun_bytes_per_s_.reset();
+    }
+    std::erase(at_cloud_, job);
+  }
+  pump_uplink();
   TaskResult& r = job->result;
   if (reply) {
     auto outputs = net::from_wire(reply.value().outputs);
@@ -375,7 +797,7 @@ void EdgeService::complete_from_cloud(const std::shared_ptr<Job>& job, net::Expe
       const auto& res = reply.value();
       r.cloud_ms = res.compute_ms;
       r.cloud_queue_ms = res.queue_wait_ms;
-      r.transfer_ms = std::max(0.0, ms_between(job->sent, Clock::now()) - res.compute_ms - res.queue_wait_ms);
+      r.transfer_ms = std::max(0.0, ms_between(job->upload_start, Clock::now()) - res.compute_ms - res.queue_wait_ms);
       link_->note_load(res.load);
       for (auto& [id, t] : outputs.value()) job->held.insert_or_assign(id, std::move(t));
       finish(job);
@@ -388,31 +810,59 @@ void EdgeService::complete_from_cloud(const std::shared_ptr<Job>& job, net::Expe
   queue_fallback(job);
 }
 
-void EdgeService::queue_fallback(const std::shared_ptr<Job>& job) {
-  // Finish locally from the tensors still held, on the compute thread, first.
+void EdgeService::queue_fallback_locked(const JobPtr& job) {
+  // Finish locally from the tensors still held, on the compute thread, before
+  // new tasks (after fallback jobs already waiting).
   job->fallback_pending = true;
+  const auto first_new = std::find_if(queue_.begin(), queue_.end(), [](const JobPtr& j) { return !j->fallback_pending; });
+  queue_.insert(first_new, job);
+}
+
+void EdgeService::queue_fallback(const JobPtr& job) {
   {
     std::lock_guard lock(mutex_);
-    queue_.push_front(job);
+    queue_fallback_locked(job);
   }
   wake_.notify_all();
 }
 
-void EdgeService::fall_back(const std::shared_ptr<Job>& job) {
+void EdgeService::fall_back(const JobPtr& job) {
   TaskResult& r = job->result;
   const auto start = Clock::now();
-  r.fallback = true;
-  r.transfer_ms = ms_between(job->sent, start);  // time lost on the failed attempt
+  if (job->replan) {
+    r.replanned = true;
+    r.placement = partition::Placement::edge_only;
+    r.cut = "edge_only";
+    r.edge_nodes = Cut::edge_only(job->model->graph()).computed_on_edge();
+    r.crossing_tensors = 0;
+    r.crossing_bytes = 0;
+  } else {
+    r.fallback = true;
+    // Time lost on the failed attempt.
+    const auto since = job->upload_start != Clock::time_point{} ? job->upload_start : job->edge_done;
+    if (since != Clock::time_point{}) r.transfer_ms = ms_between(since, start);
+  }
   TensorMap outputs = job->model->run_cloud(*job->cut, job->held, RunOptions{.slowdown = config_.slowdown});
   r.fallback_ms = ms_between(start, Clock::now());
   for (auto& [id, t] : outputs) job->held.insert_or_assign(id, std::move(t));
-  spdlog::warn("task {} ({}) finished on the edge: {}", r.task, r.model, r.fallback_reason);
+  if (job->replan) {
+    spdlog::info("task {} ({}) finished on the edge: re-planned while waiting for the slowed uplink", r.task, r.model);
+  } else {
+    spdlog::warn("task {} ({}) finished on the edge: {}", r.task, r.model, r.fallback_reason);
+  }
   finish(job);
 }
 
-void EdgeService::finish(const std::shared_ptr<Job>& job) {
+void EdgeService::finish(const JobPtr& job) {
   TaskResult& r = job->result;
-  if (job->started != Clock::time_point{}) r.measured_ms = ms_between(job->started, Clock::now());
+  const auto now = Clock::now();
+  if (job->started != Clock::time_point{}) r.measured_ms = ms_between(job->started, now);
+  r.completion_ms = ms_between(job->submitted, now);
+  r.measured_wait.edge = r.queue_ms;
+  if (job->upload_start != Clock::time_point{} && !job->replan) {
+    r.measured_wait.uplink = ms_between(job->edge_done, job->upload_start);
+  }
+  r.measured_wait.cloud = r.cloud_queue_ms;
   r.ok = !r.error;
   if (r.ok && job->model) {
     const NodeId first_sink = job->model->graph().sinks().front();
@@ -451,6 +901,7 @@ void EdgeService::finish(const std::shared_ptr<Job>& job) {
     if (r.ok) {
       ++stats_.completed;
       if (r.fallback) ++stats_.fallbacks;
+      if (r.replanned) ++stats_.replanned;
       switch (*r.placement) {
         case partition::Placement::edge_only: ++stats_.edge_only; break;
         case partition::Placement::split: ++stats_.split; break;
@@ -460,12 +911,14 @@ void EdgeService::finish(const std::shared_ptr<Job>& job) {
       ++stats_.failed;
     }
     if (job->with_cloud) awaiting_cloud_ = false;
+    std::erase(at_cloud_, job);
     --in_flight_;
   }
   wake_.notify_all();
-  replies_ready_.notify_all();
+  events_ready_.notify_all();
   idle_.notify_all();
   if (done) done(std::move(r));
 }
 
 }  // namespace tandem::edge
+

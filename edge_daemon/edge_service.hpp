@@ -1,14 +1,30 @@
 #pragma once
-// The edge daemon's engine: a FIFO of tasks, one edge compute thread, and a
-// completion thread for replies from the cloud.
+// The edge daemon's engine: a queue of waiting tasks, one edge compute thread,
+// an uplink queue and a completion thread (docs/design.md §4.5, §6).
 //
-// For each task the compute thread plans it (current bandwidth, RTT, cloud
-// load), runs the edge side, and sends the crossing tensors; with pipelining
-// on it then moves straight to the next task while this one is on the wire
-// or in the cloud. The network client's I/O thread only hands each reply to
+// Planning (`timeline` scheduler, the default). The engine keeps a timeline
+// of its three resources — when the edge CPU, the uplink and the cloud (its
+// reported queue plus what this edge already sent) are next free — and plans
+// each task for its earliest completion on it (partition/schedule.hpp); when
+// several tasks are waiting it chooses their order and cuts together
+// (schedule_batch: mean completion time, or the makespan for tasks asking for
+// it). A task alone plans exactly as the latency optimiser does. Every result
+// carries its completion and per-resource waits as predicted at submission
+// and as measured. The `alone` scheduler plans each task as if it were alone
+// (Neurosurgeon), optionally switching to throughput plans behind a backlog
+// (DADS's light/heavy modes); it is kept for comparison.
+//
+// Threads. The compute thread dispatches the next task (plans it), runs its
+// edge side and puts its crossing tensors in the uplink queue. One request
+// at a time is on the wire: the next is sent when the network client reports
+// the previous written (TCP_NOTSENT_LOWAT keeps the kernel from hiding a
+// backlog), so tasks still waiting for the uplink can be re-planned — when
+// the bandwidth estimate drops, or the transfer on the wire overruns its
+// prediction, those that finish sooner on the edge are finished there. The
+// network client's I/O thread only hands replies and write completions to
 // the completion thread (net/client.hpp: callbacks must not block), which
-// decodes the outputs, finishes the task and calls its callback. A cloud
-// failure (unreachable, deadline, lost mid-request, refused) queues a
+// sends the next upload, decodes outputs and calls the task's callback. A
+// cloud failure (unreachable, deadline, lost mid-request, refused) queues a
 // fallback job at the front of the compute queue: the edge finishes the
 // graph itself from the tensors it still holds. Every submitted task ends
 // with exactly one result, ok or with an error naming the cause.
@@ -20,15 +36,23 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <thread>
 
 #include "app/metrics.hpp"
 #include "control/protocol.hpp"
 #include "edge_daemon/cloud_link.hpp"
 #include "models/model.hpp"
+#include "partition/schedule.hpp"
 #include "planner/planner.hpp"
 
 namespace tandem::edge {
+
+/// How automatic plans are made (see the top of this file).
+enum class Scheduler { timeline, alone };
+std::string_view to_string(Scheduler scheduler);
+/// Parses "timeline" / "alone"; std::nullopt otherwise.
+std::optional<Scheduler> scheduler_from_string(std::string_view text);
 
 struct EdgeServiceConfig {
   int threads = 1;                 // LibTorch intra-op threads on the edge
@@ -37,10 +61,14 @@ struct EdgeServiceConfig {
   double default_deadline_ms = 0;  // for tasks without one; 0 = none
   double assumed_bandwidth_bytes_per_s = 10e6 / 8;  // before the first measurement
   double assumed_rtt_ms = 10;
-  // Light/heavy modes (DADS): when this many tasks wait in the queue, tasks
-  // asking for latency are planned for throughput instead (the pipeline
-  // period, not one task's latency, bounds how fast a backlog drains); back
-  // to latency once the queue is empty. 0 disables the switch.
+  Scheduler scheduler = Scheduler::timeline;
+  // timeline: at most this many waiting tasks (oldest first) are ordered and
+  // planned together; a task is overtaken by at most this many later ones.
+  std::size_t batch_window = 16;
+  // alone only — light/heavy modes (DADS): when this many tasks wait in the
+  // queue, tasks asking for latency are planned for throughput instead (the
+  // pipeline period, not one task's latency, bounds how fast a backlog
+  // drains); back to latency once the queue is empty. 0 disables the switch.
   std::size_t heavy_backlog = 4;
   // Tasks may name tensor files only under this directory; empty: input
   // files are refused.
@@ -52,6 +80,8 @@ struct EdgeStats {
   std::uint64_t submitted = 0, completed = 0, failed = 0, fallbacks = 0;
   std::uint64_t edge_only = 0, split = 0, cloud_only = 0;
   std::size_t queued = 0, in_flight = 0;
+  std::size_t uplink_queued = 0;   // edge side done, waiting for or on the uplink
+  std::uint64_t replanned = 0;     // finished on the edge after the uplink slowed
   bool heavy = false;  // planning for throughput because of a backlog
 };
 
@@ -81,37 +111,65 @@ class EdgeService {
 
  private:
   struct Job;
-  struct Reply;
+  struct Event;
   struct Metrics;
+  struct Choice;
+  using JobPtr = std::shared_ptr<Job>;
+  using Clock = std::chrono::steady_clock;
+
   void compute_loop();
   void completion_loop();
-  void start_task(const std::shared_ptr<Job>& job);
-  partition::Plan plan_task(Job& job);
-  void run_edge_side(Job& job);
-  void send_to_cloud(const std::shared_ptr<Job>& job);
-  void complete_from_cloud(const std::shared_ptr<Job>& job, net::Expected<net::InferResult> reply);
-  void fall_back(const std::shared_ptr<Job>& job);
-  void queue_fallback(const std::shared_ptr<Job>& job);
-  void finish(const std::shared_ptr<Job>& job);
-  planner::Conditions conditions(partition::Codec codec, control::TaskResult& result) const;
+  // Planning.
+  void prepare(Job& job) const;
+  std::vector<partition::CutWork> options_for(const Job& job, const planner::Conditions& cond) const;
+  Choice choose(const std::vector<JobPtr>& window);
+  Choice choose_alone(const JobPtr& job);
+  // When each resource frees up, from the tasks this edge holds (and the
+  // cloud's reported load). Without the uplink queue: what the tasks waiting
+  // in it would find (check_uplink).
+  partition::Timeline timeline_locked(Clock::time_point now, const partition::Link& link,
+                                      bool with_uplink_queue = true) const;
+  void predict_at_submit_locked(Job& job);
+  planner::Conditions conditions_locked(partition::Codec codec) const;
+  planner::Conditions conditions(partition::Codec codec) const;
   std::optional<control::PlanningMode> planning_mode(const control::TaskSpec& spec,
                                                      partition::Objective& objective);
+  // Execution.
+  void start_task(const JobPtr& job, const Choice& choice);
+  void run_edge_side(Job& job);
+  void enqueue_upload(const JobPtr& job);
+  void pump_uplink();
+  void send_to_cloud(const JobPtr& job);
+  void on_written(const JobPtr& job);
+  void complete_from_cloud(const JobPtr& job, net::Expected<net::InferResult> reply);
+  void check_uplink();
+  void fall_back(const JobPtr& job);
+  void queue_fallback(const JobPtr& job);
+  void queue_fallback_locked(const JobPtr& job);
+  void finish(const JobPtr& job);
 
   EdgeServiceConfig config_;
-  const std::chrono::steady_clock::time_point epoch_ = std::chrono::steady_clock::now();  // TaskResult::started_ms
+  const Clock::time_point epoch_ = Clock::now();  // TaskResult::started_ms
   ModelSet models_;
   std::shared_ptr<const planner::Planner> planner_;
   std::shared_ptr<CloudLink> link_;
   std::unique_ptr<Metrics> metrics_;
 
   mutable std::mutex mutex_;
-  std::condition_variable wake_;        // compute thread: new work
-  std::condition_variable replies_ready_;  // completion thread: a reply arrived
-  std::condition_variable idle_;        // drain(): a task finished
-  std::deque<std::shared_ptr<Job>> queue_;
-  std::deque<Reply> replies_;
-  std::size_t in_flight_ = 0;           // started, not finished
-  bool awaiting_cloud_ = false;         // pipeline off: a task is with the cloud
+  std::condition_variable wake_;         // compute thread: new work
+  std::condition_variable events_ready_; // completion thread: a reply or write completion arrived
+  std::condition_variable idle_;         // drain(): a task finished
+  std::deque<JobPtr> queue_;             // waiting tasks; fallback jobs at the front
+  std::deque<Event> events_;
+  std::deque<JobPtr> uplink_queue_;      // edge side done, waiting for the uplink
+  JobPtr on_wire_;                       // being written to the cloud
+  std::deque<JobPtr> at_cloud_;          // written, reply pending
+  JobPtr edge_job_;                      // on the compute thread
+  Clock::time_point edge_until_{};       // its predicted end of edge work
+  std::optional<double> overrun_bytes_per_s_;  // bound from the transfer on the wire overrunning
+  std::uint64_t next_seq_ = 0;
+  std::size_t in_flight_ = 0;            // submitted, not finished
+  bool awaiting_cloud_ = false;          // pipeline off: a task is with the cloud
   bool stopping_ = false;
   bool heavy_ = false;
   EdgeStats stats_;

@@ -56,9 +56,11 @@ int main(int argc, char** argv) {
         ("emulate-link", "shape the uplink to the cloud, e.g. 5.85mbit,rtt=40ms", cxxopts::value<std::string>(), "LINK")
         ("deadline", "default deadline of each task's cloud part (0ms: none)", cxxopts::value<std::string>()->default_value("0ms"), "TIME")
         ("no-pipeline", "wait for each task's cloud part before starting the next")
-        ("heavy-backlog", "plan for throughput while this many tasks wait (0: never)", cxxopts::value<std::size_t>()->default_value("4"), "N")
+        ("scheduler", "timeline: plan each task on the edge/uplink/cloud timeline, waiting tasks ordered together; alone: each task as if alone (Neurosurgeon), for comparison", cxxopts::value<std::string>()->default_value("timeline"), "S")
+        ("batch-window", "timeline: waiting tasks ordered and planned together (also the most later tasks that may overtake one)", cxxopts::value<std::size_t>()->default_value("16"), "N")
+        ("heavy-backlog", "alone: plan for throughput while this many tasks wait (0: never)", cxxopts::value<std::size_t>()->default_value("4"), "N")
         ("assume-bandwidth", "uplink assumed before the first measurement", cxxopts::value<std::string>()->default_value("10mbit"), "RATE")
-        ("probe-interval", "probe the link when idle this often", cxxopts::value<std::string>()->default_value("2s"), "TIME")
+        ("probe-interval", "probe the link when idle this often", cxxopts::value<std::string>()->default_value("500ms"), "TIME")
         ("input-dir", "tasks may name tensor files (input_file) under this directory only; default: none allowed", cxxopts::value<std::string>(), "DIR")
         ("metrics", "serve Prometheus metrics at http://HOST:PORT/metrics", cxxopts::value<std::string>(), "HOST:PORT");
     options.add_options("control port")
@@ -96,6 +98,14 @@ int main(int argc, char** argv) {
     c.service.default_deadline_ms = app::parse_flag(args, "deadline", units::parse_duration_ms);
     c.service.assumed_bandwidth_bytes_per_s = app::parse_flag(args, "assume-bandwidth", units::parse_bandwidth);
     c.service.heavy_backlog = args["heavy-backlog"].as<std::size_t>();
+    const auto scheduler = edge::scheduler_from_string(args["scheduler"].as<std::string>());
+    if (!scheduler) {
+      throw app::UsageError(fmt::format("--scheduler '{}': expected timeline or alone",
+                                        app::printable(args["scheduler"].as<std::string>())));
+    }
+    c.service.scheduler = *scheduler;
+    c.service.batch_window = args["batch-window"].as<std::size_t>();
+    if (c.service.batch_window < 1) throw app::UsageError("--batch-window must be at least 1");
     if (args.count("input-dir")) c.service.input_dir = args["input-dir"].as<std::string>();
     c.probe_interval = duration_flag(args, "probe-interval");
     if (args.count("metrics")) c.metrics = app::parse_flag(args, "metrics", app::parse_endpoint);

@@ -17,6 +17,23 @@ bool BandwidthMonitor::add_bandwidth_sample(std::uint64_t bytes, double seconds,
   std::lock_guard lock(mutex_);
   bandwidth_.push_back({at, static_cast<double>(bytes) / seconds});
   while (bandwidth_.size() > config_.window) bandwidth_.pop_front();
+  // A step: the newest samples all off the older ones' estimate by more
+  // than change_factor, the same way. The link changed; forget the old
+  // samples instead of averaging across the step for a whole window.
+  const std::size_t recent = config_.change_samples;
+  if (recent > 0 && bandwidth_.size() > recent) {
+    double inverse_sum = 0;
+    for (std::size_t i = 0; i + recent < bandwidth_.size(); ++i) inverse_sum += 1.0 / bandwidth_[i].value;
+    const double older = static_cast<double>(bandwidth_.size() - recent) / inverse_sum;
+    bool all_lower = true, all_higher = true;
+    for (std::size_t i = bandwidth_.size() - recent; i < bandwidth_.size(); ++i) {
+      all_lower = all_lower && bandwidth_[i].value * config_.change_factor < older;
+      all_higher = all_higher && bandwidth_[i].value > older * config_.change_factor;
+    }
+    if (all_lower || all_higher) {
+      bandwidth_.erase(bandwidth_.begin(), bandwidth_.end() - static_cast<std::ptrdiff_t>(recent));
+    }
+  }
   return true;
 }
 

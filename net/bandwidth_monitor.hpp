@@ -7,7 +7,11 @@
 // bytes/seconds of one transfer; the harmonic mean weights them by time, so
 // one transfer that happened to be fast (e.g. it arrived in a single read)
 // cannot inflate the estimate the way an arithmetic mean would. Samples too
-// small to time (below min_timed_bytes or min_duration) are rejected.
+// small to time (below min_timed_bytes or min_duration) are rejected. When
+// the newest change_samples samples all lie beyond change_factor of the older
+// ones' estimate, in the same direction, the link has stepped: the older
+// samples are dropped (a 40 -> 3 mbit step is followed within two samples,
+// not a window).
 // RTT: median of the last K fresh samples.
 
 #include <chrono>
@@ -26,6 +30,8 @@ struct MonitorConfig {
   std::chrono::steady_clock::duration max_age = std::chrono::seconds(60);
   std::uint64_t min_timed_bytes = 8 * 1024;
   std::chrono::microseconds min_duration{500};
+  std::size_t change_samples = 2;  // 0: never drop samples on a step
+  double change_factor = 1.6;
 };
 
 enum class SampleSource { probe, passive };

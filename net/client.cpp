@@ -2,6 +2,9 @@
 
 #include <unordered_map>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -29,6 +32,7 @@ struct PendingRequest {
   enum class Kind { infer, probe, status };
   Kind kind = Kind::infer;
   InferCallback on_infer;
+  SentCallback on_sent;
   ProbeCallback on_probe;
   StatusCallback on_status;
   std::uint32_t deadline_ms = 0;
@@ -113,9 +117,19 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
         if (auto s = weak.lock()) s->expire(rid);
       });
     }
+    std::function<void()> written;
+    if (p->on_sent) {
+      written = [p] {
+        try {
+          p->on_sent();
+        } catch (const std::exception& e) {
+          spdlog::error("client callback threw: {}", e.what());
+        }
+      };
+    }
     pending_.emplace(rid, std::move(p));
     ++client_.in_flight_;
-    writer_.push(std::move(frame));
+    writer_.push(std::move(frame), std::move(written));
   }
 
   /// Ends the connection and fails everything in flight with `error`. Idempotent.
@@ -169,6 +183,15 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     if (timed_out_) co_return Error::make(Errc::connect_timeout, fmt::format("connecting to {} timed out", peer_));
     if (ec) co_return Error{ec, fmt::format("cannot connect to {}: {}", peer_, ec.message())};
     socket_.set_option(tcp::no_delay(true), ec);
+    if (client_.config_.notsent_lowat > 0) {
+      // Keep at most this many unsent bytes in the kernel: a write then
+      // completes when the data is nearly on the wire, so the caller's
+      // `sent` callbacks track the link instead of a deep socket buffer.
+      socket_.set_option(asio::detail::socket_option::integer<IPPROTO_TCP, TCP_NOTSENT_LOWAT>(
+                             static_cast<int>(client_.config_.notsent_lowat)),
+                         ec);
+      ec.clear();
+    }
 
     ReadOutcome in = co_await reader_.read(socket_);
     if (!in.ok()) co_return read_failure(in, "CHALLENGE");
@@ -429,11 +452,12 @@ void Client::submit(std::uint64_t rid, Expected<OutgoingFrame> frame, std::share
   });
 }
 
-void Client::infer(InferRequest request, InferCallback done) {
+void Client::infer(InferRequest request, InferCallback done, SentCallback sent) {
   const std::uint64_t rid = next_request_id_++;
   auto pending = std::make_shared<PendingRequest>();
   pending->kind = PendingRequest::Kind::infer;
   pending->on_infer = std::move(done);
+  pending->on_sent = std::move(sent);
   pending->deadline_ms = request.deadline_ms;
   submit(rid, encode_message(request, rid), std::move(pending));
 }

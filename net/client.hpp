@@ -44,6 +44,9 @@ struct ClientConfig {
   std::chrono::milliseconds connect_timeout{5'000};  // TCP connect + handshake
   LinkSpec link;  // emulation of this client's uplink; passthrough by default
   std::shared_ptr<BandwidthMonitor> monitor;  // optional: fed by every RESULT (passive) and PROBE_ACK
+  // TCP_NOTSENT_LOWAT: unsent bytes the kernel may hold; 0 leaves the
+  // system default (a socket buffer of megabytes, seconds of a slow link).
+  std::uint32_t notsent_lowat = 128 * 1024;
 };
 
 struct ProbeResult {
@@ -55,6 +58,7 @@ struct ProbeResult {
 };
 
 using InferCallback = std::function<void(Expected<InferResult>)>;
+using SentCallback = std::function<void()>;
 using ProbeCallback = std::function<void(Expected<ProbeResult>)>;
 using StatusCallback = std::function<void(Expected<CloudLoad>)>;
 
@@ -79,9 +83,12 @@ class Client {
   /// Why the last connection attempt failed or the last connection was lost. Thread-safe.
   std::optional<Error> last_error() const;
   /// Sends INFER. `done` gets the RESULT, or an Error (not_connected, deadline_exceeded after
-  /// request.deadline_ms if non-zero, the cloud's ERROR, connection_lost). Tensor bytes without an
-  /// owner must stay valid until `done` runs. Encodes on the calling thread; never blocks.
-  void infer(InferRequest request, InferCallback done);
+  /// request.deadline_ms if non-zero, the cloud's ERROR, connection_lost). `sent` (optional) runs
+  /// on the I/O thread, before `done`, once the request has been written to the socket (at most
+  /// notsent_lowat bytes of it still unsent) or released by the link emulator; it does not run
+  /// when the request fails before that. Tensor bytes without an owner must stay valid until
+  /// `done` runs. Encodes on the calling thread; never blocks.
+  void infer(InferRequest request, InferCallback done, SentCallback sent = {});
   /// infer() with a future instead of a callback.
   std::future<Expected<InferResult>> infer(InferRequest request);
   /// Sends a PROBE of `bytes` filler bytes asking for `reply_bytes` back; never blocks.

@@ -85,9 +85,9 @@ WriteQueue::WriteQueue(asio::ip::tcp::socket& socket, LinkEmulator* emulator)
   wake_.expires_at(clock::time_point::max());
 }
 
-void WriteQueue::push(OutgoingFrame frame) {
+void WriteQueue::push(OutgoingFrame frame, std::function<void()> written) {
   if (stopped_) return;
-  queue_.push_back(std::move(frame));
+  queue_.push_back({std::move(frame), std::move(written)});
   wake_.cancel();
 }
 
@@ -113,14 +113,14 @@ asio::awaitable<boost::system::error_code> WriteQueue::run() {
       continue;
     }
     // Coalesce what is queued into one gather write; the frames stay alive until it completes.
-    std::vector<OutgoingFrame> batch;
+    std::vector<Queued> batch;
     while (!queue_.empty() && batch.size() < k_max_coalesced_frames) {
       batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
     std::vector<asio::const_buffer> buffers;
-    for (const OutgoingFrame& f : batch) {
-      const auto b = f.buffers();
+    for (const Queued& q : batch) {
+      const auto b = q.frame.buffers();
       buffers.insert(buffers.end(), b.begin(), b.end());
     }
     writing_ = true;
@@ -132,6 +132,9 @@ asio::awaitable<boost::system::error_code> WriteQueue::run() {
     }
     writing_ = false;
     if (ec) co_return ec;
+    for (Queued& q : batch) {
+      if (q.written) q.written();
+    }
   }
 }
 

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -71,8 +72,11 @@ class WriteQueue {
   /// `emulator` (may be null) shapes the bytes; it must outlive the queue.
   WriteQueue(boost::asio::ip::tcp::socket& socket, LinkEmulator* emulator);
 
-  /// Queues a frame and wakes the writer; never blocks.
-  void push(OutgoingFrame frame);
+  /// Queues a frame and wakes the writer; never blocks. `written` (optional)
+  /// runs on the socket's executor once the frame has been handed to the
+  /// socket (or, with an emulator, released at the link rate); never when
+  /// the write fails or the queue stops first.
+  void push(OutgoingFrame frame, std::function<void()> written = {});
   /// Writes queued frames until stop(), close_after_drain() with an empty queue, or an error,
   /// which it returns (none for a normal end).
   boost::asio::awaitable<boost::system::error_code> run();
@@ -87,7 +91,11 @@ class WriteQueue {
   boost::asio::ip::tcp::socket& socket_;
   LinkEmulator* emulator_;
   boost::asio::steady_timer wake_;
-  std::deque<OutgoingFrame> queue_;
+  struct Queued {
+    OutgoingFrame frame;
+    std::function<void()> written;
+  };
+  std::deque<Queued> queue_;
   bool writing_ = false;
   bool stopped_ = false;
   bool drain_then_stop_ = false;

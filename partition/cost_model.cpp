@@ -123,6 +123,7 @@ double period(const GraphDesc& graph, const CostModel& model, const Cut& cut) {
 double objective_value(const Breakdown& breakdown, Objective objective) {
   switch (objective) {
     case Objective::latency:
+    case Objective::makespan:
       return breakdown.total_ms;
     case Objective::energy:
       return breakdown.energy_mj;
@@ -140,12 +141,14 @@ std::string_view to_string(Objective objective) {
       return "energy";
     case Objective::throughput:
       return "throughput";
+    case Objective::makespan:
+      return "makespan";
   }
   return "unknown";
 }
 
 std::optional<Objective> objective_from_string(std::string_view text) {
-  for (Objective o : {Objective::latency, Objective::energy, Objective::throughput}) {
+  for (Objective o : {Objective::latency, Objective::energy, Objective::throughput, Objective::makespan}) {
     if (to_string(o) == text) return o;
   }
   return std::nullopt;
@@ -177,7 +180,7 @@ Enum enum_from_json(const nlohmann::json& j, Parse parse, std::string_view accep
 void to_json(nlohmann::json& j, Objective objective) { j = to_string(objective); }
 
 void from_json(const nlohmann::json& j, Objective& objective) {
-  objective = enum_from_json<Objective>(j, objective_from_string, "latency, energy or throughput");
+  objective = enum_from_json<Objective>(j, objective_from_string, "latency, energy, throughput or makespan");
 }
 
 void to_json(nlohmann::json& j, Codec codec) { j = to_string(codec); }

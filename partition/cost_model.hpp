@@ -66,12 +66,15 @@ struct Breakdown {
   friend bool operator==(const Breakdown&, const Breakdown&) = default;
 };
 
-/// What a plan minimises. throughput minimises the pipeline period (1/throughput).
-enum class Objective { latency, energy, throughput };
+/// What a plan minimises. throughput minimises the pipeline period
+/// (1/throughput). makespan is a batch's: the edge daemon orders a waiting
+/// batch and chooses its cuts together to finish the whole batch soonest
+/// (schedule.hpp); for one cut alone it is the latency.
+enum class Objective { latency, energy, throughput, makespan };
 
 /// The value `objective` minimises for a breakdown (ms, mJ or ms).
 double objective_value(const Breakdown& breakdown, Objective objective);
-/// "latency" / "energy" / "throughput".
+/// "latency" / "energy" / "throughput" / "makespan".
 std::string_view to_string(Objective objective);
 /// Parses an objective name; std::nullopt when unknown.
 std::optional<Objective> objective_from_string(std::string_view text);

@@ -12,8 +12,7 @@ Plan optimise_dag(const GraphDesc& graph, const CostModel& model, Objective obje
   Plan best = make_plan_unchecked(graph, model, Cut::edge_only(graph), objective);
   if (graph.size() > 1) {
     detail::DadsNetwork network(graph, model);
-    const auto weights =
-        objective == Objective::latency ? detail::latency_weights(model) : detail::energy_weights(model);
+    const auto weights = objective == Objective::energy ? detail::energy_weights(model) : detail::latency_weights(model);
     // The min cut is exact; the explicit comparisons only guard against the
     // cut read back from floating-point residuals being off by rounding.
     for (const Cut& cut : {network.solve(weights), Cut::cloud_only(graph)}) {

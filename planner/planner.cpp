@@ -48,6 +48,12 @@ void Planner::add_model(const GraphDesc& graph, ModelCosts costs) {
                                             graph.name(), graph.size()));
   }
   models_.insert_or_assign(graph.name(), Entry{graph, std::move(costs)});
+  {
+    std::lock_guard lock(candidates_mutex_);
+    std::erase_if(candidates_, [&](const auto& kv) { return kv.first.first == graph.name(); });
+  }
+  std::lock_guard lock(cache_mutex_);
+  std::erase_if(cache_, [&](const auto& kv) { return std::get<0>(kv.first) == graph.name(); });
 }
 
 const Planner::Entry& Planner::entry(const std::string& model) const {
@@ -105,6 +111,28 @@ partition::Plan Planner::evaluate(const std::string& model, const Cut& cut,
                                   partition::Objective objective,
                                   const Conditions& conditions) const {
   return partition::make_plan(graph(model), cost_model(model, conditions), cut, objective);
+}
+
+std::shared_ptr<const std::vector<partition::CutWork>> Planner::candidates(const std::string& model,
+                                                                           partition::Codec codec) const {
+  const Entry& e = entry(model);
+  std::lock_guard lock(candidates_mutex_);
+  auto& slot = candidates_[{model, static_cast<int>(codec)}];
+  if (!slot) {
+    Conditions c;
+    c.codec = codec;
+    slot = std::make_shared<const std::vector<partition::CutWork>>(
+        partition::candidate_cuts(e.graph, cost_model(model, c)));
+  }
+  return slot;
+}
+
+partition::CutWork Planner::cut_work(const std::string& model, const Cut& cut, partition::Codec codec) const {
+  const Entry& e = entry(model);
+  cut.check(e.graph);
+  Conditions c;
+  c.codec = codec;
+  return partition::cut_work(e.graph, cost_model(model, c), cut);
 }
 
 }  // namespace tandem::planner

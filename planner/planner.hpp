@@ -18,6 +18,7 @@
 #include "models/graph.hpp"
 #include "partition/cost_model.hpp"
 #include "partition/plan.hpp"
+#include "partition/schedule.hpp"
 #include "predictor/predictor.hpp"
 
 namespace tandem::planner {
@@ -75,6 +76,16 @@ class Planner {
   partition::Plan evaluate(const std::string& model, const Cut& cut,
                            partition::Objective objective, const Conditions& conditions) const;
 
+  /// The scheduling candidates of a registered model under `codec`: the
+  /// Pareto front of its cuts' work (partition/schedule.hpp). Computed on the
+  /// first call and cached; thread-safe. Throws std::out_of_range for an
+  /// unknown model.
+  std::shared_ptr<const std::vector<partition::CutWork>> candidates(const std::string& model,
+                                                                     partition::Codec codec) const;
+  /// The work of one cut of a registered model (forced plans). Throws
+  /// std::invalid_argument for a cut that is not closed.
+  partition::CutWork cut_work(const std::string& model, const Cut& cut, partition::Codec codec) const;
+
   /// The profiles' predictors (null for a planner built without profiles).
   const predictor::Predictor* edge_predictor() const { return edge_.get(); }
   const predictor::Predictor* cloud_predictor() const { return cloud_.get(); }
@@ -93,6 +104,8 @@ class Planner {
   using CacheKey = std::tuple<std::string, int, int, long, long, long, long>;
   mutable std::mutex cache_mutex_;
   mutable std::map<CacheKey, partition::Plan> cache_;
+  mutable std::mutex candidates_mutex_;
+  mutable std::map<std::pair<std::string, int>, std::shared_ptr<const std::vector<partition::CutWork>>> candidates_;
 };
 
 /// Per-node costs of `graph` predicted by two devices' predictors.

@@ -193,11 +193,11 @@ TEST(EdgeService, WithoutACloudEveryTaskRunsOnTheEdgeAndSaysWhy) {
   EXPECT_EQ(results.by_task.at(0).placement, partition::Placement::edge_only);
 }
 
-TEST(EdgeService, ABacklogSwitchesToThroughputPlanningAndBack) {
+TEST(EdgeService, TheAloneSchedulerSwitchesToThroughputPlanningBehindABacklog) {
   Fixture f;
   Results results;
   {
-    auto service = f.service({.heavy_backlog = 4});
+    auto service = f.service({.scheduler = Scheduler::alone, .heavy_backlog = 4});
     for (int i = 0; i < 12; ++i) service->submit(task(i, "lenet", "auto"), results.callback());
     ASSERT_TRUE(results.wait_for(12));
     EXPECT_FALSE(service->stats().heavy);
@@ -219,11 +219,88 @@ TEST(EdgeService, ABacklogSwitchesToThroughputPlanningAndBack) {
   // Forced plans are never switched.
   Results forced;
   {
-    auto service = f.service({.heavy_backlog = 1});
+    auto service = f.service({.scheduler = Scheduler::alone, .heavy_backlog = 1});
     for (int i = 0; i < 3; ++i) service->submit(task(i, "lenet", "edge_only"), forced.callback());
     ASSERT_TRUE(forced.wait_for(3));
   }
   for (const auto& [id, r] : forced.by_task) EXPECT_FALSE(r.mode.has_value());
+}
+
+// The timeline scheduler with every resource free: exactly the latency
+// optimiser's plan and prediction under the conditions the task saw.
+TEST(EdgeService, ATaskAlonePlansAsTheLatencyOptimiser) {
+  Fixture f;
+  for (const std::string model : {"lenet", "resnet18"}) {
+    SCOPED_TRACE(model);
+    Results results;
+    {
+      auto service = f.service();
+      service->submit(task(0, model, "auto"), results.callback());
+      ASSERT_TRUE(results.wait_for(1));
+    }
+    const TaskResult& r = results.by_task.at(0);
+    ASSERT_TRUE(r.ok) << control::to_line(r);
+    ASSERT_TRUE(r.mode.has_value());
+    EXPECT_EQ(*r.mode, control::PlanningMode::timeline);
+    ASSERT_TRUE(r.rtt_ms.has_value());
+    planner::Conditions cond;
+    const double bytes_per_s = r.bandwidth_mbit ? *r.bandwidth_mbit * 1e6 / 8 : EdgeServiceConfig{}.assumed_bandwidth_bytes_per_s;
+    cond.link = {.uplink_bytes_per_s = bytes_per_s, .downlink_bytes_per_s = bytes_per_s, .rtt_ms = *r.rtt_ms};
+    const partition::Plan plan = f.planner->plan(model, partition::Objective::latency, cond);
+    EXPECT_EQ(r.cut, plan.cut.to_string());
+    EXPECT_NEAR(r.predicted_ms, plan.predicted.total_ms, 0.05 * plan.predicted.total_ms + 0.05);
+    EXPECT_NEAR(r.predicted_completion_ms, r.predicted_ms, 0.05 * r.predicted_ms + 0.05);
+    EXPECT_EQ(r.predicted_wait, control::ResourceWaits{});
+    EXPECT_GT(r.completion_ms, 0);
+    EXPECT_GE(r.completion_ms + 1e-6, r.measured_ms);
+  }
+}
+
+// Tasks submitted at once: every one is scheduled (some as a batch), ends
+// with exact outputs, and reports its predicted and measured completion and
+// waits; later tasks are predicted to wait on the edge.
+TEST(EdgeService, AQueueSubmittedAtOnceIsScheduledWithPredictedWaits) {
+  Fixture f;
+  Results results;
+  constexpr int k_tasks = 10;
+  {
+    auto service = f.service({.batch_window = 4});
+    for (int i = 0; i < k_tasks; ++i) {
+      TaskSpec t = task(i, i % 2 ? "lenet" : "resnet18", "auto");
+      if (i >= k_tasks / 2) t.objective = partition::Objective::makespan;
+      service->submit(t, results.callback());
+    }
+    ASSERT_TRUE(results.wait_for(k_tasks));
+    const auto status = service->status();
+    EXPECT_EQ(status.scheduler, "timeline");
+    EXPECT_EQ(status.uplink_queued, 0u);
+  }
+  int batch = 0;
+  double max_predicted_edge_wait = 0;
+  for (const auto& [id, r] : results.by_task) {
+    ASSERT_TRUE(r.ok) << control::to_line(r);
+    EXPECT_LE(max_rel_diff(r.outputs, f.local(r.model, id)), 1e-4) << id;
+    ASSERT_TRUE(r.mode.has_value());
+    EXPECT_TRUE(*r.mode == control::PlanningMode::timeline || *r.mode == control::PlanningMode::batch);
+    if (*r.mode == control::PlanningMode::batch) ++batch;
+    EXPECT_GT(r.predicted_completion_ms, 0) << id;
+    EXPECT_GT(r.completion_ms, 0) << id;
+    EXPECT_GE(r.completion_ms + 1e-6, r.measured_ms) << id;
+    for (double w : {r.measured_wait.edge, r.measured_wait.uplink, r.measured_wait.cloud,
+                     r.predicted_wait.edge, r.predicted_wait.uplink, r.predicted_wait.cloud}) {
+      EXPECT_GE(w, 0) << id;
+    }
+    EXPECT_NEAR(r.measured_wait.edge, r.queue_ms, 1e-9);
+    max_predicted_edge_wait = std::max(max_predicted_edge_wait, r.predicted_wait.edge);
+  }
+  EXPECT_GT(batch, 0);
+  EXPECT_GT(max_predicted_edge_wait, 0);
+  EXPECT_GT(results.by_task.at(k_tasks - 1).predicted_wait.edge, 0);
+}
+
+TEST(EdgeService, SchedulerNamesRoundTrip) {
+  for (Scheduler s : {Scheduler::timeline, Scheduler::alone}) EXPECT_EQ(scheduler_from_string(to_string(s)), s);
+  EXPECT_FALSE(scheduler_from_string("fifo"));
 }
 
 TEST(EdgeService, UnknownModelsAndBadPlansFailWithTheReason) {

@@ -51,6 +51,44 @@ TEST(BandwidthMonitor, KeepsTheLastKSamples) {
   EXPECT_NEAR(*e.bandwidth_bytes_per_s, 2e6, 1.0);
 }
 
+TEST(BandwidthMonitor, FollowsAStepDownWithinTwoSamples) {
+  BandwidthMonitor m;  // window 8
+  const auto t = clock::now();
+  for (int i = 0; i < 8; ++i) m.add_bandwidth_sample(5'000'000, 1.0, SampleSource::probe, t);  // 40 mbit
+  m.add_bandwidth_sample(375'000, 1.0, SampleSource::passive, t);                                // 3 mbit
+  // One slow sample is not a step: it is averaged with the others.
+  EXPECT_EQ(m.estimate(t).bandwidth_samples, 8u);
+  EXPECT_GT(*m.estimate(t).bandwidth_bytes_per_s, 1.5e6);
+  m.add_bandwidth_sample(375'000, 1.0, SampleSource::passive, t);
+  const auto e = m.estimate(t);
+  EXPECT_EQ(e.bandwidth_samples, 2u);
+  EXPECT_NEAR(*e.bandwidth_bytes_per_s, 375'000, 1.0);
+}
+
+TEST(BandwidthMonitor, FollowsAStepUpAndIgnoresMixedNoise) {
+  BandwidthMonitor m;
+  const auto t = clock::now();
+  for (int i = 0; i < 6; ++i) m.add_bandwidth_sample(375'000, 1.0, SampleSource::probe, t);
+  // Noise either way (one fast, one slow) is no step.
+  m.add_bandwidth_sample(1'000'000, 1.0, SampleSource::probe, t);
+  m.add_bandwidth_sample(200'000, 1.0, SampleSource::probe, t);
+  EXPECT_EQ(m.estimate(t).bandwidth_samples, 8u);
+  // Two samples well above: the link got faster.
+  m.add_bandwidth_sample(5'000'000, 1.0, SampleSource::probe, t);
+  m.add_bandwidth_sample(5'000'000, 1.0, SampleSource::probe, t);
+  const auto e = m.estimate(t);
+  EXPECT_EQ(e.bandwidth_samples, 2u);
+  EXPECT_NEAR(*e.bandwidth_bytes_per_s, 5e6, 1.0);
+}
+
+TEST(BandwidthMonitor, StepDetectionCanBeTurnedOff) {
+  BandwidthMonitor m(MonitorConfig{.change_samples = 0});
+  const auto t = clock::now();
+  for (int i = 0; i < 4; ++i) m.add_bandwidth_sample(5'000'000, 1.0, SampleSource::probe, t);
+  for (int i = 0; i < 2; ++i) m.add_bandwidth_sample(375'000, 1.0, SampleSource::probe, t);
+  EXPECT_EQ(m.estimate(t).bandwidth_samples, 6u);
+}
+
 TEST(BandwidthMonitor, StaleSamplesAreIgnored) {
   BandwidthMonitor m(MonitorConfig{.max_age = 10s});
   const auto t = clock::now();
