@@ -23,11 +23,6 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${TANDEM_BUILD_DIR:-$root/build}"
 edge_ns=tandem-eval-edge
 cloud_ns=tandem-eval-cloud
-edge_dev=veth-edge
-cloud_dev=veth-cloud
-edge_addr=10.77.0.1
-cloud_addr=10.77.0.2
-
 mode=netns
 out=""
 pass=()
@@ -55,41 +50,18 @@ for f in edge.json cloud.json; do
   fi
 done
 
-teardown() {
-  ip netns del "$edge_ns" 2>/dev/null || true
-  ip netns del "$cloud_ns" 2>/dev/null || true
-}
-
-setup_netns() {
-  teardown
-  ip netns add "$edge_ns" &&
-    ip netns add "$cloud_ns" &&
-    ip -n "$edge_ns" link add "$edge_dev" type veth peer name "$cloud_dev" netns "$cloud_ns" &&
-    ip -n "$edge_ns" addr add "$edge_addr/24" dev "$edge_dev" &&
-    ip -n "$cloud_ns" addr add "$cloud_addr/24" dev "$cloud_dev" &&
-    ip -n "$edge_ns" link set lo up &&
-    ip -n "$cloud_ns" link set lo up &&
-    ip -n "$edge_ns" link set "$edge_dev" up &&
-    ip -n "$cloud_ns" link set "$cloud_dev" up &&
-    tc -n "$edge_ns" qdisc replace dev "$edge_dev" root tbf rate 1mbit burst 4096 latency 1s &&
-    tc -n "$edge_ns" qdisc del dev "$edge_dev" root
-}
+source "$root/bench/netns.sh"
 
 if [ "$mode" = netns ]; then
-  if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null || ! command -v tc >/dev/null; then
-    echo "evaluate: not root or iproute2 missing: using the emulated link" >&2
+  err="$(mktemp)"
+  if ! setup_netns 2>"$err"; then
+    echo "evaluate: cannot make network namespaces with a tbf veth (not root, no iproute2, or: $(tail -1 "$err")): using the emulated link" >&2
+    teardown_netns
     mode=emulated
-  else
-    err="$(mktemp)"
-    if ! setup_netns 2>"$err"; then
-      echo "evaluate: cannot make network namespaces with a tbf veth ($(tail -1 "$err")): using the emulated link" >&2
-      teardown
-      mode=emulated
-    fi
-    rm -f "$err"
   fi
+  rm -f "$err"
 fi
-trap teardown EXIT
+trap teardown_netns EXIT
 
 commit="$(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)"
 git -C "$root" diff --quiet HEAD 2>/dev/null || commit="$commit (uncommitted changes)"

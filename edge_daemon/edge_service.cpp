@@ -630,6 +630,7 @@ void EdgeService::pump_uplink() {
       on_wire_ = job;
       job->upload_start = Clock::now();
     }
+    events_ready_.notify_one();  // the completion thread watches the transfer (check_uplink)
     send_to_cloud(job);
   }
 }
@@ -678,6 +679,8 @@ void EdgeService::on_written(const JobPtr& job) {
     on_wire_.reset();
     overrun_bytes_per_s_.reset();
     job->written = Clock::now();
+    spdlog::debug("task {}: {} bytes across the uplink in {:.1f} ms", job->spec.task, job->work.upload_bytes,
+                  ms_between(job->upload_start, job->written));
     at_cloud_.push_back(job);
   }
   pump_uplink();
@@ -689,10 +692,12 @@ void EdgeService::completion_loop() {
     // While a transfer is on the wire, wake every 20 ms to compare it with
     // its prediction (check_uplink).
     const auto ready = [&] { return !events_.empty() || (stopping_ && in_flight_ == 0); };
-    if (on_wire_ && config_.scheduler == Scheduler::timeline) {
+    const auto watching = [&] { return on_wire_ && config_.scheduler == Scheduler::timeline; };
+    if (watching()) {
       events_ready_.wait_for(lock, std::chrono::milliseconds(20), ready);
     } else {
-      events_ready_.wait(lock, ready);
+      // Woken by an event, or by a transfer going on the wire (pump_uplink).
+      events_ready_.wait(lock, [&] { return ready() || watching(); });
     }
     if (events_.empty()) {
       if (stopping_ && in_flight_ == 0) return;

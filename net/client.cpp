@@ -1,8 +1,11 @@
 #include "net/client.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 
+#include <linux/sockios.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <netinet/tcp.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -119,11 +122,15 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     }
     std::function<void()> written;
     if (p->on_sent) {
-      written = [p] {
-        try {
-          p->on_sent();
-        } catch (const std::exception& e) {
-          spdlog::error("client callback threw: {}", e.what());
+      written = [p, weak = weak_from_this()] {
+        if (auto s = weak.lock()) {
+          s->when_acknowledged([p] {
+            try {
+              p->on_sent();
+            } catch (const std::exception& e) {
+              spdlog::error("client callback threw: {}", e.what());
+            }
+          });
         }
       };
     }
@@ -154,6 +161,28 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
       if (emulator_) emulator_->stop();
       socket_.close(ignored);
     }
+  }
+
+  /// Runs `sent` once the kernel (SIOCOUTQ: unsent plus unacknowledged) and
+  /// the link emulator's delay line hold at most config.sent_backlog bytes
+  /// of this connection, polling every 2 ms; never when the connection is
+  /// lost first.
+  void when_acknowledged(std::function<void()> sent) {
+    if (lost_) return;
+    int queued = 0;
+    const std::uint32_t limit = client_.config_.sent_backlog;
+    // The link emulator's delay line holds bytes the kernel has not seen yet.
+    const std::size_t emulated = emulator_ ? emulator_->pending_bytes() : 0;
+    if (limit == 0 || ::ioctl(socket_.native_handle(), SIOCOUTQ, &queued) != 0 ||
+        emulated + static_cast<std::size_t>(std::max(queued, 0)) <= limit) {
+      sent();
+      return;
+    }
+    auto timer = std::make_shared<asio::steady_timer>(socket_.get_executor(), std::chrono::milliseconds(2));
+    timer->async_wait([weak = weak_from_this(), timer, sent = std::move(sent)](boost::system::error_code ec) mutable {
+      auto s = weak.lock();
+      if (!ec && s) s->when_acknowledged(std::move(sent));
+    });
   }
 
  private:

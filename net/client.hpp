@@ -47,6 +47,11 @@ struct ClientConfig {
   // TCP_NOTSENT_LOWAT: unsent bytes the kernel may hold; 0 leaves the
   // system default (a socket buffer of megabytes, seconds of a slow link).
   std::uint32_t notsent_lowat = 128 * 1024;
+  // infer()'s `sent` callback waits until the kernel holds at most this many
+  // bytes of the connection (unsent or sent and unacknowledged, SIOCOUTQ):
+  // a shaped link's queue (a tbf qdisc, a modem's buffer) would otherwise
+  // hide whole transfers behind "written". 0: `sent` runs once written.
+  std::uint32_t sent_backlog = 64 * 1024;
 };
 
 struct ProbeResult {
@@ -84,9 +89,10 @@ class Client {
   std::optional<Error> last_error() const;
   /// Sends INFER. `done` gets the RESULT, or an Error (not_connected, deadline_exceeded after
   /// request.deadline_ms if non-zero, the cloud's ERROR, connection_lost). `sent` (optional) runs
-  /// on the I/O thread, before `done`, once the request has been written to the socket (at most
-  /// notsent_lowat bytes of it still unsent) or released by the link emulator; it does not run
-  /// when the request fails before that. Tensor bytes without an owner must stay valid until
+  /// on the I/O thread once the request has been written to the socket (or released by the link
+  /// emulator) and the kernel holds at most sent_backlog bytes of the connection — the request is
+  /// then (nearly) across the link; it does not run when the request fails before that, and may
+  /// run after `done`. Tensor bytes without an owner must stay valid until
   /// `done` runs. Encodes on the calling thread; never blocks.
   void infer(InferRequest request, InferCallback done, SentCallback sent = {});
   /// infer() with a future instead of a callback.

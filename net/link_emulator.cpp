@@ -105,4 +105,10 @@ asio::awaitable<boost::system::error_code> LinkEmulator::run_delivery(asio::ip::
   }
 }
 
+std::size_t LinkEmulator::pending_bytes() const noexcept {
+  std::size_t n = 0;
+  for (const Chunk& c : line_) n += c.bytes.size();
+  return n;
+}
+
 }  // namespace tandem::net

@@ -54,6 +54,8 @@ class LinkEmulator {
   /// Ends run_delivery() and write() promptly; undelivered bytes are dropped.
   void stop();
   const LinkSpec& spec() const noexcept { return spec_; }
+  /// Bytes released into the delay line and not yet written to the socket.
+  std::size_t pending_bytes() const noexcept;
 
  private:
   struct Chunk {
