@@ -8,10 +8,10 @@ set -euo pipefail
 source "$(dirname "$0")/../scripts/daemons.sh"
 n="${1:-100}"
 start_cloud alexnet,resnet18 1
-start_edge alexnet,resnet18 --threads 1 --no-pipeline --heavy-backlog 0 --probe-interval 500ms
+start_edge alexnet,resnet18 --threads 1 --no-pipeline --probe-interval 500ms
 sleep 2  # first probes measure the loopback link
 for model in alexnet resnet18; do
   echo "== $model: $n requests at the planned cut (loopback, no emulation)"
   "$bin/tandem" submit --edge "127.0.0.1:$control_port" --models "$model" --count "$n" \
-    | tail -3
+    | grep -E "^(model|all) "
 done

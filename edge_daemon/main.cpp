@@ -105,7 +105,9 @@ int main(int argc, char** argv) {
     }
     c.service.scheduler = *scheduler;
     c.service.batch_window = args["batch-window"].as<std::size_t>();
-    if (c.service.batch_window < 1) throw app::UsageError("--batch-window must be at least 1");
+    if (c.service.batch_window < 1 || c.service.batch_window > 64) {
+      throw app::UsageError("--batch-window must be between 1 and 64 (planning time grows with its cube)");
+    }
     if (args.count("input-dir")) c.service.input_dir = args["input-dir"].as<std::string>();
     c.probe_interval = duration_flag(args, "probe-interval");
     if (args.count("metrics")) c.metrics = app::parse_flag(args, "metrics", app::parse_endpoint);
