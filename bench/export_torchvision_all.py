@@ -4,10 +4,13 @@ model directory: NAME.pt (torch.jit.trace in eval mode, random weights) and
 NAME.json ({"input": "1x3xHxW"} at the size its weights' transforms crop to).
 Nothing is downloaded: the sizes come from the weights' metadata in code.
 
-  export_torchvision_all.py OUT_DIR [MAX_PARAMS=150e6]
+  export_torchvision_all.py OUT_DIR [MAX_PARAMS=150e6] [NAME_REGEX]
+
+NAME_REGEX (re.match on torchvision's name) picks a subset, e.g. '^(resnet|vgg)'.
 """
 import json
 import os
+import re
 import sys
 
 import torch
@@ -15,10 +18,13 @@ from torchvision import models
 
 out = sys.argv[1]
 max_params = float(sys.argv[2]) if len(sys.argv) > 2 else 150e6
+pattern = re.compile(sys.argv[3]) if len(sys.argv) > 3 else None
 os.makedirs(out, exist_ok=True)
 torch.manual_seed(0)
 skipped = []
 for name in models.list_models(module=models):
+    if pattern and not pattern.match(name):
+        continue
     try:
         size = models.get_model_weights(name).DEFAULT.transforms().crop_size[0]
     except Exception:  # no weights metadata: the usual ImageNet size

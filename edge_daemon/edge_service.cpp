@@ -764,7 +764,9 @@ void EdgeService::check_uplink() {
       partition::Timeline keep = t;
       const double keep_done = place_after_edge(partition::stages_of(j->work, cond.link), rtt, 0, keep);
       const double local_done = edge_free + j->local_rest_ms;
-      if (bandwidth < k_replan_drop * j->planned_bytes_per_s && local_done < keep_done) {
+      // Forced plans (edge_only, cloud_only, split:K, cut:...) are never moved.
+      const bool automatic = j->spec.plan.mode == control::PlanChoice::Mode::automatic;
+      if (automatic && bandwidth < k_replan_drop * j->planned_bytes_per_s && local_done < keep_done) {
         edge_free = local_done;
         moved.push_back(j);
         it = uplink_queue_.erase(it);
