@@ -8,6 +8,7 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include "models/executor.hpp"
 #include "models/ops.hpp"
 
 namespace tandem {
@@ -51,7 +52,7 @@ std::string first_line(const char* what) {
 }  // namespace
 
 Model::Model(GraphDesc graph, std::vector<Param> params, std::vector<std::shared_ptr<const NodeKernel>> kernels,
-             std::shared_ptr<const void> keep_alive)
+             std::shared_ptr<const void> keep_alive, ExecOptions exec)
     : graph_(std::move(graph)), params_(std::move(params)), node_params_(graph_.size()),
       kernels_(std::move(kernels)), keep_alive_(std::move(keep_alive)) {
   if (!kernels_.empty() && kernels_.size() != graph_.size()) {
@@ -61,6 +62,7 @@ Model::Model(GraphDesc graph, std::vector<Param> params, std::vector<std::shared
   for (const Param& p : params_) {
     node_params_.at(static_cast<std::size_t>(p.node)).push_back(p.value);
   }
+  executor_ = std::make_shared<const detail::Executor>(graph_, node_params_, kernels_, exec);
   fingerprint_ = fingerprint_params(params_);
   if (!kernels_.empty()) {
     // What runs, not only what is stored: the graph's structure and every
@@ -118,7 +120,7 @@ TensorMap Model::run_nodes(const std::vector<bool>& compute, const TensorMap& av
   }
   for (NodeId w : wanted) ++uses.at(static_cast<std::size_t>(w));
 
-  std::vector<at::Tensor> values(n);
+  std::vector<detail::Value> values(n);
   for (const auto& [id, t] : available) {
     if (id < 0 || static_cast<std::size_t>(id) >= n) {
       throw ExecError(fmt::format("model '{}': tensor for unknown node {}", name(), id));
@@ -132,9 +134,24 @@ TensorMap Model::run_nodes(const std::vector<bool>& compute, const TensorMap& av
           t.defined() ? shape_string(Shape(t.sizes().begin(), t.sizes().end())) : "none",
           t.defined() ? c10::toString(t.scalar_type()) : "", shape_string(node.out_shape), to_string(node.dtype)));
     }
-    values[static_cast<std::size_t>(id)] = t;
+    values[static_cast<std::size_t>(id)].dense = t;  // the caller's: never overwritten
+  }
+  if (!options.plain) {
+    // Supplied tensors go to the layout their readers compute in before the
+    // first node starts, so no node's time includes a caller's conversion.
+    for (const auto& [id, t] : available) {
+      detail::Value& v = values[static_cast<std::size_t>(id)];
+      if (!v.defined()) continue;
+      for (NodeId c : graph_.consumers(id)) {
+        if (compute[static_cast<std::size_t>(c)] && executor_->onednn_at(c)) {
+          v.as_onednn();
+          break;
+        }
+      }
+    }
   }
 
+  const detail::RunContext ctx{compute, uses};
   std::vector<at::Tensor> ins;
   for (std::size_t i = 0; i < n; ++i) {
     if (!compute[i]) continue;
@@ -142,18 +159,26 @@ TensorMap Model::run_nodes(const std::vector<bool>& compute, const TensorMap& av
     if (node.kind == OpKind::input) {
       throw ExecError(fmt::format("model '{}': input node {} cannot be computed", name(), node.id));
     }
-    ins.clear();
     for (NodeId p : node.inputs) {
-      const auto pi = static_cast<std::size_t>(p);
-      if (!values[pi].defined()) {
+      if (!values[static_cast<std::size_t>(p)].defined()) {
         throw ExecError(fmt::format("model '{}': node {} '{}' needs the output of node {} '{}', "
                                     "which is neither computed nor supplied",
                                     name(), node.id, node.name, p, graph_.node(p).name));
       }
-      ins.push_back(values[pi]);
     }
     const auto start = Clock::now();
-    values[i] = run_node(node.id, ins);
+    if (options.plain) {
+      ins.clear();
+      for (NodeId p : node.inputs) ins.push_back(values[static_cast<std::size_t>(p)].dense);
+      values[i].dense = run_node(node.id, ins);
+    } else {
+      try {
+        executor_->compute(node.id, values, ctx);
+      } catch (const c10::Error& e) {
+        throw ExecError(fmt::format("model '{}' node {} '{}' ({}): {}", name(), node.id, node.name,
+                                    to_string(node.kind), first_line(e.what_without_backtrace())));
+      }
+    }
     if (options.slowdown > 1.0 || options.on_node) {
       const auto took = Clock::now() - start;
       if (options.slowdown > 1.0) {
@@ -167,18 +192,18 @@ TensorMap Model::run_nodes(const std::vector<bool>& compute, const TensorMap& av
     }
     for (NodeId p : node.inputs) {
       const auto pi = static_cast<std::size_t>(p);
-      if (--uses[pi] == 0) values[pi] = at::Tensor();
+      if (--uses[pi] == 0) values[pi] = detail::Value{};
     }
   }
 
   TensorMap out;
   for (NodeId w : wanted) {
-    const at::Tensor& t = values.at(static_cast<std::size_t>(w));
-    if (!t.defined()) {
+    detail::Value& v = values.at(static_cast<std::size_t>(w));
+    if (!v.defined()) {
       throw ExecError(fmt::format("model '{}': wanted node {} '{}' was not computed", name(), w,
                                   graph_.node(w).name));
     }
-    out.emplace(w, t);
+    out.emplace(w, v.as_dense());
   }
   return out;
 }

@@ -24,6 +24,10 @@
 
 namespace tandem {
 
+namespace detail {
+class Executor;
+}
+
 /// Tensors keyed by the node that produced them.
 using TensorMap = std::map<NodeId, at::Tensor>;
 
@@ -39,7 +43,22 @@ struct RunOptions {
   /// slower device: after a node runs for t, the executor waits (F-1)*t.
   double slowdown = 1.0;
   /// Called after each node with its wall time in ms (slowdown included).
+  /// A node computed inside another's call (a batch norm folded into its
+  /// convolution, models/fusion.hpp) reports the little time it took.
   std::function<void(NodeId, double)> on_node;
+  /// Run every node on its own through its kind's LibTorch call on dense
+  /// tensors, with the parameters as stored: the reference the optimised
+  /// path (models/executor.hpp) is tested against. Slower.
+  bool plain = false;
+};
+
+/// How the executor plans a model's layouts (models/executor.hpp).
+struct ExecOptions {
+  /// Plan as if the 4-D f32 inputs came from a node computing on oneDNN's
+  /// layout, as a layer inside a network finds its input; a run converts
+  /// such inputs before its first node, outside any node's time. For the
+  /// profiler's one-layer models (build_layer_model).
+  bool inputs_in_onednn = false;
 };
 
 /// How one node computes when its kind's built-in op does not say it all: an
@@ -69,10 +88,12 @@ class Model {
   /// Use build_model(), make_model() or import_torchscript(). `kernels`, when
   /// given, has one entry per node: null runs the kind's built-in op with the
   /// node's params, anything else runs the kernel. `keep_alive` holds what
-  /// the kernels point into (an imported module's graph).
+  /// the kernels point into (an imported module's graph). Prepares the
+  /// optimised path (folded and reordered weights); throws c10::Error when
+  /// LibTorch rejects a parameter.
   Model(GraphDesc graph, std::vector<Param> params,
         std::vector<std::shared_ptr<const NodeKernel>> kernels = {},
-        std::shared_ptr<const void> keep_alive = {});
+        std::shared_ptr<const void> keep_alive = {}, ExecOptions exec = {});
 
   const GraphDesc& graph() const { return graph_; }
   const std::string& name() const { return graph_.name(); }
@@ -128,6 +149,7 @@ class Model {
   std::vector<std::shared_ptr<const NodeKernel>> kernels_;  // empty, or by node id
   std::shared_ptr<const void> keep_alive_;
   std::uint64_t fingerprint_ = 0;
+  std::shared_ptr<const detail::Executor> executor_;  // the optimised path, prepared at construction
 };
 
 /// Where weights come from.
@@ -140,7 +162,8 @@ struct WeightSource {
 /// (param_specs of each kind) or read from a weights file written for a graph
 /// of the same name. Throws std::runtime_error for a weights file that is
 /// missing, corrupt or for another model.
-std::shared_ptr<const Model> make_model(GraphDesc graph, const WeightSource& source = {});
+std::shared_ptr<const Model> make_model(GraphDesc graph, const WeightSource& source = {},
+                                       ExecOptions exec = {});
 
 /// Builds a zoo model (zoo_graph) with weights from `source`. Throws std::invalid_argument
 /// for an unknown name (listing the known ones) and std::runtime_error for a
@@ -176,7 +199,9 @@ ModelSet load_models(const std::vector<std::string>& names, std::uint64_t seed,
 
 /// A one-layer model for profiling: input (of `input_shape`) -> one node of
 /// `kind` with `attrs`, taking the input `arity` times (2+ for add/concat).
-/// Weights are seeded. Throws std::invalid_argument when the layer does not
+/// Weights are seeded. The layer runs as it would inside a network: a 4-D
+/// input arrives in the layout the executor keeps between layers
+/// (ExecOptions::inputs_in_onednn). Throws std::invalid_argument when the layer does not
 /// accept that input (the message names kind and shape).
 std::shared_ptr<const Model> build_layer_model(OpKind kind, const LayerAttrs& attrs,
                                                const Shape& input_shape, int arity = 1,

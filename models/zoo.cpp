@@ -44,7 +44,7 @@ std::vector<ParamSpec> param_specs(const Node& n) {
 
 }  // namespace detail
 
-std::shared_ptr<const Model> make_model(GraphDesc graph, const WeightSource& source) {
+std::shared_ptr<const Model> make_model(GraphDesc graph, const WeightSource& source, ExecOptions exec) {
   using detail::ParamSpec;
   std::vector<Param> params;
   for (const Node& n : graph.nodes()) {
@@ -78,7 +78,8 @@ std::shared_ptr<const Model> make_model(GraphDesc graph, const WeightSource& sou
       params[i].value = std::move(tensor);
     }
   }
-  return std::make_shared<const Model>(std::move(graph), std::move(params));
+  return std::make_shared<const Model>(std::move(graph), std::move(params), std::vector<std::shared_ptr<const NodeKernel>>{},
+                                       nullptr, exec);
 }
 
 std::shared_ptr<const Model> build_model(const std::string& name, const WeightSource& source) {
@@ -111,7 +112,7 @@ std::shared_ptr<const Model> build_layer_model(OpKind kind, const LayerAttrs& at
   } catch (const std::invalid_argument& e) {
     throw fail(e.what());
   }
-  auto model = make_model(b.finish(), {.seed = seed});
+  auto model = make_model(b.finish(), {.seed = seed}, {.inputs_in_onednn = true});
   // One real run: LibTorch is the judge of whether the layer accepts its input.
   try {
     model->run(model->make_input(seed));

@@ -1,0 +1,335 @@
+// The executor's optimised path (models/executor.hpp).
+
+#include "models/executor.hpp"
+
+#include <ATen/ATen.h>
+#include <ATen/Context.h>
+#include <torch/csrc/jit/ir/ir.h>
+#include <torch/csrc/jit/runtime/operator.h>
+
+#include "models/fusion.hpp"
+#include "models/model.hpp"
+#include "models/ops.hpp"
+
+namespace tandem::detail {
+namespace {
+
+namespace jit = torch::jit;
+
+// Below this many MACs a convolution is dominated by oneDNN's per-call set-up
+// and runs on at::conv2d with dense tensors (measured at one thread: 8->8
+// channels 3x3 at 16x16, 147k MACs, 31.7 us through at::mkldnn_convolution
+// against 15.2 us through at::conv2d; the two cross near 1M MACs).
+constexpr double k_small_conv_macs = 1e6;
+
+// ReLU6 on a oneDNN tensor: LibTorch 1.13 has no oneDNN hardtanh in ATen, but
+// the JIT's optimize_for_inference registers one (prim::MKLDNNHardTanh[_],
+// bounds as node attributes). A one-node graph holds it; its Operation is a
+// stateless function, safe to call from several threads.
+class OnednnHardtanh {
+ public:
+  OnednnHardtanh(bool in_place, double lo, double hi)
+      : graph_(std::make_shared<jit::Graph>()), op_(make(*graph_, in_place, lo, hi)) {}
+  at::Tensor operator()(const at::Tensor& x) const {
+    jit::Stack stack{x};
+    op_(stack);
+    return stack.back().toTensor();
+  }
+
+ private:
+  static jit::Operation make(jit::Graph& graph, bool in_place, double lo, double hi) {
+    jit::Value* x = graph.addInput();
+    x->setType(c10::TensorType::get());
+    const char* name = in_place ? "prim::MKLDNNHardTanh_" : "prim::MKLDNNHardTanh";
+    jit::Node* n = graph.create(c10::Symbol::fromQualString(name), {x});
+    n->f_(c10::Symbol::attr("min_val"), lo);
+    n->f_(c10::Symbol::attr("max_val"), hi);
+    n->output()->setType(c10::TensorType::get());
+    graph.insertNode(n);
+    graph.registerOutput(n->output());
+    return n->getOperation();
+  }
+
+  std::shared_ptr<jit::Graph> graph_;
+  mutable jit::Operation op_;
+};
+
+const OnednnHardtanh& relu6_onednn(bool in_place) {
+  static const OnednnHardtanh in_place_op(true, 0.0, 6.0);
+  static const OnednnHardtanh out_of_place_op(false, 0.0, 6.0);
+  return in_place ? in_place_op : out_of_place_op;
+}
+
+}  // namespace
+
+const at::Tensor& Value::as_dense() {
+  if (!dense.defined()) {
+    dense = onednn.to_dense();
+    dense_owned = true;
+  }
+  return dense;
+}
+
+const at::Tensor& Value::as_onednn() {
+  if (!onednn.defined()) {
+    onednn = dense.contiguous().to_mkldnn();
+    onednn_owned = true;
+  }
+  return onednn;
+}
+
+struct Executor::Prepared {
+  // conv2d, with the following batch norm folded in when folds_[id] >= 0:
+  // dense tensors for at::conv2d, and (LibTorch built with oneDNN) oneDNN
+  // tensors with the weights reordered for this convolution.
+  at::Tensor weight, bias;
+  at::Tensor onednn_weight, onednn_bias;
+};
+
+Executor::Executor(const GraphDesc& graph, const std::vector<std::vector<at::Tensor>>& params,
+                   const std::vector<std::shared_ptr<const NodeKernel>>& kernels, const ExecOptions& options)
+    : graph_(graph), kernels_(kernels), params_(params), prepared_(graph.size()), folds_(graph.size(), -1),
+      onednn_(at::hasMKLDNN()) {
+  const auto builtin = [&](NodeId id) { return kernels_.empty() || !kernels_[static_cast<std::size_t>(id)]; };
+  for (const Node& bn : graph_.nodes()) {
+    const NodeId conv = folded_into(graph_, bn.id);
+    if (conv >= 0 && builtin(conv) && builtin(bn.id)) folds_[static_cast<std::size_t>(conv)] = bn.id;
+  }
+  for (const Node& n : graph_.nodes()) {
+    if (n.kind != OpKind::conv2d || !builtin(n.id)) continue;
+    const auto& p = params_[static_cast<std::size_t>(n.id)];
+    const auto& a = n.attrs;
+    at::Tensor w = p.at(0);
+    at::Tensor b = a.bias ? p.at(1) : at::zeros({a.out_channels}, w.options());
+    if (const NodeId bn = folds_[static_cast<std::size_t>(n.id)]; bn >= 0) {
+      // y = (conv(x) + b - mean) * gamma / sqrt(var + eps) + beta, in double.
+      const auto& q = params_[static_cast<std::size_t>(bn)];
+      const at::Tensor scale = q.at(0).to(at::kDouble) / (q.at(3).to(at::kDouble) + graph_.node(bn).attrs.eps).sqrt();
+      w = (w.to(at::kDouble) * scale.view({-1, 1, 1, 1})).to(at::kFloat);
+      b = ((b.to(at::kDouble) - q.at(2).to(at::kDouble)) * scale + q.at(1).to(at::kDouble)).to(at::kFloat);
+    }
+    auto prep = std::make_unique<Prepared>();
+    prep->weight = w.contiguous();
+    prep->bias = b.contiguous();
+    if (onednn_) {
+      prep->onednn_weight = at::mkldnn_reorder_conv2d_weight(prep->weight.to_mkldnn(), {a.pad_h, a.pad_w},
+                                                             {a.stride_h, a.stride_w}, {1, 1}, a.groups);
+      prep->onednn_bias = prep->bias.to_mkldnn();
+    }
+    prepared_[static_cast<std::size_t>(n.id)] = std::move(prep);
+  }
+  plan_layouts(builtin, options.inputs_in_onednn);
+}
+
+Executor::~Executor() = default;
+
+// Which nodes compute on oneDNN's layout, fixed at load so that a node
+// computes the same way whichever side of a cut its inputs come from (a
+// crossing tensor arrives dense and is converted back exactly).
+void Executor::plan_layouts(const std::function<bool(NodeId)>& builtin, bool inputs_in_onednn) {
+  onednn_at_.assign(graph_.size(), 0);
+  if (!onednn_) return;
+  const auto is_image = [](const Node& n) { return n.dtype == DType::f32 && n.out_shape.size() == 4; };
+  for (const Node& n : graph_.nodes()) {
+    if (n.kind == OpKind::input) {
+      onednn_at_[static_cast<std::size_t>(n.id)] = inputs_in_onednn && is_image(n);
+      continue;
+    }
+    bool image = is_image(n), any = false, all = !n.inputs.empty(), same_shapes = true;
+    for (NodeId p : n.inputs) {
+      const bool on = onednn_at_[static_cast<std::size_t>(p)] != 0;
+      any = any || on;
+      all = all && on;
+      same_shapes = same_shapes && graph_.node(p).out_shape == n.out_shape;
+      image = image && graph_.node(p).dtype == DType::f32;
+    }
+    bool on = false;
+    switch (n.kind) {
+      case OpKind::conv2d:
+        // Large enough to repay oneDNN's per-call set-up, or fed from oneDNN's layout already.
+        on = builtin(n.id) && image && (n.macs >= k_small_conv_macs || any);
+        break;
+      case OpKind::batch_norm2d:
+        on = builtin(n.id) && image && all;
+        break;
+      case OpKind::relu:
+      case OpKind::relu6:
+      case OpKind::max_pool2d:
+      case OpKind::avg_pool2d:
+      case OpKind::dropout:
+        on = image && all;
+        break;
+      case OpKind::adaptive_avg_pool2d: {
+        const Shape& in = graph_.node(n.inputs.front()).out_shape;
+        on = image && all && in[2] % n.attrs.out_h == 0 && in[3] % n.attrs.out_w == 0;
+        break;
+      }
+      case OpKind::add:
+        on = image && any && same_shapes;
+        break;
+      default:
+        break;
+    }
+    onednn_at_[static_cast<std::size_t>(n.id)] = on;
+  }
+}
+
+void Executor::compute(NodeId id, std::vector<Value>& values, const RunContext& ctx) const {
+  const Node& n = graph_.node(id);
+  const auto i = static_cast<std::size_t>(id);
+  const bool on = onednn_at_[i] != 0;
+  Value& out = values[i];
+  const auto input = [&](std::size_t k) -> Value& { return values[static_cast<std::size_t>(n.inputs.at(k))]; };
+  const auto last_use = [&](std::size_t k) { return ctx.uses[static_cast<std::size_t>(n.inputs.at(k))] == 1; };
+  // Input k in this node's layout (converted once when it has the other).
+  const auto get = [&](std::size_t k) -> const at::Tensor& { return on ? input(k).as_onednn() : input(k).as_dense(); };
+  // Input k when this node may overwrite it: its last reader, and the run owns it.
+  const auto writable = [&](std::size_t k) {
+    const Value& v = input(k);
+    return last_use(k) && (on ? v.onednn.defined() && v.onednn_owned : v.dense.defined() && v.dense_owned);
+  };
+  const auto set = [&](at::Tensor t, bool owned) {
+    Value v;
+    (on ? v.onednn : v.dense) = std::move(t);
+    (on ? v.onednn_owned : v.dense_owned) = owned;
+    out = std::move(v);
+  };
+  const auto dense_inputs = [&] {
+    std::vector<at::Tensor> ins;
+    ins.reserve(n.inputs.size());
+    for (std::size_t k = 0; k < n.inputs.size(); ++k) ins.push_back(input(k).as_dense());
+    return ins;
+  };
+  // An imported node runs its own operator, except for kinds whose
+  // attributes say all the operator does (the importer checked that).
+  if (!kernels_.empty() && kernels_[i]) {
+    switch (n.kind) {
+      case OpKind::relu:
+      case OpKind::relu6:
+      case OpKind::max_pool2d:
+      case OpKind::avg_pool2d:
+      case OpKind::adaptive_avg_pool2d:
+      case OpKind::add:
+      case OpKind::flatten:
+        break;
+      default:
+        out.dense = kernels_[i]->run(dense_inputs());
+        return;
+    }
+  }
+  const auto& a = n.attrs;
+  switch (n.kind) {
+    case OpKind::conv2d: {
+      const NodeId bn = folds_[i];
+      const Prepared& prep = *prepared_[i];
+      // The prepared weights have the batch norm folded in: usable only when
+      // it runs in this call and nothing else reads the convolution itself.
+      if (bn < 0 || (ctx.compute[static_cast<std::size_t>(bn)] && ctx.uses[i] == 1)) {
+        set(on ? at::mkldnn_convolution(get(0), prep.onednn_weight, prep.onednn_bias, {a.pad_h, a.pad_w},
+                                        {a.stride_h, a.stride_w}, {1, 1}, a.groups)
+               : at::conv2d(get(0), prep.weight, prep.bias, {a.stride_h, a.stride_w}, {a.pad_h, a.pad_w}, {1, 1},
+                            a.groups),
+            true);
+        return;
+      }
+      // The batch norm is on the other side of a cut: the convolution alone,
+      // with its weights as stored.
+      const auto& p = params_[i];
+      const c10::optional<at::Tensor> bias = a.bias ? c10::optional<at::Tensor>(p.at(1)) : c10::nullopt;
+      set(on ? at::mkldnn_convolution(get(0), p.at(0), bias, {a.pad_h, a.pad_w}, {a.stride_h, a.stride_w}, {1, 1},
+                                      a.groups)
+             : apply_op(n, {get(0)}, p),
+          true);
+      return;
+    }
+    case OpKind::batch_norm2d: {
+      const NodeId conv = n.inputs.front();
+      if (folds_[static_cast<std::size_t>(conv)] == id && ctx.compute[static_cast<std::size_t>(conv)] &&
+          ctx.uses[static_cast<std::size_t>(conv)] == 1) {
+        out = std::move(input(0));  // the convolution applied it already
+        return;
+      }
+      const auto& p = params_[i];
+      set(at::batch_norm(get(0), p.at(0), p.at(1), p.at(2), p.at(3), false, 0.0, a.eps, false), true);
+      return;
+    }
+    case OpKind::relu:
+    case OpKind::relu6: {
+      const bool relu = n.kind == OpKind::relu;
+      const at::Tensor& x = get(0);
+      const bool in_place = writable(0);
+      at::Tensor y;
+      if (on) {
+        y = relu ? (in_place ? at::relu_(input(0).onednn) : at::relu(x)) : relu6_onednn(in_place)(x);
+      } else {
+        y = relu ? (in_place ? at::relu_(input(0).dense) : at::relu(x))
+                 : (in_place ? at::hardtanh_(input(0).dense, 0.0, 6.0) : at::hardtanh(x, 0.0, 6.0));
+      }
+      if (in_place) input(0) = Value{};  // its other layout, if any, is stale now
+      set(std::move(y), true);
+      return;
+    }
+    case OpKind::max_pool2d:
+    case OpKind::avg_pool2d:
+    case OpKind::adaptive_avg_pool2d:
+      set(apply_op(n, {get(0)}, {}), true);
+      return;
+    case OpKind::add: {
+      // Accumulate into an input this node may overwrite, if there is one of
+      // the output's shape and type that no other argument of this node is.
+      for (std::size_t k = 0; k < n.inputs.size(); ++k) get(k);
+      std::size_t acc = n.inputs.size();
+      for (std::size_t k = 0; k < n.inputs.size() && acc == n.inputs.size(); ++k) {
+        const Node& p = graph_.node(n.inputs[k]);
+        bool repeated = false;
+        for (std::size_t j = 0; j < n.inputs.size(); ++j) repeated = repeated || (j != k && n.inputs[j] == n.inputs[k]);
+        if (writable(k) && p.out_shape == n.out_shape && p.dtype == n.dtype && !repeated) acc = k;
+      }
+      at::Tensor y;
+      if (acc < n.inputs.size()) {
+        y = get(acc);
+        for (std::size_t k = 0; k < n.inputs.size(); ++k) {
+          if (k != acc) y.add_(get(k));
+        }
+        input(acc) = Value{};
+      } else {
+        y = at::add(get(0), get(1));
+        for (std::size_t k = 2; k < n.inputs.size(); ++k) y.add_(get(k));
+      }
+      set(std::move(y), true);
+      return;
+    }
+    case OpKind::dropout:
+      // Inference: the identity. The value is handed on, or shared when others read it too.
+      if (last_use(0)) {
+        out = std::move(input(0));
+      } else {
+        out = input(0);
+        out.dense_owned = out.onednn_owned = false;
+      }
+      return;
+    case OpKind::linear: {
+      const at::Tensor& x = get(0);
+      const auto& p = params_[i];
+      if (x.dim() == 2 && x.size(0) == 1) {
+        // One row: a matrix-vector product. BLAS's gemv streams the weights
+        // once; the gemm at::linear ends in is several times slower at M = 1
+        // (measured: 9216->4096, 71 ms through at::linear, 20 ms through addmv).
+        const at::Tensor v = x.select(0, 0);
+        set((a.bias ? at::addmv(p.at(1), p.at(0), v) : at::mv(p.at(0), v)).unsqueeze(0), true);
+      } else {
+        set(apply_op(n, {x}, p), true);
+      }
+      return;
+    }
+    case OpKind::concat:
+      set(at::cat(dense_inputs(), a.concat_dim), true);
+      return;
+    default:
+      // Views (flatten, reshape, permute) and the rest: the plain op, owning nothing.
+      set(apply_op(n, dense_inputs(), params_[i]), false);
+      return;
+  }
+}
+
+}  // namespace tandem::detail
