@@ -1,5 +1,7 @@
 #include "predictor/predictor.hpp"
 
+#include "models/fusion.hpp"
+
 namespace tandem::predictor {
 
 Predictor::Predictor(DeviceProfile profile) : profile_(std::move(profile)) {
@@ -33,8 +35,9 @@ double Predictor::regression_ms(const GraphDesc& graph, NodeId id) const {
   if (id > 1) {
     const NodeId prev = id - 1;
     const MeasuredNode* m = lookup(graph, prev);
-    const double prev_ms =
-        m ? m->ms : profile_.regressions.predict(graph.node(prev).kind, node_features(graph, prev));
+    const double prev_ms = folded_into(graph, prev) >= 0 ? 0.0
+                           : m ? m->ms
+                               : profile_.regressions.predict(graph.node(prev).kind, node_features(graph, prev));
     after_sleep = sleeps_after(prev_ms, profile_.slowdown);
   }
   return profile_.regressions.predict(n.kind, node_features(graph, id), after_sleep);
@@ -42,6 +45,8 @@ double Predictor::regression_ms(const GraphDesc& graph, NodeId id) const {
 
 double Predictor::node_ms(const GraphDesc& graph, NodeId id) const {
   if (graph.node(id).kind == OpKind::input) return 0.0;
+  // Computed inside its convolution's call (models/fusion.hpp).
+  if (folded_into(graph, id) >= 0) return 0.0;
   if (const MeasuredNode* m = lookup(graph, id)) return m->ms;
   return regression_ms(graph, id);
 }
@@ -61,7 +66,9 @@ double Predictor::side_ms(const GraphDesc& graph, const Cut& cut, bool edge) con
   std::size_t computed = 0;
   for (const Node& n : graph.nodes()) {
     if (n.kind == OpKind::input || cut.on_edge(n.id) != edge) continue;
-    total += node_ms(graph, n.id);
+    // A batch norm whose convolution is across the cut runs on its own.
+    const NodeId conv = folded_into(graph, n.id);
+    total += conv >= 0 && cut.on_edge(conv) != edge ? regression_ms(graph, n.id) : node_ms(graph, n.id);
     ++computed;
   }
   return total + run_overhead_ms(computed, total);

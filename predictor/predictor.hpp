@@ -24,9 +24,10 @@ class Predictor {
 
   const DeviceProfile& profile() const { return profile_; }
 
-  /// Predicted ms of node `id` of `graph` (0 for the input node): the measured
-  /// table when (model, node) is known with the same shapes, the regression
-  /// otherwise. Throws std::out_of_range when the profile has no regressor for
+  /// Predicted ms of node `id` of `graph` (0 for the input node and for a
+  /// batch norm the executor folds into its convolution, models/fusion.hpp):
+  /// the measured table when (model, node) is known with the same shapes,
+  /// the regression otherwise. Throws std::out_of_range when the profile has no regressor for
   /// the node's class.
   double node_ms(const GraphDesc& graph, NodeId id) const;
   /// node_ms for every node of `graph`, indexed by node id.
@@ -40,7 +41,8 @@ class Predictor {
   /// `node_ms` (0 for none); see RunOverhead.
   double run_overhead_ms(std::size_t nodes, double node_ms) const;
   /// Predicted ms of the edge side of `cut`: its computed nodes (the input
-  /// excluded) plus one run's overhead; 0 when only the input is on the edge.
+  /// excluded; a folded batch norm whose convolution is in the cloud at its
+  /// regression) plus one run's overhead; 0 when only the input is on the edge.
   double edge_ms(const GraphDesc& graph, const Cut& cut) const;
   /// Predicted ms of the cloud side of `cut`: nodes not on the edge plus one
   /// run's overhead; 0 for an edge-only cut.
