@@ -1,5 +1,6 @@
 // tandem profile: measure this machine into a device profile, or validate one.
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 #include <string_view>
@@ -46,15 +47,16 @@ int validate(const std::string& path, const std::vector<std::string>& models, co
   options.load = [&catalog](const std::string& name) { return catalog.load(name); };
   options.progress = progress;
   const auto report = predictor::validate_profile(profile, options);
-  fmt::print("{:<14} {:>11} {:>10} {:>9} {:>10} {:>9} {:>6} {:>14} {:>14}\n", "model",
-             "measured ms", "LOMO ms", "LOMO err", "table ms", "table err", "nodes",
+  fmt::print("{:<14} {:>11} {:>7} {:>10} {:>9} {:>10} {:>9} {:>6} {:>14} {:>14}\n", "model",
+             "measured ms", "spread", "LOMO ms", "LOMO err", "table ms", "table err", "nodes",
              "node LOMO med", "node table med");
   for (const auto& v : report.models) {
-    fmt::print("{:<14} {:>11.2f} {:>10.2f} {:>9} {:>10.2f} {:>9} {:>6} {:>13.1f}% {:>13.1f}%\n",
-               v.model, v.measured_ms, v.lomo_ms, signed_pct(v.lomo_ms, v.measured_ms),
+    fmt::print("{:<14} {:>11.2f} {:>6.1f}% {:>10.2f} {:>9} {:>10.2f} {:>9} {:>6} {:>13.1f}% {:>13.1f}%\n",
+               v.model, v.measured_ms, v.spread_pct, v.lomo_ms, signed_pct(v.lomo_ms, v.measured_ms),
                v.table_ms, signed_pct(v.table_ms, v.measured_ms), v.nodes_counted,
                v.lomo_node_median_pct, v.table_node_median_pct);
   }
+  fmt::print("(spread: the re-measured nodes' interquartile range over their median, weighted by time)\n");
   fmt::print("cut sides (table predictor vs measured run_edge / run_cloud):\n");
   for (const auto& v : report.models) {
     for (const auto& s : v.sides) {
@@ -75,6 +77,34 @@ int validate(const std::string& path, const std::vector<std::string>& models, co
   return 0;
 }
 
+// How much the timed nodes varied from run to run (MeasuredNode::spread).
+void print_spread(const predictor::DeviceProfile& p) {
+  if (p.measured.empty()) return;
+  std::vector<double> spreads;
+  std::vector<const predictor::MeasuredNode*> by_noise;
+  double total = 0, noisy = 0;
+  for (const auto& m : p.measured) {
+    spreads.push_back(m.spread);
+    by_noise.push_back(&m);
+    total += m.ms;
+    if (m.spread > predictor::k_spread_target) noisy += m.ms;
+  }
+  std::sort(spreads.begin(), spreads.end());
+  const std::size_t above = static_cast<std::size_t>(
+      std::count_if(spreads.begin(), spreads.end(), [](double s) { return s > predictor::k_spread_target; }));
+  fmt::print("node spread (interquartile range / median of each table node's runs): median {:.1f}%, "
+             "90th percentile {:.1f}%; {} of {} nodes above {:.0f}%, {:.1f}% of the time\n",
+             100 * spreads[spreads.size() / 2], 100 * spreads[spreads.size() * 9 / 10], above, spreads.size(),
+             100 * predictor::k_spread_target, total > 0 ? 100 * noisy / total : 0.0);
+  // The nodes whose noise moves a whole model most: time x spread.
+  std::sort(by_noise.begin(), by_noise.end(),
+            [](const auto* a, const auto* b) { return a->ms * a->spread > b->ms * b->spread; });
+  for (std::size_t i = 0; i < std::min<std::size_t>(5, by_noise.size()); ++i) {
+    const auto& m = *by_noise[i];
+    fmt::print("  {:<14} {:<28} {:>9.3f} ms  spread {:>5.1f}%\n", m.model, m.node, m.ms, 100 * m.spread);
+  }
+}
+
 void print_summary(const predictor::DeviceProfile& p, const std::string& out) {
   fmt::print("wrote {}: device '{}', {} thread(s), slowdown {}, {} samples, {} table nodes\n", out,
              p.device, p.threads, p.slowdown, p.samples.size(), p.measured.size());
@@ -89,6 +119,7 @@ void print_summary(const predictor::DeviceProfile& p, const std::string& out) {
                r.stats.mean_abs_pct, r.stats.cv_linear_pct, r.stats.cv_log_linear_pct);
   }
   fmt::print("run overhead: {:.2f}% of the nodes' sum\n", 100 * p.overhead.fraction);
+  print_spread(p);
 }
 
 }  // namespace

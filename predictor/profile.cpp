@@ -1,6 +1,7 @@
 #include "predictor/profile.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -61,6 +62,13 @@ class Reader {
     const json& v = at(obj, parent, key);
     if (!v.is_number()) fail(join(parent, key), type_error("a number", v));
     return v.get<double>();
+  }
+  // A field profiles made before it existed do not have: `fallback` then.
+  double optional_num(const json& obj, const std::string& parent, const char* key, double fallback) const {
+    if (!obj.is_object() || !obj.contains(key)) return fallback;
+    const double v = num(obj, parent, key);
+    if (!(v >= 0) || !std::isfinite(v)) fail(join(parent, key), "must be a finite number >= 0");
+    return v;
   }
   int integer(const json& obj, const std::string& parent, const char* key) const {
     const json& v = at(obj, parent, key);
@@ -211,6 +219,7 @@ nlohmann::json to_json(const DeviceProfile& p) {
                         {"id", m.id},
                         {"kind", to_string(m.kind)},
                         {"ms", m.ms},
+                        {"spread", m.spread},
                         {"x", x_json(m.x)}});
   }
   json runs = json::array();
@@ -224,7 +233,7 @@ nlohmann::json to_json(const DeviceProfile& p) {
   for (const Sample& s : p.samples) {
     samples.push_back(
         {{"kind", to_string(s.kind)}, {"source", s.source}, {"ms", s.ms},
-         {"after_sleep", s.after_sleep}, {"x", x_json(s.x)}});
+         {"after_sleep", s.after_sleep}, {"spread", s.spread}, {"x", x_json(s.x)}});
   }
   return {{"schema_version", p.schema_version},
           {"device", p.device},
@@ -301,6 +310,7 @@ DeviceProfile profile_from_json(const nlohmann::json& j, const std::string& orig
     m.id = r.integer(e, path, "id");
     m.kind = r.kind(e, path);
     m.ms = r.num(e, path, "ms");
+    m.spread = r.optional_num(e, path, "spread", 0.0);
     m.x = r.features(e, path);
     p.measured.push_back(std::move(m));
   }
@@ -318,6 +328,7 @@ DeviceProfile profile_from_json(const nlohmann::json& j, const std::string& orig
     s.source = r.str(samples[i], path, "source");
     s.ms = r.num(samples[i], path, "ms");
     s.after_sleep = r.boolean(samples[i], path, "after_sleep");
+    s.spread = r.optional_num(samples[i], path, "spread", 0.0);
     if (!(s.ms > 0)) r.fail(path + ".ms", "must be > 0");
     s.x = r.features(samples[i], path);
     p.samples.push_back(std::move(s));

@@ -26,6 +26,7 @@ struct MeasuredNode {
   OpKind kind = OpKind::input;
   NodeFeatures x;    // shapes at profiling time: the entry applies only if they match
   double ms = 0;     // median over repeats, slowdown included
+  double spread = 0; // relative interquartile range of those runs (profiler.hpp)
 };
 
 /// One zoo model's whole runs: the data of the per-run overhead fit.

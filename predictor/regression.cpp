@@ -108,23 +108,25 @@ double abs_pct(double predicted, double actual) {
   return 100.0 * std::abs(predicted - actual) / actual;
 }
 
-// Relative-error weighted NNLS: rows divided by t, target 1.
+// Relative-error weighted NNLS: rows divided by t, target 1, each row and
+// its target scaled by the square root of the sample's weight.
 std::vector<double> fit_linear(const std::string& cls, const std::vector<Sample>& samples) {
   const auto cols = static_cast<Eigen::Index>(features_of(cls, RegressionForm::linear).size() + 3);
   Eigen::MatrixXd a(static_cast<Eigen::Index>(samples.size()), cols);
+  Eigen::VectorXd target(static_cast<Eigen::Index>(samples.size()));
   for (std::size_t i = 0; i < samples.size(); ++i) {
+    const double w = std::sqrt(sample_weight(samples[i]));
     a.row(static_cast<Eigen::Index>(i)) =
         design_row(cls, RegressionForm::linear, samples[i].x, samples[i].after_sleep,
-                   samples[i].in_context()).transpose() /
-        samples[i].ms;
+                   samples[i].in_context()).transpose() * (w / samples[i].ms);
+    target[static_cast<Eigen::Index>(i)] = w;
   }
   // Scale columns to unit norm: MACs and intercept differ by many orders.
   Eigen::VectorXd scale = a.colwise().norm().transpose();
   for (Eigen::Index j = 0; j < cols; ++j) {
     if (scale[j] <= 0) scale[j] = 1;
   }
-  const Eigen::VectorXd c =
-      nnls(a * scale.cwiseInverse().asDiagonal(), Eigen::VectorXd::Ones(a.rows()));
+  const Eigen::VectorXd c = nnls(a * scale.cwiseInverse().asDiagonal(), target);
   const Eigen::VectorXd coef = c.cwiseQuotient(scale);
   return {coef.data(), coef.data() + coef.size()};
 }
@@ -140,8 +142,9 @@ std::vector<double> fit_log_linear(const std::string& cls, const std::vector<Sam
   Eigen::VectorXd y = Eigen::VectorXd::Zero(n + cols - 1);
   for (Eigen::Index i = 0; i < n; ++i) {
     const Sample& s = samples[static_cast<std::size_t>(i)];
-    a.row(i) = design_row(cls, RegressionForm::log_linear, s.x, s.after_sleep, s.in_context()).transpose();
-    y[i] = std::log(s.ms);
+    const double w = std::sqrt(sample_weight(s));
+    a.row(i) = design_row(cls, RegressionForm::log_linear, s.x, s.after_sleep, s.in_context()).transpose() * w;
+    y[i] = std::log(s.ms) * w;
   }
   for (Eigen::Index j = 1; j < cols; ++j) a(n + j - 1, j) = std::sqrt(k_ridge);
   const Eigen::VectorXd coef = a.colPivHouseholderQr().solve(y);
@@ -418,6 +421,11 @@ Regressor fit_best(const std::string& cls, const std::vector<Sample>& samples,
   r.stats.cv_linear_pct = lin;
   r.stats.cv_log_linear_pct = log;
   return r;
+}
+
+double sample_weight(const Sample& s) {
+  constexpr double k_spread_unit = 0.1;
+  return 1.0 / (1.0 + std::max(0.0, s.spread) / k_spread_unit);
 }
 
 bool sleeps_after(double ms, double slowdown) {

@@ -56,6 +56,7 @@ struct Sample {
   double ms = 0;       // median wall time, slowdown included
   std::string source;  // "sweep" or "model:<name>"
   bool after_sleep = false;  // the executor slept (slowdown stretch) just before it
+  double spread = 0;   // relative interquartile range of its runs (0: unknown)
 
   /// True when timed inside a whole model (not as a one-layer sweep model).
   bool in_context() const { return source != "sweep"; }
@@ -116,11 +117,17 @@ struct Regressor {
   double predict(const NodeFeatures& x, bool after_sleep = false, bool in_context = true) const;
 };
 
+/// How much a sample counts in a fit: 1 / (1 + spread / 0.1). A sample whose
+/// runs spread by 10% counts half, one at 50% a sixth; the fit follows the
+/// times the machine repeated, not its noise.
+double sample_weight(const Sample& s);
+
 /// Non-negative least squares min ||A c - b||, c >= 0 (Lawson-Hanson active set).
 Eigen::VectorXd nnls(const Eigen::MatrixXd& a, const Eigen::VectorXd& b);
 
-/// Fits `form` to samples of one class (all of `samples` are used). Throws
-/// std::invalid_argument when there are no samples or a time is not > 0.
+/// Fits `form` to samples of one class (all of `samples` are used), each
+/// weighted by sample_weight. Throws std::invalid_argument when there are no
+/// samples or a time is not > 0.
 Regressor fit_regressor(const std::string& cls, RegressionForm form,
                         const std::vector<Sample>& samples);
 

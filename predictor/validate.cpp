@@ -80,21 +80,30 @@ ValidationReport validate_profile(const DeviceProfile& profile, const ValidateOp
   const TimingOptions timing{.slowdown = profile.slowdown,
                              .warmup = options.warmup,
                              .repeats = options.repeats,
+                             .max_repeats = 3 * options.repeats,
                              .timer_overhead_ms = timer_ms};
   const Predictor full(profile);
   double total = 0;
   for (const auto& m : models) total += std::max(1.0, full.whole_ms(m->graph()));
   Progress progress(fmt::format("validating {}", profile.device), total, options.progress);
 
+  // Every model's whole runs and per-node runs, interleaved across models.
+  std::vector<const Model*> pointers;
+  for (const auto& m : models) pointers.push_back(m.get());
+  const std::vector<double> wholes = time_wholes(pointers, timing);
+  const std::vector<ModelTiming> timings = time_models(pointers, timing);
+
   ValidationReport report;
   std::vector<double> lomo_node_errs, table_node_errs, side_errs, lomo_whole, table_whole;
-  for (const auto& m : models) {
+  for (std::size_t k = 0; k < models.size(); ++k) {
+    const auto& m = models[k];
     const GraphDesc& g = m->graph();
     ModelValidation v;
     v.model = g.name();
     const Predictor lomo(without_model(profile, g.name()));
-    const ModelTiming t = time_model(*m, timing);
-    v.measured_ms = time_whole(*m, timing);
+    const ModelTiming& t = timings[k];
+    v.spread_pct = 100 * t.spread();
+    v.measured_ms = wholes[k];
     v.lomo_ms = lomo.whole_ms(g);
     v.table_ms = full.whole_ms(g);
     std::vector<double> lomo_errs, table_errs;
