@@ -127,21 +127,6 @@ class LeNet(nn.Module):
         return self.fc3(torch.relu(self.fc2(x)))
 
 
-class Seq(nn.Module):
-    """Runs modules in order, flattening before the first Linear."""
-
-    def __init__(self, *mods):
-        super().__init__()
-        self.mods = nn.ModuleList(mods)
-
-    def forward(self, x):
-        for m in self.mods:
-            if isinstance(m, nn.Linear) and x.dim() > 2:
-                x = torch.flatten(x, 1)
-            x = m(x)
-        return x
-
-
 class Flatten(nn.Module):
     def forward(self, x):
         return torch.flatten(x, 1)
@@ -162,17 +147,19 @@ def zoo_module(name):
 
 
 def split(name, m):
-    """(head, tail) modules of the mid cut; tail(head(x)) == m(x)."""
+    """(head, tail) modules of the mid cut; tail(head(x)) == m(x). Plain
+    nn.Sequential with explicit flattens, so that torch.jit.script (the
+    optimize_for_inference path) takes both."""
     if name == "lenet":
         return (nn.Sequential(m.conv1, nn.ReLU(), nn.MaxPool2d(2, 2), m.conv2, nn.ReLU(), nn.MaxPool2d(2, 2)),
                 nn.Sequential(nn.Flatten(1), m.fc1, nn.ReLU(), m.fc2, nn.ReLU(), m.fc3))
     if name in ("alexnet", "vgg16"):
         k = 6 if name == "alexnet" else 17
         f = list(m.features)
-        return nn.Sequential(*f[:k]), Seq(*f[k:], m.avgpool, Flatten(), *m.classifier)
+        return nn.Sequential(*f[:k]), nn.Sequential(*f[k:], m.avgpool, Flatten(), *m.classifier)
     if name in ("resnet18", "resnet50"):
         return (nn.Sequential(m.conv1, m.bn1, m.relu, m.maxpool, m.layer1, m.layer2),
-                Seq(m.layer3, m.layer4, m.avgpool, Flatten(), m.fc))
+                nn.Sequential(m.layer3, m.layer4, m.avgpool, Flatten(), m.fc))
     if name in ("mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "squeezenet1_1"):
         f = list(m.features)
         k = len(f) // 2
@@ -181,13 +168,13 @@ def split(name, m):
             tail += [*m.classifier, Flatten()]
         else:  # mobilenet_v2 pools functionally, the others with m.avgpool
             tail += [getattr(m, "avgpool", nn.AdaptiveAvgPool2d(1)), Flatten(), *m.classifier]
-        return nn.Sequential(*f[:k]), Seq(*tail)
+        return nn.Sequential(*f[:k]), nn.Sequential(*tail)
     if name == "shufflenet_v2_x0_5":
-        return nn.Sequential(m.conv1, m.maxpool, m.stage2), Seq(m.stage3, m.stage4, m.conv5, Mean(), m.fc)
+        return nn.Sequential(m.conv1, m.maxpool, m.stage2), nn.Sequential(m.stage3, m.stage4, m.conv5, Mean(), m.fc)
     if name == "googlenet":
         head = nn.Sequential(m.conv1, m.maxpool1, m.conv2, m.conv3, m.maxpool2, m.inception3a, m.inception3b,
                              m.maxpool3, m.inception4a, m.inception4b, m.inception4c)
-        tail = Seq(m.inception4d, m.inception4e, m.maxpool4, m.inception5a, m.inception5b, m.avgpool,
+        tail = nn.Sequential(m.inception4d, m.inception4e, m.maxpool4, m.inception5a, m.inception5b, m.avgpool,
                    Flatten(), m.dropout, m.fc)
         return head, tail
     raise ValueError(f"no mid cut defined for {name}")
