@@ -1,14 +1,21 @@
 # shellcheck shell=bash
 # Shared by the demo and the daemon benchmarks: start/stop daemons on loopback
 # with OS-chosen ports. Source it; it sets $root, $bin, $work and a cleanup trap.
+# $work is a fresh temporary directory, removed on exit, unless
+# TANDEM_WORK_DIR names one to use and keep.
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="${TANDEM_BUILD_DIR:-$root/build}/bin"
-work="$(mktemp -d)"
+if [ -n "${TANDEM_WORK_DIR:-}" ]; then
+  work="$TANDEM_WORK_DIR" work_owned=0
+else
+  work="$(mktemp -d)" work_owned=1
+fi
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$work"
+  [ "$work_owned" = 1 ] && rm -rf "$work"
+  return 0
 }
 trap cleanup EXIT
 head -c 32 /dev/urandom > "$work/key"
