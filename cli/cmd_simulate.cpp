@@ -95,6 +95,8 @@ sim::Scenario scenario_from(const cxxopts::ParseResult& args) {
       s.failures.push_back(parse_text("fail", f, sim::parse_failure));
     }
   }
+  if (args.count("host-cores")) s.host_cores = args["host-cores"].as<double>();
+  if (args.count("host-background")) s.host_background = args["host-background"].as<double>();
   if (args.count("seed")) s.seed = args["seed"].as<std::uint64_t>();
   try {
     sim::validate(s);
@@ -195,6 +197,10 @@ int cmd_simulate(const Args& argv, const Context& context) {
       ("agent-reference", fmt::format("as cloud_daemon --agent-reference (default {:g}ms)", d.agent_reference_ms), cxxopts::value<std::string>(), "TIME")
       ("drain-grace", fmt::format("as cloud_daemon --drain-grace (default {:g}s)", d.drain_grace_s), cxxopts::value<std::string>(), "TIME")
       ("fail", "kill:CLOUD@TIME or drain:CLOUD@TIME (clouds from 1); repeatable", cxxopts::value<std::vector<std::string>>(), "SPEC")
+      ("host-cores", "every daemon on one host of N cores (processor sharing; default 0: each daemon its own processor)",
+       cxxopts::value<double>(), "N")
+      ("host-background", "with --host-cores: the host's other runnable threads, nice-0 equivalents "
+       "(bench/cluster.sh measures them) (default 0)", cxxopts::value<double>(), "T")
       ("seed", fmt::format("random seed (default {})", d.seed), cxxopts::value<std::uint64_t>(), "N")
       ("profiles", "directory holding the device profiles", cxxopts::value<std::string>()->default_value("profiles"), "DIR")
       ("edge-profile", "edge profile file name in --profiles", cxxopts::value<std::string>()->default_value("edge.json"), "FILE")

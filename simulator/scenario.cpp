@@ -174,6 +174,7 @@ void validate(const Scenario& s) {
   if (!(s.probe_interval_s > 0) || !(s.agent_inter_s > 0)) bad("probe_interval and agent_inter must be above 0s");
   if (!(s.agent_reference_ms > 0)) bad("agent_reference must be above 0ms");
   if (!(s.drain_grace_s >= 0) || !(s.reconnect_backoff_ms > 0)) bad("drain_grace must be >= 0s, reconnect_backoff above 0ms");
+  if (!(s.host_cores >= 0) || !(s.host_background >= 0)) bad("host_cores and host_background must be >= 0");
   for (const Failure& f : s.failures) {
     if (f.cloud >= s.clouds) {
       bad(fmt::format("failure {}: there are only {} cloud(s)", to_string(f), s.clouds));
@@ -198,7 +199,7 @@ Scenario load_scenario(const std::filesystem::path& path) {
       "edges", "clouds", "models", "shuffle_models", "arrivals", "rate", "arrival_trace", "duration",
       "link_mix", "links_in_turn", "link_trace", "cloud_workers", "compute_noise", "planning", "objective", "codec", "pipeline",
       "heavy_backlog", "probe_interval", "agent_inter", "agent_reference", "drain_grace", "reconnect_backoff",
-      "failures", "seed"};
+      "failures", "host_cores", "host_background", "seed"};
   Scenario s;
   const auto dir = path.parent_path();
   for (const auto& [key, value] : j.items()) {
@@ -240,7 +241,9 @@ Scenario load_scenario(const std::filesystem::path& path) {
       else if (key == "reconnect_backoff") s.reconnect_backoff_ms = duration_s() * 1e3;
       else if (key == "failures") {
         for (const auto& f : value) s.failures.push_back(parse_failure(f.get<std::string>()));
-      } else if (key == "seed") s.seed = value.get<std::uint64_t>();
+      } else if (key == "host_cores") s.host_cores = value.get<double>();
+      else if (key == "host_background") s.host_background = value.get<double>();
+      else if (key == "seed") s.seed = value.get<std::uint64_t>();
     } catch (const json::exception& e) {
       fail(key, e.what());
     } catch (const std::invalid_argument& e) {
@@ -285,6 +288,8 @@ json to_json(const Scenario& s) {
           {"drain_grace_s", s.drain_grace_s},
           {"reconnect_backoff_ms", s.reconnect_backoff_ms},
           {"failures", failures},
+          {"host_cores", s.host_cores},
+          {"host_background", s.host_background},
           {"seed", s.seed}};
 }
 

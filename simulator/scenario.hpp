@@ -78,6 +78,12 @@ struct Scenario {
   double drain_grace_s = 2;
   double reconnect_backoff_ms = 100;  // the edge's first retry delay
   std::vector<Failure> failures;
+  // One host for every daemon (a cluster on one machine, as bench/cluster.sh):
+  // 0 gives each daemon a processor of its own (a fleet). Otherwise all
+  // compute shares `host_cores` cores with `host_background` other runnable
+  // threads (nice-0 equivalents), as processor sharing (docs/design.md §13).
+  double host_cores = 0;
+  double host_background = 0;
   std::uint64_t seed = 1;
 };
 

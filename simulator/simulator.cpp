@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <limits>
 #include <map>
 #include <queue>
 #include <stdexcept>
@@ -48,7 +49,10 @@ std::uint64_t stream_seed(std::uint64_t seed, std::uint64_t kind, std::uint64_t 
   return mix.next();
 }
 
-enum class Ev : std::uint8_t { arrival, compute_done, cloud_arrive, service_done, reply, failure, drain_stop, connected, reconnect, probe, agent_poll };
+enum class Ev : std::uint8_t {
+  arrival, compute_done, cloud_arrive, service_done, reply, failure, drain_stop, connected, reconnect, probe, agent_poll,
+  cpu_done,
+};
 
 struct Event {
   double t;
@@ -142,6 +146,13 @@ class Engine {
       }
     }
     for (std::size_t c = 0; c < s_.clouds; ++c) clouds_[c].rng = Rng(stream_seed(s_.seed, 2, c));
+    // On a shared host, how many cores' worth a computing daemon asks for: the
+    // cloud its intra-op threads; the edge its threads for 1/slowdown of the
+    // time (the executor sleeps the rest of its stretch).
+    if (const auto* edge = planner_.edge_predictor()) {
+      edge_cpu_weight_ = edge->profile().threads / std::max(edge->profile().slowdown, 1.0);
+    }
+    if (const auto* cloud = planner_.cloud_predictor()) cloud_cpu_weight_ = cloud->profile().threads;
   }
 
   SimResult run() {
@@ -183,6 +194,7 @@ class Engine {
       case Ev::reconnect: on_reconnect(ev.a); break;
       case Ev::probe: on_probe(ev.a); break;
       case Ev::agent_poll: on_agent_poll(); break;
+      case Ev::cpu_done: on_cpu_done(ev.a); break;
     }
   }
 
@@ -244,14 +256,14 @@ class Engine {
     edge.busy = true;
     Task& task = tasks_[id];
     if (task.fallback_pending) {
-      push(now_ + compute_s(task.side->fallback_ms, edge.rng), Ev::compute_done, e, id);
+      compute(compute_s(task.side->fallback_ms, edge.rng), edge_cpu_weight_, Ev::compute_done, e, id);
       return;
     }
     TaskRecord& r = records_[id];
     r.start_s = now_;
     task.side = &plan(edge, r);
     r.placement = task.side->placement;
-    push(now_ + compute_s(task.side->edge_ms, edge.rng), Ev::compute_done, e, id);
+    compute(compute_s(task.side->edge_ms, edge.rng), edge_cpu_weight_, Ev::compute_done, e, id);
   }
 
   // The edge daemon's planning (EdgeService::plan_task / planning_mode / conditions).
@@ -324,7 +336,7 @@ class Engine {
       r.fallback = true;
       task.fallback_pending = true;
       edge.busy = true;
-      push(now_ + compute_s(task.side->fallback_ms, edge.rng), Ev::compute_done, e, id);
+      compute(compute_s(task.side->fallback_ms, edge.rng), edge_cpu_weight_, Ev::compute_done, e, id);
       return;
     } else {
       send(e, id);
@@ -389,7 +401,7 @@ class Engine {
       ++cloud.in_service;
       tasks_[id].service_start_s = now_;
       tasks_[id].serving = true;
-      push(now_ + compute_s(tasks_[id].side->cloud_ms, cloud.rng), Ev::service_done, c, id);
+      compute(compute_s(tasks_[id].side->cloud_ms, cloud.rng), cloud_cpu_weight_, Ev::service_done, c, id);
     }
   }
 
@@ -475,6 +487,7 @@ class Engine {
     cloud.tasks.clear();
     cloud.queue.clear();
     cloud.in_service = 0;
+    cpu_cancel(Ev::service_done, static_cast<std::uint32_t>(f.cloud));
     std::vector<std::uint32_t> connected_edges(cloud.edges.begin(), cloud.edges.end());
     std::sort(connected_edges.begin(), connected_edges.end());
     for (std::uint32_t e : connected_edges) disconnect(e);
@@ -586,6 +599,64 @@ class Engine {
     if (running()) push(now_ + s_.agent_inter_s, Ev::agent_poll, 0);
   }
 
+  // ---- the host's processors (Scenario::host_cores) ---------------------------
+  //
+  // Processor sharing as a fluid: each computing job asks for `weight` cores;
+  // while the jobs and the background ask for more than the host has, every
+  // job progresses at host_cores / demand of its own speed. Without a host,
+  // a job simply takes its time.
+
+  void compute(double seconds, double weight, Ev kind, std::uint32_t a, std::uint32_t b) {
+    if (s_.host_cores <= 0 || seconds <= 0) {
+      push(now_ + std::max(seconds, 0.0), kind, a, b);
+      return;
+    }
+    cpu_advance();
+    cpu_jobs_.push_back({seconds, weight, kind, a, b});
+    cpu_schedule();
+  }
+
+  void cpu_advance() {
+    const double done = (now_ - cpu_at_) * cpu_speed_;
+    for (CpuJob& j : cpu_jobs_) j.left_s -= done;
+    cpu_at_ = now_;
+  }
+
+  // The speed for the jobs now running, and an event at the next one's end
+  // (earlier events of this kind are void: their generation is old).
+  void cpu_schedule() {
+    double demand = s_.host_background;
+    double left = std::numeric_limits<double>::infinity();
+    for (const CpuJob& j : cpu_jobs_) {
+      demand += j.weight;
+      left = std::min(left, j.left_s);
+    }
+    cpu_speed_ = demand > s_.host_cores ? s_.host_cores / demand : 1.0;
+    ++cpu_generation_;
+    if (!cpu_jobs_.empty()) push(now_ + std::max(left, 0.0) / cpu_speed_, Ev::cpu_done, cpu_generation_);
+  }
+
+  void on_cpu_done(std::uint32_t generation) {
+    if (generation != cpu_generation_) return;
+    cpu_advance();
+    std::vector<CpuJob> ended;
+    std::erase_if(cpu_jobs_, [&](const CpuJob& j) {
+      if (j.left_s > k_cpu_epsilon_s) return false;
+      ended.push_back(j);
+      return true;
+    });
+    cpu_schedule();
+    for (const CpuJob& j : ended) dispatch(Event{now_, 0, j.kind, j.a, j.b});
+  }
+
+  // Drops the jobs of `kind` for `a` (a killed cloud's requests).
+  void cpu_cancel(Ev kind, std::uint32_t a) {
+    if (s_.host_cores <= 0) return;
+    cpu_advance();
+    std::erase_if(cpu_jobs_, [&](const CpuJob& j) { return j.kind == kind && j.a == a; });
+    cpu_schedule();
+  }
+
   // ---- results --------------------------------------------------------------
 
   SimResult finish_result() {
@@ -633,6 +704,17 @@ class Engine {
   std::uint64_t seq_ = 0, processed_ = 0, outstanding_ = 0;
   std::size_t rotate_ = 0;
   double now_ = 0;
+  struct CpuJob {
+    double left_s;  // of its own time, at full speed
+    double weight;  // cores it asks for
+    Ev kind;
+    std::uint32_t a, b;
+  };
+  static constexpr double k_cpu_epsilon_s = 1e-9;
+  std::vector<CpuJob> cpu_jobs_;  // in start order
+  double cpu_speed_ = 1, cpu_at_ = 0;
+  std::uint32_t cpu_generation_ = 0;
+  double edge_cpu_weight_ = 1, cloud_cpu_weight_ = 1;
 };
 
 }  // namespace

@@ -109,6 +109,68 @@ TEST(Simulator, TwoEdgesQueueAtOneCloudWorker) {
   EXPECT_EQ(r.clouds[0].max_connections, 2u);
 }
 
+TEST(Simulator, OnASharedHostComputeSlowsWhileMoreAskThanItHas) {
+  // One core and one background thread: the cloud's 6 ms take 12.
+  const auto planner = lenet_planner();
+  Scenario s = tiny();
+  s.duration_s = 1;
+  s.host_cores = 1;
+  s.host_background = 1;
+  SimResult r = simulate(s, *planner);
+  ASSERT_EQ(r.tasks.size(), 1u);
+  EXPECT_NEAR(r.tasks[0].latency_ms(), k_alone_ms + 6, 1e-9);
+
+  // Two edges computing the whole of lenet (12 ms each) at once on one core:
+  // both at half speed, done at 24 ms; on two cores, at 12 ms.
+  s = tiny(Planning::edge_only);
+  s.edges = 2;
+  s.arrivals.kind = Arrivals::Kind::trace;
+  s.arrivals.trace_s = {0};
+  s.host_cores = 1;
+  r = simulate(s, *planner);
+  ASSERT_EQ(r.tasks.size(), 2u);
+  for (const TaskRecord& t : r.tasks) EXPECT_NEAR(t.latency_ms(), 24, 1e-9);
+  s.host_cores = 2;
+  r = simulate(s, *planner);
+  for (const TaskRecord& t : r.tasks) EXPECT_NEAR(t.latency_ms(), 12, 1e-9);
+
+  // One edge's two tasks, 6 ms apart, on one core: its compute thread takes
+  // them in turn, so they never share: done at 12 and 24 ms.
+  s.host_cores = 1;
+  s.arrivals.kind = Arrivals::Kind::fixed;
+  s.arrivals.rate_per_s = 1.0 / 0.006;  // two tasks per edge within the duration, 6 ms apart
+  s.duration_s = 0.007;
+  s.edges = 1;
+  r = simulate(s, *planner);
+  ASSERT_EQ(r.tasks.size(), 2u);
+  EXPECT_NEAR(r.tasks[0].done_s * 1e3, 12, 1e-9);
+  EXPECT_NEAR(r.tasks[1].done_s * 1e3, 24, 1e-9);
+}
+
+TEST(Simulator, OnASharedHostASecondJobHalvesTheSpeedOfTheFirstFromItsStart) {
+  // Two edges, the second's upload 3 ms slower: their requests reach a
+  // two-worker cloud at 110 and 113 ms. On one core the first computes alone
+  // for 3 ms (3 of its 6 done), then both at half speed: the first ends at
+  // 119, the second (3 done by then) alone at 122.
+  const auto planner = lenet_planner();
+  Scenario s = tiny();
+  s.edges = 2;
+  s.cloud_workers = 2;
+  s.arrivals.kind = Arrivals::Kind::trace;
+  s.arrivals.trace_s = {0};
+  units::Link slower = s.link_mix[0].link;
+  slower.bytes_per_s = 4096 / 0.103;
+  s.link_mix.push_back({slower, 1});
+  s.links_in_turn = true;
+  s.host_cores = 1;
+  const SimResult r = simulate(s, *planner);
+  ASSERT_EQ(r.tasks.size(), 2u);
+  const TaskRecord& fast = r.tasks[0].edge == 0 ? r.tasks[0] : r.tasks[1];
+  const TaskRecord& slow = r.tasks[0].edge == 0 ? r.tasks[1] : r.tasks[0];
+  EXPECT_NEAR(fast.done_s * 1e3, 119 + 0.9765625 + 10, 1e-9);
+  EXPECT_NEAR(slow.done_s * 1e3, 122 + 40 / *slower.bytes_per_s * 1e3 + 10, 1e-9);
+}
+
 TEST(Simulator, TwoCloudsShareEdgesByLeastconn) {
   const auto planner = lenet_planner();
   Scenario s = tiny();
