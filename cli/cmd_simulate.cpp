@@ -97,6 +97,9 @@ sim::Scenario scenario_from(const cxxopts::ParseResult& args) {
   }
   if (args.count("host-cores")) s.host_cores = args["host-cores"].as<double>();
   if (args.count("host-background")) s.host_background = args["host-background"].as<double>();
+  if (args.count("host-background-trace")) {
+    s.host_background_trace = sim::load_background_trace(args["host-background-trace"].as<std::string>());
+  }
   if (args.count("seed")) s.seed = args["seed"].as<std::uint64_t>();
   try {
     sim::validate(s);
@@ -203,6 +206,8 @@ int cmd_simulate(const Args& argv, const Context& context) {
        cxxopts::value<double>(), "N")
       ("host-background", "with --host-cores: the host's other runnable threads, nice-0 equivalents "
        "(bench/cluster.sh measures them) (default 0)", cxxopts::value<double>(), "T")
+      ("host-background-trace", "with --host-cores: the background over time, 'SECONDS THREADS' lines "
+       "(bench/cluster.sh writes one per run); replaces --host-background", cxxopts::value<std::string>(), "FILE")
       ("seed", fmt::format("random seed (default {})", d.seed), cxxopts::value<std::uint64_t>(), "N")
       ("profiles", "directory holding the device profiles", cxxopts::value<std::string>()->default_value("profiles"), "DIR")
       ("edge-profile", "edge profile file name in --profiles", cxxopts::value<std::string>()->default_value("edge.json"), "FILE")

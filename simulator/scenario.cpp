@@ -124,6 +124,21 @@ std::vector<double> load_arrival_trace(const std::filesystem::path& path) {
   return out;
 }
 
+std::vector<std::pair<double, double>> load_background_trace(const std::filesystem::path& path) {
+  std::vector<std::pair<double, double>> out;
+  for_each_line(path, [&](const std::string& line) {
+    const auto space = line.find_first_of(" \t");
+    if (space == std::string::npos) throw std::invalid_argument("expected 'SECONDS THREADS'");
+    const double t = parse_number(line.substr(0, space), "time");
+    const double threads = parse_number(trim(line.substr(space)), "threads");
+    if (!(threads >= 0)) throw std::invalid_argument("threads must be >= 0");
+    if (!out.empty() && t <= out.back().first) throw std::invalid_argument("times must ascend");
+    out.emplace_back(t, threads);
+  });
+  if (out.empty()) throw std::runtime_error(fmt::format("{}: no point in the background trace", path.string()));
+  return out;
+}
+
 Failure parse_failure(const std::string& text) {
   const auto colon = text.find(':');
   const auto at = text.find('@');
@@ -199,7 +214,7 @@ Scenario load_scenario(const std::filesystem::path& path) {
       "edges", "clouds", "models", "shuffle_models", "arrivals", "rate", "arrival_trace", "duration",
       "link_mix", "links_in_turn", "link_trace", "cloud_workers", "compute_noise", "planning", "objective", "codec", "pipeline",
       "heavy_backlog", "probe_interval", "agent_inter", "agent_reference", "drain_grace", "reconnect_backoff",
-      "failures", "host_cores", "host_background", "seed"};
+      "failures", "host_cores", "host_background", "host_background_trace", "seed"};
   Scenario s;
   const auto dir = path.parent_path();
   for (const auto& [key, value] : j.items()) {
@@ -243,6 +258,7 @@ Scenario load_scenario(const std::filesystem::path& path) {
         for (const auto& f : value) s.failures.push_back(parse_failure(f.get<std::string>()));
       } else if (key == "host_cores") s.host_cores = value.get<double>();
       else if (key == "host_background") s.host_background = value.get<double>();
+      else if (key == "host_background_trace") s.host_background_trace = load_background_trace(dir / value.get<std::string>());
       else if (key == "seed") s.seed = value.get<std::uint64_t>();
     } catch (const json::exception& e) {
       fail(key, e.what());
@@ -290,6 +306,7 @@ json to_json(const Scenario& s) {
           {"failures", failures},
           {"host_cores", s.host_cores},
           {"host_background", s.host_background},
+          {"host_background_trace_points", s.host_background_trace.size()},
           {"seed", s.seed}};
 }
 

@@ -84,6 +84,9 @@ struct Scenario {
   // threads (nice-0 equivalents), as processor sharing (docs/design.md §13).
   double host_cores = 0;
   double host_background = 0;
+  // If set, replaces host_background: (time s, threads) points, a step
+  // function holding each value until the next (bench/cluster.sh samples it).
+  std::vector<std::pair<double, double>> host_background_trace;
   std::uint64_t seed = 1;
 };
 
@@ -101,6 +104,10 @@ std::vector<LinkTracePoint> load_link_trace(const std::filesystem::path& path);
 /// Reads arrival times: one number of seconds a line (# comments), ascending.
 /// Throws std::runtime_error naming the file and line.
 std::vector<double> load_arrival_trace(const std::filesystem::path& path);
+
+/// Reads a background trace: one "SECONDS THREADS" line each (# comments),
+/// times ascending, threads >= 0. Throws std::runtime_error naming the file and line.
+std::vector<std::pair<double, double>> load_background_trace(const std::filesystem::path& path);
 
 /// Parses a failure "kill:CLOUD@TIME" or "drain:CLOUD@TIME" (CLOUD 1-based,
 /// as scripts/cluster.sh names them; TIME in duration units). Throws

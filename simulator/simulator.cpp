@@ -51,7 +51,7 @@ std::uint64_t stream_seed(std::uint64_t seed, std::uint64_t kind, std::uint64_t 
 
 enum class Ev : std::uint8_t {
   arrival, compute_done, cloud_arrive, service_done, reply, failure, drain_stop, connected, reconnect, probe, agent_poll,
-  cpu_done,
+  cpu_done, background,
 };
 
 struct Event {
@@ -163,6 +163,10 @@ class Engine {
       push(edges_[e].rng.uniform() * s_.probe_interval_s, Ev::probe, e);
     }
     push(s_.agent_inter_s, Ev::agent_poll, 0);
+    background_ = s_.host_background_trace.empty() ? s_.host_background : s_.host_background_trace.front().second;
+    for (std::uint32_t i = 0; i < s_.host_background_trace.size(); ++i) {
+      push(s_.host_background_trace[i].first, Ev::background, i);
+    }
     for (std::uint32_t i = 0; i < s_.failures.size(); ++i) push(s_.failures[i].at_s, Ev::failure, i);
     while (!events_.empty()) {
       const Event ev = events_.top();
@@ -195,6 +199,7 @@ class Engine {
       case Ev::probe: on_probe(ev.a); break;
       case Ev::agent_poll: on_agent_poll(); break;
       case Ev::cpu_done: on_cpu_done(ev.a); break;
+      case Ev::background: on_background(ev.a); break;
     }
   }
 
@@ -625,7 +630,7 @@ class Engine {
   // The speed for the jobs now running, and an event at the next one's end
   // (earlier events of this kind are void: their generation is old).
   void cpu_schedule() {
-    double demand = s_.host_background;
+    double demand = background_;
     double left = std::numeric_limits<double>::infinity();
     for (const CpuJob& j : cpu_jobs_) {
       demand += j.weight;
@@ -647,6 +652,14 @@ class Engine {
     });
     cpu_schedule();
     for (const CpuJob& j : ended) dispatch(Event{now_, 0, j.kind, j.a, j.b});
+  }
+
+  // The background trace's next point.
+  void on_background(std::uint32_t i) {
+    if (s_.host_cores <= 0) return;
+    cpu_advance();
+    background_ = s_.host_background_trace[i].second;
+    cpu_schedule();
   }
 
   // Drops the jobs of `kind` for `a` (a killed cloud's requests).
@@ -684,7 +697,9 @@ class Engine {
     out.makespan_s = first < 0 ? 0 : last - first;
     out.throughput_per_s = out.makespan_s > 0 ? static_cast<double>(out.completed) / out.makespan_s : 0;
     for (CloudState& cloud : clouds_) {
-      const double up_s = cloud.down_at_s >= 0 ? cloud.down_at_s : std::max(last, now_);
+      // Up until it went down, or until the last result (not until trailing
+      // events such as the background trace's last points).
+      const double up_s = cloud.down_at_s >= 0 ? cloud.down_at_s : (last > 0 ? last : now_);
       cloud.summary.utilisation = up_s > 0 ? cloud.summary.busy_s / (up_s * static_cast<double>(s_.cloud_workers)) : 0;
       out.clouds.push_back(cloud.summary);
     }
@@ -712,7 +727,7 @@ class Engine {
   };
   static constexpr double k_cpu_epsilon_s = 1e-9;
   std::vector<CpuJob> cpu_jobs_;  // in start order
-  double cpu_speed_ = 1, cpu_at_ = 0;
+  double cpu_speed_ = 1, cpu_at_ = 0, background_ = 0;
   std::uint32_t cpu_generation_ = 0;
   double edge_cpu_weight_ = 1, cloud_cpu_weight_ = 1;
 };

@@ -171,6 +171,20 @@ TEST(Simulator, OnASharedHostASecondJobHalvesTheSpeedOfTheFirstFromItsStart) {
   EXPECT_NEAR(slow.done_s * 1e3, 122 + 40 / *slower.bytes_per_s * 1e3 + 10, 1e-9);
 }
 
+TEST(Simulator, ABackgroundTraceChangesTheSpeedWhereItSteps) {
+  // The cloud computes 110-116 ms alone on one core; at 115 ms a background
+  // thread appears: the last 1 ms of work takes 2, the result comes 1 ms later.
+  const auto planner = lenet_planner();
+  Scenario s = tiny();
+  s.duration_s = 1;
+  s.host_cores = 1;
+  s.host_background = 5;  // replaced by the trace
+  s.host_background_trace = {{0, 0}, {0.115, 1}};
+  const SimResult r = simulate(s, *planner);
+  ASSERT_EQ(r.tasks.size(), 1u);
+  EXPECT_NEAR(r.tasks[0].latency_ms(), k_alone_ms + 1, 1e-9);
+}
+
 TEST(Simulator, TwoCloudsShareEdgesByLeastconn) {
   const auto planner = lenet_planner();
   Scenario s = tiny();
