@@ -24,7 +24,7 @@ chmod 600 "$work/key"
 # wait_port LOG WHAT: prints the port from "<WHAT> on 127.0.0.1:PORT".
 wait_port() {
   for _ in $(seq 1 900); do
-    if grep -q "$2 on 127.0.0.1:" "$1"; then
+    if grep -q "$2 on 127.0.0.1:" "$1" 2>/dev/null; then  # the log may not exist yet
       grep -o "$2 on 127.0.0.1:[0-9]*" "$1" | head -1 | sed 's/.*://'
       return 0
     fi
