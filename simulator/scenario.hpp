@@ -72,7 +72,7 @@ struct Scenario {
   partition::Codec codec = partition::Codec::fp32;
   bool pipeline = true;           // as edge_daemon (--no-pipeline: false)
   std::size_t heavy_backlog = 4;  // as edge_daemon --heavy-backlog (0: never)
-  double probe_interval_s = 2;    // an idle edge learns its cloud's load this often (STATUS)
+  double probe_interval_s = 0.5;  // an idle edge learns its cloud's load this often (STATUS), as edge_daemon
   double agent_inter_s = 1;       // HAProxy's agent-check interval
   double agent_reference_ms = 100;
   double drain_grace_s = 2;

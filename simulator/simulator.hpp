@@ -6,7 +6,8 @@
 // are SplitMix64 streams per edge, not the standard library's distributions).
 //
 // What each piece does, as the daemons do it:
-// * Edge: a FIFO of tasks and one compute thread. A task is planned when the
+// * Edge (as edge_daemon --scheduler alone; the timeline scheduler is not
+//   modelled): a FIFO of tasks and one compute thread. A task is planned when the
 //   thread takes it (planner::Planner::plan with the edge's link and the
 //   cloud load it last heard of: queue length × recent service time, as in
 //   EdgeService::conditions; heavy mode when `heavy_backlog` tasks wait), its
