@@ -1,5 +1,6 @@
 #include "app/daemon.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <ctime>
 #include <stdexcept>
@@ -25,9 +26,21 @@ ShutdownSignals::ShutdownSignals() {
 }
 
 std::string ShutdownSignals::wait(const std::function<bool()>& should_stop) const {
-  const sigset_t set = shutdown_set();
-  const timespec poll{0, 100'000'000};
   for (;;) {
+    if (auto why = wait_for(std::chrono::hours(1), should_stop)) return *why;
+  }
+}
+
+std::optional<std::string> ShutdownSignals::wait_for(std::chrono::milliseconds timeout,
+                                                     const std::function<bool()>& should_stop) const {
+  const sigset_t set = shutdown_set();
+  constexpr auto k_poll = std::chrono::milliseconds(100);
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left = until - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) return std::nullopt;
+    const auto step = std::min<std::chrono::nanoseconds>(k_poll, left);
+    const timespec poll{0, static_cast<long>(step.count())};
     const int sig = sigtimedwait(&set, nullptr, &poll);
     if (sig == SIGINT) return "SIGINT";
     if (sig == SIGTERM) return "SIGTERM";

@@ -2,8 +2,10 @@
 // Start-up pieces both daemons share: the SIGINT/SIGTERM wait and the shared
 // key file.
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "net/auth.hpp"
@@ -19,6 +21,9 @@ class ShutdownSignals {
   /// Blocks until SIGINT/SIGTERM (returns its name) or until `should_stop`
   /// (polled every 100 ms) returns true (returns "stop request").
   std::string wait(const std::function<bool()>& should_stop) const;
+  /// Like wait(), but gives up after `timeout` (returns std::nullopt).
+  std::optional<std::string> wait_for(std::chrono::milliseconds timeout,
+                                      const std::function<bool()>& should_stop) const;
 };
 
 /// Reads the shared HMAC key (net::AuthKey::from_file's rules: a private

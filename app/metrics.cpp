@@ -3,12 +3,8 @@
 #include <mutex>
 #include <stdexcept>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -16,7 +12,6 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
-#include "net/listen.hpp"
 
 namespace tandem::app {
 
@@ -97,66 +92,21 @@ std::string http_response(std::string_view status, std::string_view content_type
 }  // namespace
 
 MetricsHttp::MetricsHttp(const Metrics& metrics, const Endpoint& endpoint, std::chrono::milliseconds read_timeout)
-    : metrics_(metrics), read_timeout_(read_timeout), acceptor_(io_) {
-  if (auto ec = net::listen_on(acceptor_, endpoint.host, endpoint.port)) {
-    throw std::runtime_error(fmt::format("cannot serve metrics on {}:{}: {}", endpoint.host, endpoint.port, ec.message()));
-  }
-  port_ = acceptor_.local_endpoint().port();
-  asio::co_spawn(io_, accept_loop(), asio::detached);
-  thread_ = std::thread([this] { io_.run(); });
-}
+    : metrics_(metrics),
+      server_(endpoint, "metrics", [this](tcp::socket& socket) { return serve(socket); },
+              SideServerLimits{read_timeout, k_max_connections}) {}
 
-MetricsHttp::~MetricsHttp() {
-  asio::post(io_, [this] {
-    boost::system::error_code ignored;
-    acceptor_.close(ignored);
-    for (const auto& s : open_) s->close(ignored);
-    io_.stop();
-  });
-  thread_.join();
-}
-
-asio::awaitable<void> MetricsHttp::accept_loop() {
-  for (;;) {
-    boost::system::error_code ec;
-    auto socket = std::make_shared<tcp::socket>(io_);
-    co_await acceptor_.async_accept(*socket, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      if (!acceptor_.is_open()) co_return;
-      asio::steady_timer pause(io_, std::chrono::milliseconds(50));
-      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      continue;
-    }
-    if (open_.size() >= k_max_connections) {
-      socket->close(ec);
-      continue;
-    }
-    open_.insert(socket);
-    asio::co_spawn(io_, serve(socket), asio::detached);
-  }
-}
-
-asio::awaitable<void> MetricsHttp::serve(std::shared_ptr<tcp::socket> socket) {
-  // One deadline for the whole exchange: a silent or slow client is closed.
-  auto deadline = std::make_shared<asio::steady_timer>(io_, read_timeout_);
-  deadline->async_wait([socket](boost::system::error_code ec) {
-    if (!ec) socket->close(ec);
-  });
+asio::awaitable<void> MetricsHttp::serve(tcp::socket& socket) {
   boost::system::error_code ec;
   asio::streambuf request(k_max_request);
-  co_await asio::async_read_until(*socket, request, "\r\n\r\n", asio::redirect_error(asio::use_awaitable, ec));
-  if (!ec) {
-    const std::string head(asio::buffers_begin(request.data()), asio::buffers_end(request.data()));
-    const bool metrics = head.starts_with("GET /metrics ") || head.starts_with("GET /metrics?");
-    const std::string response =
-        metrics ? http_response("200 OK", "text/plain; version=0.0.4; charset=utf-8", metrics_.render())
-                : http_response("404 Not Found", "text/plain", "try /metrics\n");
-    co_await asio::async_write(*socket, asio::buffer(response), asio::redirect_error(asio::use_awaitable, ec));
-  }
-  deadline->cancel();
-  socket->shutdown(tcp::socket::shutdown_both, ec);
-  socket->close(ec);
-  open_.erase(socket);
+  co_await asio::async_read_until(socket, request, "\r\n\r\n", asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return;
+  const std::string head(asio::buffers_begin(request.data()), asio::buffers_end(request.data()));
+  const bool metrics = head.starts_with("GET /metrics ") || head.starts_with("GET /metrics?");
+  const std::string response =
+      metrics ? http_response("200 OK", "text/plain; version=0.0.4; charset=utf-8", metrics_.render())
+              : http_response("404 Not Found", "text/plain", "try /metrics\n");
+  co_await asio::async_write(socket, asio::buffer(response), asio::redirect_error(asio::use_awaitable, ec));
 }
 
 }  // namespace tandem::app

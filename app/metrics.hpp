@@ -4,29 +4,22 @@
 // and are rendered by its TextSerializer; gauges whose value is read at
 // scrape time (queue lengths, link estimates) are added with gauge_fn.
 // MetricsHttp serves them at http://HOST:PORT/metrics from an Asio coroutine
-// server of ours rather than prometheus-cpp-pull's civetweb, which cannot bind
-// port 0 (every test and benchmark listens on port 0) — with a bound on the
-// time a request may take, so a client that connects and sends nothing is
-// dropped, and on the connections open at once.
+// server of ours (app/side_server.hpp) rather than prometheus-cpp-pull's
+// civetweb, which cannot bind port 0 (every test and benchmark listens on
+// port 0) — with a bound on the time a request may take, so a client that
+// connects and sends nothing is dropped, and on the connections open at once.
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
-#include <unordered_set>
 #include <vector>
-
-#include <utility>  // before Asio (Boost 1.74)
-
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 #include <prometheus/registry.h>
 
 #include "app/endpoint.hpp"
+#include "app/side_server.hpp"
 
 namespace tandem::app {
 
@@ -58,8 +51,8 @@ class Metrics {
 };
 
 /// Serves a Metrics at http://HOST:PORT/metrics (HTTP/1.0, GET only) from
-/// one I/O thread, for as long as it lives. Declare it after everything its
-/// gauges read, so it stops first.
+/// one I/O thread (a SideServer), for as long as it lives. Declare it after
+/// everything its gauges read, so it stops first.
 class MetricsHttp {
  public:
   /// Listens on `endpoint` (port 0: the OS picks). A request must arrive
@@ -69,24 +62,18 @@ class MetricsHttp {
   MetricsHttp(const Metrics& metrics, const Endpoint& endpoint,
               std::chrono::milliseconds read_timeout = std::chrono::seconds(10));
   /// Closes the listener and every connection; joins the I/O thread.
-  ~MetricsHttp();
+  ~MetricsHttp() = default;
   MetricsHttp(const MetricsHttp&) = delete;
   MetricsHttp& operator=(const MetricsHttp&) = delete;
 
   /// The bound port.
-  std::uint16_t port() const { return port_; }
+  std::uint16_t port() const { return server_.port(); }
 
  private:
-  boost::asio::awaitable<void> accept_loop();
-  boost::asio::awaitable<void> serve(std::shared_ptr<boost::asio::ip::tcp::socket> socket);
+  boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket& socket);
 
   const Metrics& metrics_;
-  std::chrono::milliseconds read_timeout_;
-  boost::asio::io_context io_;
-  boost::asio::ip::tcp::acceptor acceptor_;
-  std::unordered_set<std::shared_ptr<boost::asio::ip::tcp::socket>> open_;  // I/O thread only
-  std::uint16_t port_ = 0;
-  std::thread thread_;
+  SideServer server_;  // last: stops before the rest goes
 };
 
 }  // namespace tandem::app

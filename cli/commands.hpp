@@ -53,6 +53,7 @@ struct Context {
 int cmd_models(const Args& args, const Context& context);
 int cmd_plan(const Args& args, const Context& context);
 int cmd_submit(const Args& args, const Context& context);
+int cmd_simulate(const Args& args, const Context& context);
 int cmd_run(const Args& args, const Context& context);      // tandem-torch
 int cmd_profile(const Args& args, const Context& context);  // tandem-torch
 int cmd_import(const Args& args, const Context& context);   // tandem-torch

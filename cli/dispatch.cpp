@@ -27,6 +27,7 @@ constexpr CommandInfo k_commands[] = {
     {"profile", "measure this machine into a device profile, or validate one"},
     {"plan", "choose the edge/cloud split of a model for a link, with its alternatives"},
     {"import", "import a TorchScript file and show the graph it becomes"},
+    {"simulate", "simulate a fleet of edges and clouds behind HAProxy (planner, profiles, queues, failures)"},
 };
 
 constexpr std::string_view k_torch_binary = "tandem-torch";

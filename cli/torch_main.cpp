@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
   static constexpr LocalCommand k_local[] = {
       {"models", cmd_models}, {"plan", cmd_plan},       {"submit", cmd_submit},
       {"run", cmd_run},       {"profile", cmd_profile}, {"import", cmd_import},
+      {"simulate", cmd_simulate},
   };
   return dispatch(argc, argv, k_local, Context{.graph = resolve_graph_with_torch}, true);
 }

@@ -10,6 +10,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/histogram.h>
 
+#include "app/agent_check.hpp"
 #include "app/daemon.hpp"
 #include "app/logging.hpp"
 #include "app/serving.hpp"
@@ -106,6 +107,13 @@ int run_cloud_daemon(const CloudConfig& config, const std::function<void(std::ui
   // receives SIGINT/SIGTERM.
   const app::ShutdownSignals signals;
   net::AuthKey key = app::load_key_file(config.key_file);
+  // The agent answers from the start: "down" while the models load.
+  app::AgentStatus agent_status(config.workers, config.agent_reference_ms);
+  std::optional<app::AgentCheckServer> agent;
+  if (config.agent) {
+    agent.emplace(*config.agent, [&agent_status] { return agent_status.reply(); });
+    spdlog::info("agent-check listening on {}:{}", config.agent->host, agent->port());
+  }
   at::set_num_threads(config.threads);
   spdlog::info("loading models ({} intra-op threads)", config.threads);
   ModelSet models = app::load_serving_models(config.models);
@@ -122,6 +130,12 @@ int run_cloud_daemon(const CloudConfig& config, const std::function<void(std::ui
     throw std::runtime_error(fmt::format("cannot listen on {}:{}: {}", config.listen.host,
                                          config.listen.port, ec.message()));
   }
+  // The agent reads the server's load until stop(), also when leaving by an exception.
+  struct StopAgent {
+    app::AgentStatus& status;
+    ~StopAgent() { status.stop(); }
+  } stop_agent{agent_status};
+  agent_status.serve([&server] { return server.load(); });
   metrics.gauge_fn("tandem_cloud_queue_length", "Requests waiting for a worker.",
                    [&server] { return static_cast<double>(server.load().queue_length); });
   metrics.gauge_fn("tandem_cloud_in_service", "Requests being computed.",
@@ -137,8 +151,18 @@ int run_cloud_daemon(const CloudConfig& config, const std::function<void(std::ui
   }
   if (on_ready) on_ready(server.port());
 
-  spdlog::info("{}: finishing in-flight requests", signals.wait(should_stop));
+  const std::string why = signals.wait(should_stop);
+  if (agent && config.drain_grace.count() > 0) {
+    agent_status.drain();
+    spdlog::info("{}: draining for {} ms (agent says drain; open sessions still served)", why,
+                 config.drain_grace.count());
+    if (auto again = signals.wait_for(config.drain_grace, should_stop)) {
+      spdlog::info("{}: cutting the drain short", *again);
+    }
+  }
+  spdlog::info("{}: finishing in-flight requests", why);
   server.stop();
+  agent_status.stop();
   metrics_http.reset();
   const auto stats = server.stats();
   spdlog::info("stopped after {} requests from {} sessions", stats.requests_completed,

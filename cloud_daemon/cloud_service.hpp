@@ -3,6 +3,7 @@
 // name, a cut (Cut::to_string form) and the crossing tensors; a worker runs the
 // cloud side of the cut and replies with the outputs.
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -27,6 +28,9 @@ struct CloudConfig {
   app::ModelOptions models;
   std::uint32_t max_payload = net::k_default_max_payload;
   std::optional<app::Endpoint> metrics;      // Prometheus /metrics; none: off
+  std::optional<app::Endpoint> agent;        // HAProxy agent-check (app/agent_check.hpp); none: off
+  double agent_reference_ms = 100;           // expected wait at which the agent's weight halves
+  std::chrono::milliseconds drain_grace{2000};  // with an agent: say "drain" this long before stopping
 };
 
 /// The request handler: checks announced models against its own weights and
@@ -55,7 +59,13 @@ class CloudService : public net::ServerHandler {
 
 /// Loads the models, warms them up, serves until SIGINT/SIGTERM or until
 /// `should_stop` returns true (polled), then stops cleanly after in-flight
-/// requests. `on_ready` gets the bound port. Returns the exit code; throws
+/// requests. With an agent-check port (answering "down" while the models
+/// load), stopping first drains: the agent says "drain" for `drain_grace`
+/// (cut short by a second signal) so HAProxy sends no new connections while
+/// the open ones are still served; then new requests are refused with
+/// shutting_down (the edge finishes them itself), in-flight ones finish, the
+/// sessions close and the edges reconnect through HAProxy to another cloud.
+/// `on_ready` gets the bound port. Returns the exit code; throws
 /// std::runtime_error for a bad key file, model or address.
 int run_cloud_daemon(const CloudConfig& config, const std::function<void(std::uint16_t)>& on_ready = {},
                      const std::function<bool()>& should_stop = {});

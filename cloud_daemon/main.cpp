@@ -7,6 +7,7 @@
 #include "app/logging.hpp"
 #include "app/models.hpp"
 #include "cloud_daemon/cloud_service.hpp"
+#include "units/units.hpp"
 
 int main(int argc, char** argv) {
   using namespace tandem;
@@ -26,6 +27,13 @@ int main(int argc, char** argv) {
         ("key-file", "shared key file (16+ random bytes, mode 600), e.g. head -c 32 /dev/urandom > key",
          cxxopts::value<std::string>(), "FILE")
         ("metrics", "serve Prometheus metrics at http://HOST:PORT/metrics", cxxopts::value<std::string>(), "HOST:PORT");
+    options.add_options("HAProxy")
+        ("agent", "answer HAProxy's agent-check here: 'up N%' (weight from queue and service time), "
+                  "'drain' while stopping, 'down' while loading", cxxopts::value<std::string>(), "HOST:PORT")
+        ("agent-reference", "expected queue wait at which the agent's weight halves",
+         cxxopts::value<std::string>()->default_value("100ms"), "TIME")
+        ("drain-grace", "with --agent: on SIGTERM say 'drain' this long before refusing requests (a second signal cuts it short)",
+         cxxopts::value<std::string>()->default_value("2s"), "TIME");
     app::add_model_options(options, "edge");
     app::add_log_options(options);
     const auto parsed = app::parse_args(options, argc, argv);
@@ -43,6 +51,11 @@ int main(int argc, char** argv) {
     config.key_file = app::required(args, "key-file", "the edge daemons use the same file");
     config.models = app::model_options(args);
     if (args.count("metrics")) config.metrics = app::parse_flag(args, "metrics", app::parse_endpoint);
+    if (args.count("agent")) config.agent = app::parse_flag(args, "agent", app::parse_endpoint);
+    config.agent_reference_ms = app::parse_flag(args, "agent-reference", units::parse_duration_ms);
+    if (!(config.agent_reference_ms > 0)) throw app::UsageError("--agent-reference must be above 0ms");
+    config.drain_grace = std::chrono::milliseconds(
+        static_cast<std::int64_t>(app::parse_flag(args, "drain-grace", units::parse_duration_ms)));
     return cloud::run_cloud_daemon(config);
   });
 }

@@ -1,14 +1,21 @@
 # shellcheck shell=bash
 # Shared by the demo and the daemon benchmarks: start/stop daemons on loopback
 # with OS-chosen ports. Source it; it sets $root, $bin, $work and a cleanup trap.
+# $work is a fresh temporary directory, removed on exit, unless
+# TANDEM_WORK_DIR names one to use and keep.
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="${TANDEM_BUILD_DIR:-$root/build}/bin"
-work="$(mktemp -d)"
+if [ -n "${TANDEM_WORK_DIR:-}" ]; then
+  work="$TANDEM_WORK_DIR" work_owned=0
+else
+  work="$(mktemp -d)" work_owned=1
+fi
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$work"
+  [ "$work_owned" = 1 ] && rm -rf "$work"
+  return 0
 }
 trap cleanup EXIT
 head -c 32 /dev/urandom > "$work/key"
@@ -17,7 +24,7 @@ chmod 600 "$work/key"
 # wait_port LOG WHAT: prints the port from "<WHAT> on 127.0.0.1:PORT".
 wait_port() {
   for _ in $(seq 1 900); do
-    if grep -q "$2 on 127.0.0.1:" "$1"; then
+    if grep -q "$2 on 127.0.0.1:" "$1" 2>/dev/null; then  # the log may not exist yet
       grep -o "$2 on 127.0.0.1:[0-9]*" "$1" | head -1 | sed 's/.*://'
       return 0
     fi

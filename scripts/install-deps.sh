@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages tandem builds and runs with.
 # Quiet and quick when everything is already present; uses sudo when not root.
-# Usage: scripts/install-deps.sh [fuzz] [sanitize]   (extra groups: scripts/fuzz.sh, scripts/sanitize.sh)
+# Usage: scripts/install-deps.sh [GROUP...]   extra groups, only when asked:
+#   fuzz      clang/libFuzzer (scripts/fuzz.sh)
+#   sanitize  g++'s sanitizer runtimes (scripts/sanitize.sh)
+#   cluster   haproxy and prometheus (scripts/cluster.sh, bench/cluster.sh,
+#             the e2e_cluster and e2e_prometheus tests, which skip without them)
+#   lint      yamllint (scripts/lint.sh)
 set -euo pipefail
 
 packages=(
@@ -21,7 +26,9 @@ for group in "$@"; do
   case "$group" in
     fuzz) packages+=(clang-16 libfuzzer-16-dev libclang-rt-16-dev) ;;  # libFuzzer, ASan/UBSan runtimes
     sanitize) packages+=(libasan8 libubsan1 libtsan2) ;;               # g++ 12's sanitizer runtimes
-    *) echo "install-deps: unknown group '$group' (known: fuzz, sanitize)" >&2; exit 2 ;;
+    cluster) packages+=(haproxy prometheus) ;;                         # the cloud tier and its scraper
+    lint) packages+=(yamllint) ;;                                      # deploy/ manifests
+    *) echo "install-deps: unknown group '$group' (known: fuzz, sanitize, cluster, lint)" >&2; exit 2 ;;
   esac
 done
 

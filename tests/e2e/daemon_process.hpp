@@ -54,4 +54,17 @@ class DaemonProcess {
 /// Writes a fresh random key file and returns its path.
 std::string make_key_file(const std::string& name);
 
+/// The path of program `name` on PATH or in /usr/sbin or /usr/bin; empty when absent.
+std::string find_program(const std::string& name);
+
+/// A port that was free on 127.0.0.1 a moment ago (bound to port 0, then
+/// released), for programs that cannot listen on port 0 (HAProxy,
+/// Prometheus): retry with another if it is taken by the time they bind.
+std::uint16_t free_loopback_port();
+
+/// Sends `command` and a newline to the UNIX stream socket at `path` (HAProxy's
+/// stats socket) and returns the whole answer; empty when it cannot connect.
+/// Blocks, bounded by 10 s receive and send timeouts.
+std::string unix_socket_command(const std::string& path, const std::string& command);
+
 }  // namespace tandem::test

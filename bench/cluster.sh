@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# The cloud tier measured on loopback (README "Cloud tier"), through
+# scripts/cluster.sh: K cloud_daemons behind HAProxy, 6 edge_daemons with a
+# 4G-like mix of emulated uplinks (1.1 / 5.85 / 18.88 mbit, 40 ms RTT, in
+# turn), a mixed queue of resnet18, mobilenet_v2, alexnet and googlenet.
+#
+#   bench/cluster.sh failover   # 3 clouds, 6 edges at --rate tasks/s each for --minutes; cloud 1
+#                               # killed at 1/3, cloud 2 drained (SIGTERM) at 2/3: tasks lost, every
+#                               # output against local execution, HAProxy's stats every second
+#   bench/cluster.sh scaling    # throughput of a saturating queue with 1, 2, 3 clouds (auto and cloud_only)
+#   bench/cluster.sh steady     # 2 clouds, 6 edges at --rate for --minutes, no failures (simulator check)
+#   bench/cluster.sh all
+#
+# Each run writes to --out (default bench/results/cluster/): the edges'
+# result lines, HAProxy's stats samples, CPU seconds per process, and a
+# summary JSON that bench/cluster/analyse.py prints; bench/simulate.sh
+# simulates the same scenarios. Needs haproxy (scripts/install-deps.sh cluster).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bin="${TANDEM_BUILD_DIR:-$root/build}/bin"
+py=/usr/bin/python3
+
+models="resnet18,mobilenet_v2,alexnet,googlenet"
+links="1.1mbit,rtt=40ms;5.85mbit,rtt=40ms;18.88mbit,rtt=40ms"
+edges=6
+cluster_flags=(--edges "$edges" --models "$models" --emulate-link "$links" --cloud-threads 2 --no-prometheus)
+
+# queue FILE EDGE COUNT PLAN: COUNT tasks cycling through the models; ids
+# unique across edges; 8 input seeds per model so the reference is small.
+queue() {
+  "$py" - "$@" "$models" <<'EOF'
+import json, sys
+path, edge, count, plan, models = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5].split(",")
+with open(path, "w") as f:
+    for i in range(count):
+        f.write(json.dumps({"task": edge * 100000 + i, "model": models[i % len(models)], "seed": 1 + (i // len(models)) % 8,
+                            "plan": plan, "return_outputs": True}) + "\n")
+EOF
+}
+
+# cpu_seconds PID...: utime + stime of each process, in seconds, summed.
+cpu_seconds() {
+  local total=0 p
+  for p in "$@"; do
+    [ -r "/proc/$p/stat" ] || continue
+    total=$(awk -v t="$total" -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); print t + ($12 + $13) / hz}' "/proc/$p/stat")
+  done
+  echo "$total"
+}
+# busy_seconds: CPU seconds the whole machine spent busy so far (every process, ours or not).
+busy_seconds() { awk -v hz="$(getconf CLK_TCK)" '/^cpu /{print ($2 + $3 + $4 + $7 + $8) / hz}' /proc/stat; }
+
+# The part that runs inside scripts/cluster.sh: $1 = run name, $2 = plan,
+# $3 = tasks per edge, $4 = rate ("" = all at once), then failures "SIGNAL:CLOUD@SECONDS".
+inner() {
+  # shellcheck disable=SC1090
+  source "$TANDEM_CLUSTER_ENV"
+  local name="$1" plan="$2" count="$3" r="$4"; shift 4
+  local dir="$out/$name"
+  rm -rf "$dir"  # a run's samples and logs are appended to: start empty
+  mkdir -p "$dir"
+  read -r -a ctl <<< "$EDGE_CONTROL_PORTS"
+  read -r -a cpids <<< "$CLOUD_PIDS"
+  read -r -a epids <<< "$EDGE_PIDS"
+  # HAProxy's view every second: status, weight (the agents'), sessions.
+  ( for _ in $(seq 1 "$(awk -v m="$minutes" 'BEGIN { printf "%d", m * 60 * 3 + 300 }')"); do
+      "$py" - "$HAPROXY_SOCK" <<'EOF' >> "$dir/haproxy_stats.csv" 2>/dev/null || true
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1]); s.sendall(b"show stat\n")
+data = b""
+while chunk := s.recv(65536): data += chunk
+for line in data.decode().splitlines():
+    if line.startswith("# "): header = line[2:].split(",")
+    elif line.startswith("tandem_clouds,cloud"):
+        row = dict(zip(header, line.split(",")))
+        print(f"{time.time():.1f},{row['svname']},{row['status']},{row['weight']},{row['scur']},{row['agent_status']},{row['agent_desc']}")
+EOF
+      sleep 1
+    done ) &
+  local sampler=$!
+  # The machine's other load (runnable threads not ours, by nice) for tandem simulate --host-background.
+  "$py" "$root/bench/cluster/background.py" "$dir/background.txt" "${cpids[@]}" "${epids[@]}" &
+  local background=$!
+  local cpu0 busy0 t0
+  cpu0=$(cpu_seconds "${cpids[@]}" "${epids[@]}"); busy0=$(busy_seconds); t0=$(date +%s.%N)
+  local subs=() i
+  for i in $(seq 0 $(( ${#ctl[@]} - 1 ))); do
+    queue "$dir/queue$i.jsonl" "$i" "$count" "$plan"
+    local rate_flag=()
+    [ -n "$r" ] && rate_flag=(--rate "$r")
+    "$bin/tandem" submit --edge "127.0.0.1:${ctl[$i]}" --queue "$dir/queue$i.jsonl" "${rate_flag[@]}" --json \
+      --timeout 1800 > "$dir/results$i.jsonl" 2> "$dir/submit$i.err" &
+    subs+=($!)
+  done
+  local f
+  for f in "$@"; do
+    local sig="${f%%:*}" rest="${f#*:}"
+    local cloud="${rest%%@*}" at="${rest#*@}"
+    ( sleep "$at"; echo "$(date +%s.%N) $sig cloud$cloud" >> "$dir/failures.log"
+      kill "-$sig" "${cpids[$((cloud - 1))]}" 2>/dev/null || true ) &
+  done
+  local failed=0
+  for i in "${subs[@]}"; do wait "$i" || failed=$((failed + 1)); done
+  local t1 cpu1 busy1
+  t1=$(date +%s.%N); cpu1=$(cpu_seconds "${cpids[@]}" "${epids[@]}"); busy1=$(busy_seconds)
+  kill "$sampler" 2>/dev/null || true
+  kill "$background" 2>/dev/null || true
+  wait "$background" 2>/dev/null || true
+  cat > "$dir/run.json" <<EOF
+{"name": "$name", "plan": "$plan", "edges": ${#ctl[@]}, "clouds": ${#cpids[@]}, "tasks_per_edge": $count,
+ "rate": "${r:-all at once}", "failures": "$*", "wall_s": $(echo "$t1 - $t0" | bc), "submit_failures": $failed,
+ "cpu_s_daemons": $(echo "$cpu1 - $cpu0" | bc), "cpu_s_machine": $(echo "$busy1 - $busy0" | bc),
+ "background_threads": $(cut -d' ' -f1 "$dir/background.txt"), "background_threads_unweighted": $(cut -d' ' -f2 "$dir/background.txt"),
+ "loadavg_after": "$(cut -d' ' -f1-3 /proc/loadavg)"}
+EOF
+  cp "$CLUSTER_DIR"/*.log "$dir/" 2>/dev/null || true
+}
+
+if [ "${TANDEM_CLUSTER_INNER:-}" = 1 ]; then
+  out="$TANDEM_BENCH_OUT" minutes="$TANDEM_BENCH_MINUTES"
+  inner "$@"
+  exit 0
+fi
+
+what="${1:-}"
+[ -n "$what" ] && shift
+minutes=2 rate=1 out="$root/bench/results/cluster" per_edge=30
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --minutes) minutes="$2"; shift 2 ;;
+    --rate) rate="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    --per-edge) per_edge="$2"; shift 2 ;;
+    *) echo "cluster.sh: unknown option '$1'" >&2; exit 2 ;;
+  esac
+done
+case "$what" in failover|scaling|steady|all) ;; *)
+  echo "usage: bench/cluster.sh failover|scaling|steady|all [--minutes M] [--rate R] [--per-edge N] [--out DIR]" >&2; exit 2 ;;
+esac
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+
+
+run_cluster() {  # CLOUDS NAME PLAN COUNT RATE FAILURES...
+  local clouds="$1"; shift
+  TANDEM_CLUSTER_INNER=1 TANDEM_BENCH_OUT="$out" TANDEM_BENCH_MINUTES="$minutes" \
+    "$root/scripts/cluster.sh" --clouds "$clouds" "${cluster_flags[@]}" -- "$0" "$@"
+}
+
+# The reference: every (model, seed) the queues used, run whole on an edge
+# daemon with no cloud (the executor split tests already pin split == whole).
+reference() {
+  [ -s "$out/reference.jsonl" ] && return 0
+  local work
+  work="$(mktemp -d)"
+  "$py" - "$models" > "$out/reference_queue.jsonl" <<'EOF'
+import json, sys
+task = 0
+for m in sys.argv[1].split(","):
+    for seed in range(1, 9):
+        print(json.dumps({"task": task, "model": m, "seed": seed, "plan": "edge_only", "return_outputs": True}))
+        task += 1
+EOF
+  "$bin/edge_daemon" --no-cloud --profiles "$root/profiles" --control 127.0.0.1:0 --models "$models" --threads 2 \
+    > "$work/edge.log" 2>&1 &
+  local pid=$!
+  local port=""
+  for _ in $(seq 1 900); do
+    port=$(grep -o "control listening on 127.0.0.1:[0-9]*" "$work/edge.log" | sed 's/.*://' || true)
+    [ -n "$port" ] && break
+    sleep 0.2
+  done
+  "$bin/tandem" submit --edge "127.0.0.1:$port" --queue "$out/reference_queue.jsonl" --json > "$out/reference.jsonl"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+
+per_minute=$(echo "$rate * 60 * $minutes" | bc | cut -d. -f1)
+third=$(echo "$minutes * 20" | bc)
+if [ "$what" = failover ] || [ "$what" = all ]; then
+  run_cluster 3 failover auto "$per_minute" "$rate" "KILL:1@$third" "TERM:2@$(echo "$third * 2" | bc)"
+fi
+if [ "$what" = steady ] || [ "$what" = all ]; then
+  run_cluster 2 steady auto "$per_minute" "$rate"
+fi
+if [ "$what" = scaling ] || [ "$what" = all ]; then
+  for c in 1 2 3; do
+    run_cluster "$c" "scaling-auto-$c" auto "$per_edge" ""
+    run_cluster "$c" "scaling-cloud-$c" cloud_only "$per_edge" ""
+  done
+fi
+reference
+"$py" "$root/bench/cluster/analyse.py" "$out"

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The fleet simulator (tandem simulate) against the measured cluster, and the
+# sizing question it exists for (README "Simulating fleets").
+#
+#   bench/simulate.sh validate   # the scenarios of bench/cluster.sh (same edges, clouds, links, models,
+#                                # arrivals, failures), simulated; a table of measured vs simulated
+#                                # p95 and throughput from bench/results/cluster/summary.json
+#   bench/simulate.sh fleet      # 10,000 edges at 1 task/s (Poisson) over the 4g mix: the fewest
+#                                # clouds keeping p95 <= 300 ms, with the planner and cloud-only,
+#                                # p95 by the number of clouds, and the fewest within 500 ms
+#   bench/simulate.sh all
+#
+# Options: --out DIR (default bench/results/simulate), --measured DIR
+# (default bench/results/cluster), --minutes/--rate/--per-edge as given to
+# bench/cluster.sh (defaults 2, 1, 30), --fleet-duration TIME (default 60s).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+tandem="${TANDEM_BUILD_DIR:-$root/build}/bin/tandem"
+py=/usr/bin/python3
+
+what="${1:-}"
+[ -n "$what" ] && shift
+out="$root/bench/results/simulate" measured="$root/bench/results/cluster"
+minutes=2 rate=1 per_edge=30 fleet_duration=60s
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) out="$2"; shift 2 ;;
+    --measured) measured="$2"; shift 2 ;;
+    --minutes) minutes="$2"; shift 2 ;;
+    --rate) rate="$2"; shift 2 ;;
+    --per-edge) per_edge="$2"; shift 2 ;;
+    --fleet-duration) fleet_duration="$2"; shift 2 ;;
+    *) echo "simulate.sh: unknown option '$1'" >&2; exit 2 ;;
+  esac
+done
+case "$what" in validate|fleet|all) ;; *)
+  echo "usage: bench/simulate.sh validate|fleet|all [--out DIR] [--measured DIR] [--minutes M] [--rate R]" >&2; exit 2 ;;
+esac
+mkdir -p "$out"
+
+# As bench/cluster.sh: the cluster's models, links (in turn), cloud workers.
+common=(--edges 6 --models resnet18,mobilenet_v2,alexnet,googlenet --links-in-turn
+        --link-mix "1.1mbit,rtt=40ms;5.85mbit,rtt=40ms;18.88mbit,rtt=40ms" --cloud-workers 1 --drain-grace 2s)
+
+if [ "$what" = validate ] || [ "$what" = all ]; then
+  seconds=$(echo "$minutes * 60" | bc | cut -d. -f1)
+  # tandem submit --rate R on every edge at once: task i at i / R s.
+  "$py" -c "import sys; n, r = int(sys.argv[1]), float(sys.argv[2]); print('\n'.join(f'{i / r:.6f}' for i in range(n)))" \
+    "$(echo "$rate * $seconds" | bc | cut -d. -f1)" "$rate" > "$out/rate_arrivals.txt"
+  # A queue submitted all at once.
+  "$py" -c "import sys; print('\n'.join('0' for _ in range(int(sys.argv[1]))))" "$per_edge" > "$out/burst_arrivals.txt"
+  third=$(echo "$minutes * 20" | bc)
+  # sim NAME FLAGS...: the run as measured (every daemon on this machine's 2
+  # cores, with the other load bench/cluster.sh sampled during it) to
+  # NAME.json, and with a processor per daemon to NAME-own.json.
+  sim() {
+    local name="$1"; shift
+    local bg=(--host-background 0)
+    if [ -s "$measured/$name/background.txt.trace" ]; then
+      bg=(--host-background-trace "$measured/$name/background.txt.trace")
+    elif [ -s "$measured/$name/background.txt" ]; then
+      bg=(--host-background "$(cut -d' ' -f1 "$measured/$name/background.txt")")
+    fi
+    "$tandem" simulate "${common[@]}" "$@" --host-cores 2 "${bg[@]}" \
+      --json "$out/$name.json" --svg "$out/$name.svg" >/dev/null
+    "$tandem" simulate "${common[@]}" "$@" --json "$out/$name-own.json" >/dev/null
+  }
+  sim failover --clouds 3 --arrival-trace "$out/rate_arrivals.txt" --duration "${seconds}s" \
+    --fail "kill:1@${third}s" --fail "drain:2@$(echo "$third * 2" | bc)s"
+  sim steady --clouds 2 --arrival-trace "$out/rate_arrivals.txt" --duration "${seconds}s"
+  for c in 1 2 3; do
+    sim "scaling-auto-$c" --clouds "$c" --arrival-trace "$out/burst_arrivals.txt" --duration 1s
+    sim "scaling-cloud-$c" --clouds "$c" --arrival-trace "$out/burst_arrivals.txt" --duration 1s --planning cloud_only
+  done
+  "$py" - "$out" "$measured" <<'EOF'
+import json, os, sys
+out, measured = sys.argv[1], sys.argv[2]
+runs = {r["run"]: r for r in json.load(open(os.path.join(measured, "summary.json")))}
+rows = []
+print("sim: every daemon on this machine's 2 cores with the other load sampled during the run (--host-cores 2\n"
+      "--host-background-trace, or its mean --host-background for runs measured before traces were kept);\n"
+      "own: a processor per daemon (as for fleets)")
+print(f"{'run':<18} {'p95 ms meas':>11} {'p95 ms sim':>10} {'diff':>7} {'p95 own':>8} {'tasks/s meas':>12} {'tasks/s sim':>11} "
+      f"{'diff':>7} {'t/s own':>8} {'lost m/s':>9} {'fallb m/s':>10}")
+for name in ["failover", "steady"] + [f"scaling-{p}-{c}" for p in ("auto", "cloud") for c in (1, 2, 3)]:
+    path = os.path.join(out, name + ".json")
+    if name not in runs or not os.path.exists(path):
+        continue
+    m, s = runs[name], json.load(open(path))
+    own = json.load(open(os.path.join(out, name + "-own.json")))
+    d_p95 = s["latency_ms"]["p95"] / m["latency_ms"]["p95"] - 1 if m["latency_ms"]["p95"] else float("nan")
+    d_tp = s["throughput_per_s"] / m["throughput_per_s"] - 1 if m["throughput_per_s"] else float("nan")
+    rows.append({"run": name, "measured_p95_ms": m["latency_ms"]["p95"], "simulated_p95_ms": s["latency_ms"]["p95"],
+                 "p95_diff": d_p95, "measured_tasks_per_s": m["throughput_per_s"],
+                 "simulated_tasks_per_s": s["throughput_per_s"], "throughput_diff": d_tp,
+                 "measured_lost": m["lost"], "simulated_lost": s["lost"],
+                 "measured_fallbacks": m["fallbacks"], "simulated_fallbacks": s["fallbacks"],
+                 "own_processors_p95_ms": own["latency_ms"]["p95"], "own_processors_tasks_per_s": own["throughput_per_s"],
+                 "background_threads": m.get("background_threads"),
+                 "measured_placements": m["placements"], "simulated_placements": s["placements"]})
+    print(f"{name:<18} {m['latency_ms']['p95']:>11.1f} {s['latency_ms']['p95']:>10.1f} {100 * d_p95:>+6.1f}% "
+          f"{own['latency_ms']['p95']:>8.1f} {m['throughput_per_s']:>12.2f} {s['throughput_per_s']:>11.2f} {100 * d_tp:>+6.1f}% "
+          f"{own['throughput_per_s']:>8.2f} "
+          f"{m['lost']:>4}/{s['lost']:<4} {m['fallbacks']:>4}/{s['fallbacks']:<5}")
+json.dump(rows, open(os.path.join(out, "validation.json"), "w"), indent=2)
+EOF
+fi
+
+if [ "$what" = fleet ] || [ "$what" = all ]; then
+  # Each daemon its own processor (a fleet), the shipped profiles (edge: this
+  # machine at 1 thread slowed 4x; cloud: this machine at 2 threads).
+  fleet=(--edges 10000 --rate 1 --arrivals poisson --link-mix 4g --duration "$fleet_duration"
+         --models resnet18,mobilenet_v2,alexnet,googlenet --cloud-workers 1)
+  # row CLOUDS: one line of a simulation's JSON (stdin).
+  row_py=$(cat <<'EOF'
+import json, sys
+d = json.load(sys.stdin)
+c, l, p = int(sys.argv[1]), d["latency_ms"], d["placements"]
+util = sum(x["utilisation"] for x in d["clouds"]) / len(d["clouds"])
+cloud = p.get("split", 0) + p.get("cloud_only", 0)
+print(f"{c:>7} {l['p50']:>9.1f} {l['p95']:>9.1f} {l['p99']:>9.1f} {100 * util:>9.1f}% {100 * cloud:>7.1f}% {d['lost']:>7}")
+EOF
+)
+  row() { "$py" -c "$row_py" "$1"; }
+  for planning in auto cloud_only; do
+    {
+      echo "== planning $planning: the fewest clouds for p95 <= 300 ms"
+      /usr/bin/time -f "(%e s wall, %M KB peak)" "$tandem" simulate "${fleet[@]}" --planning "$planning" \
+        --find-clouds 300ms 2>&1 || true
+      echo "== planning $planning: p95 by the number of clouds"
+      printf "%7s %9s %9s %9s %10s %8s %7s\n" clouds "p50 ms" "p95 ms" "p99 ms" "mean util" "cloud %" lost
+      for c in 25 50 100 200 400 800 1600; do
+        "$tandem" simulate "${fleet[@]}" --planning "$planning" --clouds "$c" --json - | row "$c"
+      done
+    } | tee "$out/fleet-$planning.txt"
+  done
+  # 300 ms is out of reach (above); the fewest clouds within 500 ms.
+  "$tandem" simulate "${fleet[@]}" --find-clouds 500ms | tee "$out/fleet-auto-500ms.txt"
+fi

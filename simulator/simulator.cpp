@@ -1,0 +1,763 @@
+#include "simulator/simulator.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <limits>
+#include <map>
+#include <queue>
+#include <stdexcept>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "app/agent_check.hpp"
+
+namespace tandem::sim {
+namespace {
+
+constexpr double k_service_ewma_alpha = 0.2;  // as net::ServerState
+constexpr double k_max_backoff_ms = 2000;     // as CloudLinkConfig::max_backoff
+constexpr double k_connect_rtts = 2;          // TCP through HAProxy, then CHALLENGE / HELLO / HELLO_ACK
+constexpr double k_drain_horizon_s = 3600;    // a run that has not ended this long after the arrivals stopped has lost tasks
+
+// SplitMix64: a counter-based stream, the same on every machine.
+class Rng {
+ public:
+  explicit Rng(std::uint64_t seed) : state_(seed) {}
+  std::uint64_t next() {
+    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  // [0, 1)
+  double exponential(double rate) { return -std::log1p(-uniform()) / rate; }
+  double normal() {
+    const double u1 = 1.0 - uniform(), u2 = uniform();
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+  }
+  /// A mean-one log-normal factor of spread `sigma` (1 when sigma is 0).
+  double noise(double sigma) { return sigma > 0 ? std::exp(sigma * normal() - sigma * sigma / 2) : 1.0; }
+
+ private:
+  std::uint64_t state_;
+};
+
+std::uint64_t stream_seed(std::uint64_t seed, std::uint64_t kind, std::uint64_t index) {
+  Rng mix(seed ^ (kind * 0x632be59bd9b4e019ULL) ^ (index * 0x8cb92ba72f3d8dd7ULL));
+  return mix.next();
+}
+
+enum class Ev : std::uint8_t {
+  arrival, compute_done, cloud_arrive, service_done, reply, failure, drain_stop, connected, reconnect, probe, agent_poll,
+  cpu_done, background,
+};
+
+struct Event {
+  double t;
+  std::uint64_t seq;
+  Ev kind;
+  std::uint32_t a;  // edge, cloud or failure index
+  std::uint32_t b;  // task
+  bool operator>(const Event& o) const { return t != o.t ? t > o.t : seq > o.seq; }
+};
+
+// Costs of one (model, cut), from the profiles.
+struct Side {
+  partition::Placement placement;
+  double edge_ms = 0;      // edge profile: the edge side
+  double cloud_ms = 0;     // cloud profile: the cloud side
+  double fallback_ms = 0;  // edge profile: the cloud side run on the edge
+  double up_bytes = 0, down_bytes = 0;
+};
+
+struct Task {
+  const Side* side = nullptr;
+  std::int32_t cloud = -1;
+  std::uint64_t connection = 0;  // the edge's connection it was sent on
+  bool fallback_pending = false;
+  bool failed = false;           // lost at the cloud (kill): its cloud events are void
+  bool refused = false;
+  bool serving = false;          // a cloud worker is computing it
+  net::CloudLoad reply_load;
+  double service_start_s = 0;
+};
+
+struct EdgeState {
+  Rng rng{0};
+  std::size_t link = 0;       // index into link_mix
+  double trace_offset_s = 0;  // into link_trace
+  std::deque<std::uint32_t> queue;
+  bool busy = false, awaiting_cloud = false, heavy = false;
+  double uplink_free_s = 0;
+  std::int32_t cloud = -1;  // connected to; -1 not connected
+  std::int32_t connecting_to = -1;  // a connection under way
+  std::uint64_t connection = 0;
+  double backoff_ms = 0;
+  std::uint32_t in_flight = 0;  // requests with the cloud on this connection
+  net::CloudLoad known_load;
+  std::uint64_t next_index = 0;
+  std::size_t next_trace = 0;
+};
+
+struct CloudState {
+  Rng rng{0};
+  bool alive = true, draining = false, stopping = false;
+  std::deque<std::uint32_t> queue;
+  std::size_t in_service = 0;
+  double recent_service_ms = 0;
+  std::unordered_set<std::uint32_t> tasks;  // sent to it and not yet replied
+  std::unordered_set<std::uint32_t> edges;  // connected
+  int agent_weight = 100;                   // HAProxy's view at the last agent-check
+  bool agent_drain = false;
+  double down_at_s = -1;
+  CloudSummary summary;
+  net::CloudLoad load() const {
+    return {static_cast<std::uint32_t>(queue.size()), static_cast<std::uint32_t>(in_service), recent_service_ms};
+  }
+};
+
+class Engine {
+ public:
+  Engine(const Scenario& s, const planner::Planner& p) : s_(s), planner_(p) {
+    for (const auto& m : s_.models) graphs_.push_back(&planner_.graph(m));
+    edges_.resize(s_.edges);
+    clouds_.resize(s_.clouds);
+    double total_weight = 0;
+    for (const auto& l : s_.link_mix) total_weight += l.weight;
+    for (std::size_t e = 0; e < s_.edges; ++e) {
+      EdgeState& edge = edges_[e];
+      edge.rng = Rng(stream_seed(s_.seed, 1, e));
+      edge.backoff_ms = s_.reconnect_backoff_ms;
+      if (!s_.link_trace.empty()) {
+        edge.trace_offset_s = edge.rng.uniform() * (s_.link_trace.back().at_s + 1);
+      } else if (s_.links_in_turn) {
+        edge.link = e % s_.link_mix.size();
+      } else {
+        double pick = edge.rng.uniform() * total_weight;
+        edge.link = s_.link_mix.size() - 1;
+        for (std::size_t i = 0; i < s_.link_mix.size(); ++i) {
+          if ((pick -= s_.link_mix[i].weight) < 0) {
+            edge.link = i;
+            break;
+          }
+        }
+      }
+    }
+    for (std::size_t c = 0; c < s_.clouds; ++c) clouds_[c].rng = Rng(stream_seed(s_.seed, 2, c));
+    // On a shared host, how many cores' worth a computing daemon asks for: the
+    // cloud its intra-op threads; the edge its threads for 1/slowdown of the
+    // time (the executor sleeps the rest of its stretch).
+    if (const auto* edge = planner_.edge_predictor()) {
+      edge_cpu_weight_ = edge->profile().threads / std::max(edge->profile().slowdown, 1.0);
+    }
+    if (const auto* cloud = planner_.cloud_predictor()) cloud_cpu_weight_ = cloud->profile().threads;
+  }
+
+  SimResult run() {
+    // Edges are up and connected before the first task (the daemons start first).
+    for (std::uint32_t e = 0; e < s_.edges; ++e) {
+      connect(e, pick_cloud(), 0);
+      schedule_arrival(e, 0, true);
+      push(edges_[e].rng.uniform() * s_.probe_interval_s, Ev::probe, e);
+    }
+    push(s_.agent_inter_s, Ev::agent_poll, 0);
+    background_ = s_.host_background_trace.empty() ? s_.host_background : s_.host_background_trace.front().second;
+    for (std::uint32_t i = 0; i < s_.host_background_trace.size(); ++i) {
+      push(s_.host_background_trace[i].first, Ev::background, i);
+    }
+    for (std::uint32_t i = 0; i < s_.failures.size(); ++i) push(s_.failures[i].at_s, Ev::failure, i);
+    while (!events_.empty()) {
+      const Event ev = events_.top();
+      events_.pop();
+      if (ev.t > s_.duration_s + k_drain_horizon_s) break;
+      now_ = ev.t;
+      ++processed_;
+      dispatch(ev);
+    }
+    return finish_result();
+  }
+
+ private:
+  void push(double t, Ev kind, std::uint32_t a, std::uint32_t b = 0) { events_.push({t, seq_++, kind, a, b}); }
+  bool running() const { return now_ < s_.duration_s || outstanding_ > 0; }
+  // A compute time in seconds: the predicted ms times the noise factor.
+  double compute_s(double ms, Rng& rng) const { return ms * rng.noise(s_.compute_noise) / 1e3; }
+
+  void dispatch(const Event& ev) {
+    switch (ev.kind) {
+      case Ev::arrival: on_arrival(ev.a); break;
+      case Ev::compute_done: on_compute_done(ev.a, ev.b); break;
+      case Ev::cloud_arrive: on_cloud_arrive(ev.a, ev.b); break;
+      case Ev::service_done: on_service_done(ev.a, ev.b); break;
+      case Ev::reply: on_reply(ev.a, ev.b); break;
+      case Ev::failure: on_failure(s_.failures[ev.a]); break;
+      case Ev::drain_stop: on_drain_stop(ev.a); break;
+      case Ev::connected: on_connected(ev.a, ev.b); break;
+      case Ev::reconnect: on_reconnect(ev.a); break;
+      case Ev::probe: on_probe(ev.a); break;
+      case Ev::agent_poll: on_agent_poll(); break;
+      case Ev::cpu_done: on_cpu_done(ev.a); break;
+      case Ev::background: on_background(ev.a); break;
+    }
+  }
+
+  // ---- arrivals -------------------------------------------------------------
+
+  void schedule_arrival(std::uint32_t e, double after, bool first) {
+    EdgeState& edge = edges_[e];
+    const Arrivals& a = s_.arrivals;
+    double t = 0;
+    switch (a.kind) {
+      case Arrivals::Kind::poisson: t = after + edge.rng.exponential(a.rate_per_s); break;
+      case Arrivals::Kind::fixed:
+        t = first ? (s_.edges > 1 ? edge.rng.uniform() / a.rate_per_s : 0.0) : after + 1.0 / a.rate_per_s;
+        break;
+      case Arrivals::Kind::trace:
+        if (edge.next_trace >= a.trace_s.size()) return;
+        t = a.trace_s[edge.next_trace++];
+        break;
+    }
+    if (t < s_.duration_s) push(t, Ev::arrival, e);
+  }
+
+  void on_arrival(std::uint32_t e) {
+    EdgeState& edge = edges_[e];
+    const auto id = static_cast<std::uint32_t>(records_.size());
+    TaskRecord r;
+    r.edge = e;
+    r.arrival_s = now_;
+    const std::size_t n = s_.models.size();
+    r.model = static_cast<std::uint32_t>(s_.shuffle_models ? edge.rng.next() % n : edge.next_index % n);
+    ++edge.next_index;
+    records_.push_back(r);
+    tasks_.emplace_back();
+    ++outstanding_;
+    edge.queue.push_back(id);
+    schedule_arrival(e, now_, false);
+    try_start(e);
+  }
+
+  // ---- the edge's compute thread --------------------------------------------
+
+  units::Link link_of(const EdgeState& edge) const {
+    if (s_.link_trace.empty()) return s_.link_mix[edge.link].link;
+    const double span = s_.link_trace.back().at_s + 1;
+    const double t = std::fmod(now_ + edge.trace_offset_s, span);
+    auto it = std::upper_bound(s_.link_trace.begin(), s_.link_trace.end(), t,
+                               [](double v, const LinkTracePoint& p) { return v < p.at_s; });
+    return (it == s_.link_trace.begin() ? *it : *std::prev(it)).link;
+  }
+
+  bool connected(const EdgeState& edge) const { return edge.cloud >= 0; }
+
+  void try_start(std::uint32_t e) {
+    EdgeState& edge = edges_[e];
+    if (edge.busy || edge.queue.empty()) return;
+    const std::uint32_t id = edge.queue.front();
+    if (!tasks_[id].fallback_pending && !s_.pipeline && edge.awaiting_cloud) return;
+    edge.queue.pop_front();
+    edge.busy = true;
+    Task& task = tasks_[id];
+    if (task.fallback_pending) {
+      compute(compute_s(task.side->fallback_ms, edge.rng), edge_cpu_weight_, Ev::compute_done, e, id);
+      return;
+    }
+    TaskRecord& r = records_[id];
+    r.start_s = now_;
+    task.side = &plan(edge, r);
+    r.placement = task.side->placement;
+    compute(compute_s(task.side->edge_ms, edge.rng), edge_cpu_weight_, Ev::compute_done, e, id);
+  }
+
+  // The edge daemon's planning (EdgeService::plan_task / planning_mode / conditions).
+  const Side& plan(EdgeState& edge, TaskRecord& r) {
+    const std::string& model = s_.models[r.model];
+    const GraphDesc& g = *graphs_[r.model];
+    partition::Objective objective = s_.objective;
+    if (s_.planning == Planning::automatic && s_.heavy_backlog > 0) {
+      if (edge.queue.size() >= s_.heavy_backlog) edge.heavy = true;
+      if (edge.queue.empty()) edge.heavy = false;
+      if (edge.heavy && objective == partition::Objective::latency) objective = partition::Objective::throughput;
+      r.heavy = edge.heavy;
+    }
+    planner::Conditions c;
+    const units::Link link = link_of(edge);
+    c.codec = s_.codec;
+    c.link.uplink_bytes_per_s = c.link.downlink_bytes_per_s = *link.bytes_per_s;
+    c.link.rtt_ms = link.rtt_ms;
+    c.cloud_wait_ms = edge.known_load.queue_length * edge.known_load.recent_service_ms;
+    switch (s_.planning) {
+      case Planning::automatic:
+        if (connected(edge)) return side(r.model, planner_.plan(model, objective, c));
+        r.fallback = true;  // "cloud unreachable": the whole graph on the edge
+        return side(r.model, planner_.evaluate(model, Cut::edge_only(g), s_.objective, c));
+      case Planning::edge_only: return side(r.model, planner_.evaluate(model, Cut::edge_only(g), s_.objective, c));
+      case Planning::cloud_only: return side(r.model, planner_.evaluate(model, Cut::cloud_only(g), s_.objective, c));
+    }
+    throw std::logic_error("unhandled planning mode");
+  }
+
+  const Side& side(std::uint32_t model, const partition::Plan& plan) {
+    auto key = std::make_pair(model, plan.cut.mask());
+    auto it = sides_.find(key);
+    if (it != sides_.end()) return it->second;
+    const GraphDesc& g = *graphs_[model];
+    Side s;
+    s.placement = plan.placement;
+    const auto* edge = planner_.edge_predictor();
+    const auto* cloud = planner_.cloud_predictor();
+    if (edge && cloud) {
+      s.edge_ms = edge->edge_ms(g, plan.cut);
+      s.cloud_ms = cloud->cloud_ms(g, plan.cut);
+      s.fallback_ms = edge->cloud_ms(g, plan.cut);
+    } else {
+      // A planner given costs, not profiles: the sides are sums of node costs.
+      const planner::ModelCosts& costs = planner_.costs(s_.models[model]);
+      for (std::size_t v = g.input_count(); v < g.size(); ++v) {
+        if (plan.cut.on_edge(static_cast<NodeId>(v))) {
+          s.edge_ms += costs.edge_ms[v];
+        } else {
+          s.cloud_ms += costs.cloud_ms[v];
+          s.fallback_ms += costs.edge_ms[v];
+        }
+      }
+    }
+    s.up_bytes = static_cast<double>(plan.predicted.upload_bytes);
+    s.down_bytes = static_cast<double>(plan.predicted.download_bytes);
+    return sides_.emplace(std::move(key), s).first->second;
+  }
+
+  void on_compute_done(std::uint32_t e, std::uint32_t id) {
+    EdgeState& edge = edges_[e];
+    Task& task = tasks_[id];
+    TaskRecord& r = records_[id];
+    edge.busy = false;
+    if (task.fallback_pending || r.placement == partition::Placement::edge_only) {
+      finish(id);
+    } else if (!connected(edge)) {
+      // EdgeService::send_to_cloud: no connection, the rest runs here at once.
+      r.fallback = true;
+      task.fallback_pending = true;
+      edge.busy = true;
+      compute(compute_s(task.side->fallback_ms, edge.rng), edge_cpu_weight_, Ev::compute_done, e, id);
+      return;
+    } else {
+      send(e, id);
+    }
+    try_start(e);
+  }
+
+  void send(std::uint32_t e, std::uint32_t id) {
+    EdgeState& edge = edges_[e];
+    Task& task = tasks_[id];
+    const units::Link link = link_of(edge);
+    const double start = std::max(now_, edge.uplink_free_s);
+    edge.uplink_free_s = start + task.side->up_bytes / *link.bytes_per_s;
+    edge.awaiting_cloud = true;
+    ++edge.in_flight;
+    task.cloud = edge.cloud;
+    task.connection = edge.connection;
+    clouds_[static_cast<std::size_t>(edge.cloud)].tasks.insert(id);
+    push(edge.uplink_free_s + link.rtt_ms / 2e3, Ev::cloud_arrive, static_cast<std::uint32_t>(edge.cloud), id);
+  }
+
+  void queue_fallback(std::uint32_t e, std::uint32_t id) {
+    records_[id].fallback = true;
+    tasks_[id].fallback_pending = true;
+    edges_[e].queue.push_front(id);
+    try_start(e);
+  }
+
+  void finish(std::uint32_t id) {
+    TaskRecord& r = records_[id];
+    r.done_s = now_;
+    if (tasks_[id].cloud >= 0 && !r.fallback) r.cloud = tasks_[id].cloud;
+    --outstanding_;
+    if (tasks_[id].cloud >= 0) edges_[r.edge].awaiting_cloud = false;
+  }
+
+  // ---- the cloud --------------------------------------------------------------
+
+  void on_cloud_arrive(std::uint32_t c, std::uint32_t id) {
+    Task& task = tasks_[id];
+    if (task.failed) return;
+    CloudState& cloud = clouds_[c];
+    const TaskRecord& r = records_[id];
+    if (cloud.stopping) {
+      // Server::stop: answered with ERROR shutting_down; the edge finishes it.
+      task.refused = true;
+      ++cloud.summary.refused;
+      cloud.tasks.erase(id);
+      push(now_ + link_of(edges_[r.edge]).rtt_ms / 2e3, Ev::reply, r.edge, id);
+      return;
+    }
+    cloud.queue.push_back(id);
+    cloud.summary.max_queue = std::max(cloud.summary.max_queue, cloud.queue.size());
+    start_service(c);
+  }
+
+  void start_service(std::uint32_t c) {
+    CloudState& cloud = clouds_[c];
+    while (cloud.in_service < s_.cloud_workers && !cloud.queue.empty()) {
+      const std::uint32_t id = cloud.queue.front();
+      cloud.queue.pop_front();
+      ++cloud.in_service;
+      tasks_[id].service_start_s = now_;
+      tasks_[id].serving = true;
+      compute(compute_s(tasks_[id].side->cloud_ms, cloud.rng), cloud_cpu_weight_, Ev::service_done, c, id);
+    }
+  }
+
+  void on_service_done(std::uint32_t c, std::uint32_t id) {
+    Task& task = tasks_[id];
+    if (task.failed) return;
+    CloudState& cloud = clouds_[c];
+    const double service_ms = (now_ - task.service_start_s) * 1e3;
+    task.reply_load = cloud.load();  // as Responder: taken before the request counts as finished
+    task.serving = false;
+    --cloud.in_service;
+    cloud.recent_service_ms = cloud.recent_service_ms == 0
+                                  ? service_ms
+                                  : (1 - k_service_ewma_alpha) * cloud.recent_service_ms + k_service_ewma_alpha * service_ms;
+    cloud.summary.busy_s += service_ms / 1e3;
+    ++cloud.summary.requests;
+    cloud.tasks.erase(id);
+    const EdgeState& edge = edges_[records_[id].edge];
+    const units::Link link = link_of(edge);
+    push(now_ + task.side->down_bytes / *link.bytes_per_s + link.rtt_ms / 2e3, Ev::reply, records_[id].edge, id);
+    start_service(c);
+  }
+
+  void on_reply(std::uint32_t e, std::uint32_t id) {
+    Task& task = tasks_[id];
+    if (task.failed) return;
+    EdgeState& edge = edges_[e];
+    if (task.connection == edge.connection && edge.in_flight > 0) --edge.in_flight;
+    if (task.refused) {
+      queue_fallback(e, id);
+    } else {
+      if (task.connection == edge.connection) edge.known_load = task.reply_load;
+      finish(id);
+      try_start(e);
+    }
+    maybe_close_stopping(e);
+  }
+
+  // A stopping cloud closes a session once nothing of it is in flight.
+  void maybe_close_stopping(std::uint32_t e) {
+    EdgeState& edge = edges_[e];
+    if (edge.cloud < 0 || edge.in_flight > 0) return;
+    CloudState& cloud = clouds_[static_cast<std::size_t>(edge.cloud)];
+    if (!cloud.stopping) return;
+    const auto c = static_cast<std::uint32_t>(edge.cloud);
+    disconnect(e);
+    maybe_down(c);
+  }
+
+  // A stopping cloud is gone once its last session closed.
+  void maybe_down(std::uint32_t c) {
+    CloudState& cloud = clouds_[c];
+    if (cloud.stopping && cloud.alive && cloud.edges.empty() && cloud.tasks.empty()) {
+      cloud.alive = false;
+      cloud.down_at_s = now_;
+    }
+  }
+
+  // ---- failures -------------------------------------------------------------
+
+  void on_failure(const Failure& f) {
+    CloudState& cloud = clouds_[f.cloud];
+    if (!cloud.alive) return;
+    if (f.action == Failure::Action::drain) {
+      if (cloud.draining) return;
+      cloud.draining = true;
+      push(now_ + s_.drain_grace_s, Ev::drain_stop, static_cast<std::uint32_t>(f.cloud));
+      return;
+    }
+    cloud.alive = false;
+    cloud.down_at_s = now_;
+    // Everything sent to it and not yet replied is lost there; the edges see
+    // the connection drop now and finish those tasks themselves.
+    std::vector<std::uint32_t> lost(cloud.tasks.begin(), cloud.tasks.end());
+    std::sort(lost.begin(), lost.end());
+    for (std::uint32_t id : lost) {
+      Task& task = tasks_[id];
+      if (task.serving) cloud.summary.busy_s += now_ - task.service_start_s;
+      task.serving = false;
+      task.failed = true;  // its events at the cloud are void; the task lives on at the edge
+      ++cloud.summary.failed;
+    }
+    cloud.tasks.clear();
+    cloud.queue.clear();
+    cloud.in_service = 0;
+    cpu_cancel(Ev::service_done, static_cast<std::uint32_t>(f.cloud));
+    std::vector<std::uint32_t> connected_edges(cloud.edges.begin(), cloud.edges.end());
+    std::sort(connected_edges.begin(), connected_edges.end());
+    for (std::uint32_t e : connected_edges) disconnect(e);
+    cloud.edges.clear();
+    for (std::uint32_t id : lost) queue_fallback(records_[id].edge, id);
+  }
+
+  void on_drain_stop(std::uint32_t c) {
+    CloudState& cloud = clouds_[c];
+    if (!cloud.alive) return;
+    cloud.stopping = true;
+    std::vector<std::uint32_t> connected_edges(cloud.edges.begin(), cloud.edges.end());
+    std::sort(connected_edges.begin(), connected_edges.end());
+    for (std::uint32_t e : connected_edges) maybe_close_stopping(e);
+    maybe_down(c);
+  }
+
+  // ---- connections (HAProxy) ------------------------------------------------
+
+  // leastconn over the clouds HAProxy would use: up, not drained by the agent,
+  // listening; fewest connections per unit of weight, ties in turn.
+  std::int32_t pick_cloud() {
+    std::int32_t best = -1;
+    double best_key = 0;
+    for (std::size_t i = 0; i < s_.clouds; ++i) {
+      const std::size_t c = (rotate_ + i) % s_.clouds;
+      const CloudState& cloud = clouds_[c];
+      if (!cloud.alive || cloud.stopping || cloud.agent_drain) continue;
+      const double key = static_cast<double>(cloud.edges.size()) / cloud.agent_weight;
+      if (best < 0 || key < best_key) {
+        best = static_cast<std::int32_t>(c);
+        best_key = key;
+      }
+    }
+    rotate_ = (rotate_ + 1) % s_.clouds;
+    return best;
+  }
+
+  void connect(std::uint32_t e, std::int32_t c, double delay_s) {
+    EdgeState& edge = edges_[e];
+    if (c < 0) {  // no cloud to go to: try again after the back-off
+      retry_later(e);
+      return;
+    }
+    CloudState& cloud = clouds_[static_cast<std::size_t>(c)];
+    cloud.edges.insert(e);  // HAProxy counts the connection from its start
+    cloud.summary.max_connections = std::max(cloud.summary.max_connections, cloud.edges.size());
+    edge.connecting_to = c;
+    if (delay_s <= 0) {
+      on_connected(e, static_cast<std::uint32_t>(c));
+    } else {
+      push(now_ + delay_s, Ev::connected, e, static_cast<std::uint32_t>(c));
+    }
+  }
+
+  void on_connected(std::uint32_t e, std::uint32_t c) {
+    EdgeState& edge = edges_[e];
+    CloudState& cloud = clouds_[c];
+    if (edge.connecting_to != static_cast<std::int32_t>(c)) return;  // an attempt given up
+    edge.connecting_to = -1;
+    if (!cloud.alive || cloud.stopping) {  // the cloud went while connecting
+      cloud.edges.erase(e);
+      maybe_down(c);
+      retry_later(e);
+      return;
+    }
+    edge.cloud = static_cast<std::int32_t>(c);
+    ++edge.connection;
+    edge.in_flight = 0;
+    edge.backoff_ms = s_.reconnect_backoff_ms;
+    edge.known_load = cloud.load();  // HELLO_ACK carries it
+  }
+
+  void disconnect(std::uint32_t e) {
+    EdgeState& edge = edges_[e];
+    if (edge.cloud < 0) return;  // connecting: that attempt fails on its own
+    clouds_[static_cast<std::size_t>(edge.cloud)].edges.erase(e);
+    edge.cloud = -1;
+    ++edge.connection;
+    edge.in_flight = 0;
+    retry_later(e);
+  }
+
+  // CloudLink::run: retry after the back-off, doubling it up to 2 s.
+  void retry_later(std::uint32_t e) {
+    EdgeState& edge = edges_[e];
+    push(now_ + edge.backoff_ms / 1e3, Ev::reconnect, e);
+    edge.backoff_ms = std::min(edge.backoff_ms * 2, k_max_backoff_ms);
+  }
+
+  void on_reconnect(std::uint32_t e) {
+    if (!running()) return;
+    connect(e, pick_cloud(), k_connect_rtts * link_of(edges_[e]).rtt_ms / 1e3);
+  }
+
+  void on_probe(std::uint32_t e) {
+    EdgeState& edge = edges_[e];
+    if (edge.cloud >= 0 && edge.in_flight == 0) edge.known_load = clouds_[static_cast<std::size_t>(edge.cloud)].load();
+    if (running()) push(now_ + s_.probe_interval_s, Ev::probe, e);
+  }
+
+  void on_agent_poll() {
+    for (CloudState& cloud : clouds_) {
+      cloud.agent_drain = cloud.draining;
+      if (cloud.alive && !cloud.draining) {
+        cloud.agent_weight = app::agent_weight_percent(cloud.load(), s_.cloud_workers, s_.agent_reference_ms);
+      }
+    }
+    if (running()) push(now_ + s_.agent_inter_s, Ev::agent_poll, 0);
+  }
+
+  // ---- the host's processors (Scenario::host_cores) ---------------------------
+  //
+  // Processor sharing as a fluid: each computing job asks for `weight` cores;
+  // while the jobs and the background ask for more than the host has, every
+  // job progresses at host_cores / demand of its own speed. Without a host,
+  // a job simply takes its time.
+
+  void compute(double seconds, double weight, Ev kind, std::uint32_t a, std::uint32_t b) {
+    if (s_.host_cores <= 0 || seconds <= 0) {
+      push(now_ + std::max(seconds, 0.0), kind, a, b);
+      return;
+    }
+    cpu_advance();
+    cpu_jobs_.push_back({seconds, weight, kind, a, b});
+    cpu_schedule();
+  }
+
+  void cpu_advance() {
+    const double done = (now_ - cpu_at_) * cpu_speed_;
+    for (CpuJob& j : cpu_jobs_) j.left_s -= done;
+    cpu_at_ = now_;
+  }
+
+  // The speed for the jobs now running, and an event at the next one's end
+  // (earlier events of this kind are void: their generation is old).
+  void cpu_schedule() {
+    double demand = background_;
+    double left = std::numeric_limits<double>::infinity();
+    for (const CpuJob& j : cpu_jobs_) {
+      demand += j.weight;
+      left = std::min(left, j.left_s);
+    }
+    cpu_speed_ = demand > s_.host_cores ? s_.host_cores / demand : 1.0;
+    ++cpu_generation_;
+    if (!cpu_jobs_.empty()) push(now_ + std::max(left, 0.0) / cpu_speed_, Ev::cpu_done, cpu_generation_);
+  }
+
+  void on_cpu_done(std::uint32_t generation) {
+    if (generation != cpu_generation_) return;
+    cpu_advance();
+    std::vector<CpuJob> ended;
+    std::erase_if(cpu_jobs_, [&](const CpuJob& j) {
+      if (j.left_s > k_cpu_epsilon_s) return false;
+      ended.push_back(j);
+      return true;
+    });
+    cpu_schedule();
+    for (const CpuJob& j : ended) dispatch(Event{now_, 0, j.kind, j.a, j.b});
+  }
+
+  // The background trace's next point.
+  void on_background(std::uint32_t i) {
+    if (s_.host_cores <= 0) return;
+    cpu_advance();
+    background_ = s_.host_background_trace[i].second;
+    cpu_schedule();
+  }
+
+  // Drops the jobs of `kind` for `a` (a killed cloud's requests).
+  void cpu_cancel(Ev kind, std::uint32_t a) {
+    if (s_.host_cores <= 0) return;
+    cpu_advance();
+    std::erase_if(cpu_jobs_, [&](const CpuJob& j) { return j.kind == kind && j.a == a; });
+    cpu_schedule();
+  }
+
+  // ---- results --------------------------------------------------------------
+
+  SimResult finish_result() {
+    SimResult out;
+    out.events = processed_;
+    std::vector<double> latencies;
+    double first = -1, last = 0;
+    for (const TaskRecord& r : records_) {
+      if (r.done_s < 0) {
+        ++out.lost;
+        continue;
+      }
+      ++out.completed;
+      latencies.push_back(r.latency_ms());
+      if (r.fallback) ++out.fallbacks;
+      switch (r.placement) {
+        case partition::Placement::edge_only: ++out.edge_only; break;
+        case partition::Placement::split: ++out.split; break;
+        case partition::Placement::cloud_only: ++out.cloud_only; break;
+      }
+      if (first < 0 || r.arrival_s < first) first = r.arrival_s;
+      last = std::max(last, r.done_s);
+    }
+    out.latency_ms = percentiles(std::move(latencies));
+    out.makespan_s = first < 0 ? 0 : last - first;
+    out.throughput_per_s = out.makespan_s > 0 ? static_cast<double>(out.completed) / out.makespan_s : 0;
+    for (CloudState& cloud : clouds_) {
+      // Up until it went down, or until the last result (not until trailing
+      // events such as the background trace's last points).
+      const double up_s = cloud.down_at_s >= 0 ? cloud.down_at_s : (last > 0 ? last : now_);
+      cloud.summary.utilisation = up_s > 0 ? cloud.summary.busy_s / (up_s * static_cast<double>(s_.cloud_workers)) : 0;
+      out.clouds.push_back(cloud.summary);
+    }
+    out.tasks = std::move(records_);
+    return out;
+  }
+
+  const Scenario& s_;
+  const planner::Planner& planner_;
+  std::vector<const GraphDesc*> graphs_;
+  std::vector<EdgeState> edges_;
+  std::vector<CloudState> clouds_;
+  std::vector<TaskRecord> records_;
+  std::vector<Task> tasks_;
+  std::map<std::pair<std::uint32_t, std::vector<bool>>, Side> sides_;  // node-based: references stay valid
+  std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
+  std::uint64_t seq_ = 0, processed_ = 0, outstanding_ = 0;
+  std::size_t rotate_ = 0;
+  double now_ = 0;
+  struct CpuJob {
+    double left_s;  // of its own time, at full speed
+    double weight;  // cores it asks for
+    Ev kind;
+    std::uint32_t a, b;
+  };
+  static constexpr double k_cpu_epsilon_s = 1e-9;
+  std::vector<CpuJob> cpu_jobs_;  // in start order
+  double cpu_speed_ = 1, cpu_at_ = 0, background_ = 0;
+  std::uint32_t cpu_generation_ = 0;
+  double edge_cpu_weight_ = 1, cloud_cpu_weight_ = 1;
+};
+
+}  // namespace
+
+Percentiles percentiles(std::vector<double> v) {
+  Percentiles p;
+  if (v.empty()) return p;
+  std::sort(v.begin(), v.end());
+  // Linear between the two nearest ranks, as tandem submit's summary.
+  const auto at = [&](double q) {
+    const double rank = q * static_cast<double>(v.size() - 1);
+    const auto lo = static_cast<std::size_t>(rank);
+    const auto hi = std::min(lo + 1, v.size() - 1);
+    return v[lo] + (v[hi] - v[lo]) * (rank - static_cast<double>(lo));
+  };
+  p.p50 = at(0.50);
+  p.p95 = at(0.95);
+  p.p99 = at(0.99);
+  double sum = 0;
+  for (double x : v) sum += x;
+  p.mean = sum / static_cast<double>(v.size());
+  p.max = v.back();
+  return p;
+}
+
+SimResult simulate(const Scenario& scenario, const planner::Planner& planner) {
+  validate(scenario);
+  return Engine(scenario, planner).run();
+}
+
+}  // namespace tandem::sim

@@ -1,0 +1,389 @@
+// The fleet simulator on tiny scenarios whose answers are worked out by
+// hand: lenet with explicit costs (every computed node 1 ms on the edge,
+// 0.5 ms in the cloud; 4096 bytes up, 40 bytes down), one or two edges,
+// fixed or traced arrivals, forced plans; then failures, the planner, the
+// parsers and determinism.
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "models/graph_builder.hpp"
+#include "simulator/report.hpp"
+#include "simulator/simulator.hpp"
+
+namespace tandem::sim {
+namespace {
+
+constexpr double k_edge_node_ms = 1.0;
+constexpr double k_cloud_node_ms = 0.5;
+constexpr double k_rate = 40960;    // B/s: 4096 B up in 100 ms, 40 B down in 0.9765625 ms
+constexpr double k_rtt_ms = 20;     // 10 ms each way
+constexpr double k_lenet_nodes = 12;  // computed nodes (node 0 is the input)
+
+std::shared_ptr<planner::Planner> lenet_planner() {
+  auto p = std::make_shared<planner::Planner>();
+  const GraphDesc g = zoo_graph("lenet");
+  planner::ModelCosts costs{std::vector<double>(g.size(), k_edge_node_ms), std::vector<double>(g.size(), k_cloud_node_ms)};
+  p->add_model(g, std::move(costs));
+  return p;
+}
+
+Scenario tiny(Planning planning = Planning::cloud_only) {
+  Scenario s;
+  s.models = {"lenet"};
+  s.arrivals.kind = Arrivals::Kind::fixed;
+  s.arrivals.rate_per_s = 1;
+  s.duration_s = 3;
+  units::Link link;
+  link.bytes_per_s = k_rate;
+  link.rtt_ms = k_rtt_ms;
+  s.link_mix = {{link, 1}};
+  s.planning = planning;
+  return s;
+}
+
+// Cloud-only lenet, alone: upload 100 + 10 + cloud 12 × 0.5 + download 0.9765625 + 10.
+constexpr double k_alone_ms = 100 + 10 + 6 + 0.9765625 + 10;
+
+TEST(Simulator, TheHandComputedCaseTheOthersBuildOn) {
+  const GraphDesc g = zoo_graph("lenet");
+  ASSERT_EQ(g.size(), 13u);
+  EXPECT_EQ(g.node(0).output_bytes, 4096);
+  EXPECT_EQ(g.node(g.sinks().front()).output_bytes, 40);
+}
+
+TEST(Simulator, OneEdgeOneCloudFixedArrivalsCompleteAtExactTimes) {
+  const auto planner = lenet_planner();
+  const SimResult r = simulate(tiny(), *planner);
+  ASSERT_EQ(r.tasks.size(), 3u);  // at 0, 1 and 2 s
+  for (std::size_t i = 0; i < 3; ++i) {
+    const TaskRecord& t = r.tasks[i];
+    EXPECT_DOUBLE_EQ(t.arrival_s, static_cast<double>(i));
+    EXPECT_NEAR(t.done_s, static_cast<double>(i) + k_alone_ms / 1e3, 1e-12);
+    EXPECT_EQ(t.placement, partition::Placement::cloud_only);
+    EXPECT_FALSE(t.fallback);
+    EXPECT_EQ(t.cloud, 0);
+  }
+  EXPECT_EQ(r.completed, 3u);
+  EXPECT_EQ(r.lost, 0u);
+  EXPECT_NEAR(r.latency_ms.p50, k_alone_ms, 1e-9);
+  EXPECT_NEAR(r.latency_ms.p95, k_alone_ms, 1e-9);
+  EXPECT_EQ(r.clouds[0].requests, 3u);
+  EXPECT_NEAR(r.clouds[0].busy_s, 3 * 6e-3, 1e-12);
+  // Makespan: from the first arrival to the last result.
+  EXPECT_NEAR(r.makespan_s, 2 + k_alone_ms / 1e3, 1e-12);
+}
+
+TEST(Simulator, UploadsQueueBehindEachOtherOnTheEdgesLink) {
+  // Every 50 ms, 100 ms of upload each: task k's upload ends at 100(k+1) ms.
+  const auto planner = lenet_planner();
+  Scenario s = tiny();
+  s.arrivals.rate_per_s = 20;
+  s.duration_s = 0.2;
+  const SimResult r = simulate(s, *planner);
+  ASSERT_EQ(r.tasks.size(), 4u);
+  for (std::size_t k = 0; k < 4; ++k) {
+    const double done_ms = 100.0 * static_cast<double>(k + 1) + 10 + 6 + 0.9765625 + 10;
+    EXPECT_NEAR(r.tasks[k].done_s * 1e3, done_ms, 1e-9) << k;
+    EXPECT_NEAR(r.tasks[k].latency_ms(), done_ms - 50.0 * static_cast<double>(k), 1e-9) << k;
+  }
+}
+
+TEST(Simulator, TwoEdgesQueueAtOneCloudWorker) {
+  // Both edges submit at 0 (a trace), upload in parallel, reach the cloud at
+  // 110 ms together: one is computed 110-116, the other 116-122.
+  const auto planner = lenet_planner();
+  Scenario s = tiny();
+  s.edges = 2;
+  s.arrivals.kind = Arrivals::Kind::trace;
+  s.arrivals.trace_s = {0};
+  const SimResult r = simulate(s, *planner);
+  ASSERT_EQ(r.tasks.size(), 2u);
+  std::vector<double> done{r.tasks[0].done_s * 1e3, r.tasks[1].done_s * 1e3};
+  std::sort(done.begin(), done.end());
+  EXPECT_NEAR(done[0], k_alone_ms, 1e-9);
+  EXPECT_NEAR(done[1], k_alone_ms + 6, 1e-9);
+  EXPECT_EQ(r.clouds[0].max_queue, 1u);  // the second waits while the first is computed
+  EXPECT_EQ(r.clouds[0].max_connections, 2u);
+}
+
+TEST(Simulator, OnASharedHostComputeSlowsWhileMoreAskThanItHas) {
+  // One core and one background thread: the cloud's 6 ms take 12.
+  const auto planner = lenet_planner();
+  Scenario s = tiny();
+  s.duration_s = 1;
+  s.host_cores = 1;
+  s.host_background = 1;
+  SimResult r = simulate(s, *planner);
+  ASSERT_EQ(r.tasks.size(), 1u);
+  EXPECT_NEAR(r.tasks[0].latency_ms(), k_alone_ms + 6, 1e-9);
+
+  // Two edges computing the whole of lenet (12 ms each) at once on one core:
+  // both at half speed, done at 24 ms; on two cores, at 12 ms.
+  s = tiny(Planning::edge_only);
+  s.edges = 2;
+  s.arrivals.kind = Arrivals::Kind::trace;
+  s.arrivals.trace_s = {0};
+  s.host_cores = 1;
+  r = simulate(s, *planner);
+  ASSERT_EQ(r.tasks.size(), 2u);
+  for (const TaskRecord& t : r.tasks) EXPECT_NEAR(t.latency_ms(), 24, 1e-9);
+  s.host_cores = 2;
+  r = simulate(s, *planner);
+  for (const TaskRecord& t : r.tasks) EXPECT_NEAR(t.latency_ms(), 12, 1e-9);
+
+  // One edge's two tasks, 6 ms apart, on one core: its compute thread takes
+  // them in turn, so they never share: done at 12 and 24 ms.
+  s.host_cores = 1;
+  s.arrivals.kind = Arrivals::Kind::fixed;
+  s.arrivals.rate_per_s = 1.0 / 0.006;  // two tasks per edge within the duration, 6 ms apart
+  s.duration_s = 0.007;
+  s.edges = 1;
+  r = simulate(s, *planner);
+  ASSERT_EQ(r.tasks.size(), 2u);
+  EXPECT_NEAR(r.tasks[0].done_s * 1e3, 12, 1e-9);
+  EXPECT_NEAR(r.tasks[1].done_s * 1e3, 24, 1e-9);
+}
+
+TEST(Simulator, OnASharedHostASecondJobHalvesTheSpeedOfTheFirstFromItsStart) {
+  // Two edges, the second's upload 3 ms slower: their requests reach a
+  // two-worker cloud at 110 and 113 ms. On one core the first computes alone
+  // for 3 ms (3 of its 6 done), then both at half speed: the first ends at
+  // 119, the second (3 done by then) alone at 122.
+  const auto planner = lenet_planner();
+  Scenario s = tiny();
+  s.edges = 2;
+  s.cloud_workers = 2;
+  s.arrivals.kind = Arrivals::Kind::trace;
+  s.arrivals.trace_s = {0};
+  units::Link slower = s.link_mix[0].link;
+  slower.bytes_per_s = 4096 / 0.103;
+  s.link_mix.push_back({slower, 1});
+  s.links_in_turn = true;
+  s.host_cores = 1;
+  const SimResult r = simulate(s, *planner);
+  ASSERT_EQ(r.tasks.size(), 2u);
+  const TaskRecord& fast = r.tasks[0].edge == 0 ? r.tasks[0] : r.tasks[1];
+  const TaskRecord& slow = r.tasks[0].edge == 0 ? r.tasks[1] : r.tasks[0];
+  EXPECT_NEAR(fast.done_s * 1e3, 119 + 0.9765625 + 10, 1e-9);
+  EXPECT_NEAR(slow.done_s * 1e3, 122 + 40 / *slower.bytes_per_s * 1e3 + 10, 1e-9);
+}
+
+TEST(Simulator, ABackgroundTraceChangesTheSpeedWhereItSteps) {
+  // The cloud computes 110-116 ms alone on one core; at 115 ms a background
+  // thread appears: the last 1 ms of work takes 2, the result comes 1 ms later.
+  const auto planner = lenet_planner();
+  Scenario s = tiny();
+  s.duration_s = 1;
+  s.host_cores = 1;
+  s.host_background = 5;  // replaced by the trace
+  s.host_background_trace = {{0, 0}, {0.115, 1}};
+  const SimResult r = simulate(s, *planner);
+  ASSERT_EQ(r.tasks.size(), 1u);
+  EXPECT_NEAR(r.tasks[0].latency_ms(), k_alone_ms + 1, 1e-9);
+}
+
+TEST(Simulator, TwoCloudsShareEdgesByLeastconn) {
+  const auto planner = lenet_planner();
+  Scenario s = tiny();
+  s.edges = 4;
+  s.clouds = 2;
+  const SimResult r = simulate(s, *planner);
+  EXPECT_EQ(r.clouds[0].max_connections, 2u);
+  EXPECT_EQ(r.clouds[1].max_connections, 2u);
+  EXPECT_EQ(r.clouds[0].requests + r.clouds[1].requests, r.tasks.size());
+}
+
+TEST(Simulator, EdgeOnlyRunsTheWholeGraphOnTheEdge) {
+  const auto planner = lenet_planner();
+  const SimResult r = simulate(tiny(Planning::edge_only), *planner);
+  for (const auto& t : r.tasks) {
+    EXPECT_NEAR(t.latency_ms(), k_lenet_nodes * k_edge_node_ms, 1e-9);
+    EXPECT_EQ(t.placement, partition::Placement::edge_only);
+    EXPECT_EQ(t.cloud, -1);
+  }
+  EXPECT_EQ(r.clouds[0].requests, 0u);
+}
+
+TEST(Simulator, AKilledCloudLosesNoTaskTheEdgeFinishesThem) {
+  // Killed at 50 ms, mid-upload: the edge runs the cloud side itself (12 ×
+  // 1 ms) from 50 ms. Later tasks find no cloud (its only one) and run there
+  // too: 12 ms each.
+  const auto planner = lenet_planner();
+  Scenario s = tiny();
+  s.failures = {parse_failure("kill:1@50ms")};
+  const SimResult r = simulate(s, *planner);
+  ASSERT_EQ(r.tasks.size(), 3u);
+  EXPECT_EQ(r.lost, 0u);
+  EXPECT_EQ(r.fallbacks, 3u);
+  EXPECT_NEAR(r.tasks[0].done_s * 1e3, 50 + 12, 1e-9);
+  EXPECT_NEAR(r.tasks[1].latency_ms(), 12, 1e-9);
+  EXPECT_NEAR(r.tasks[2].latency_ms(), 12, 1e-9);
+  EXPECT_EQ(r.clouds[0].failed, 1u);
+  EXPECT_EQ(r.clouds[0].requests, 0u);
+}
+
+TEST(Simulator, ADrainedCloudHandsItsEdgesToAnotherWithoutFallbacks) {
+  // Two edges, two clouds, one edge each. Cloud 1 drains at 0.5 s (idle
+  // then), stops at 0.7 s; its edge reconnects after 100 ms plus 2 RTTs and
+  // sends the rest to cloud 2.
+  const auto planner = lenet_planner();
+  Scenario s = tiny();
+  s.edges = 2;
+  s.clouds = 2;
+  s.arrivals.kind = Arrivals::Kind::trace;
+  s.arrivals.trace_s = {0, 1, 2};
+  s.drain_grace_s = 0.2;
+  s.failures = {parse_failure("drain:1@500ms")};
+  const SimResult r = simulate(s, *planner);
+  EXPECT_EQ(r.lost, 0u);
+  EXPECT_EQ(r.fallbacks, 0u);
+  EXPECT_EQ(r.clouds[0].requests, 1u);  // its edge's task at 0 s
+  EXPECT_EQ(r.clouds[1].requests, 5u);
+  EXPECT_EQ(r.clouds[1].max_connections, 2u);
+  // Both edges' tasks now reach cloud 2 together: one waits 6 ms.
+  for (const auto& t : r.tasks) {
+    EXPECT_GE(t.latency_ms(), k_alone_ms - 1e-9);
+    EXPECT_LE(t.latency_ms(), k_alone_ms + 6 + 1e-9);
+  }
+}
+
+TEST(Simulator, RequestsArrivingAfterTheDrainGraceAreRefusedAndFallBack) {
+  // The cloud stops at 0.2 s while a task is still uploading (sent at 0.15 s,
+  // arriving at 0.26 s): refused, the edge finishes it (12 ms) when the
+  // refusal comes back 10 ms later.
+  const auto planner = lenet_planner();
+  Scenario s = tiny();
+  s.arrivals.kind = Arrivals::Kind::trace;
+  s.arrivals.trace_s = {0.15};
+  s.drain_grace_s = 0.1;
+  s.failures = {parse_failure("drain:1@100ms")};
+  const SimResult r = simulate(s, *planner);
+  ASSERT_EQ(r.tasks.size(), 1u);
+  EXPECT_EQ(r.lost, 0u);
+  EXPECT_TRUE(r.tasks[0].fallback);
+  EXPECT_EQ(r.clouds[0].refused, 1u);
+  EXPECT_NEAR(r.tasks[0].done_s * 1e3, 150 + 100 + 10 + 10 + 12, 1e-9);
+}
+
+TEST(Simulator, ThePlannerChoosesByLink) {
+  // Automatic planning: a fast link sends lenet to the faster cloud; a very
+  // slow one keeps it on the edge.
+  const auto planner = lenet_planner();
+  Scenario s = tiny(Planning::automatic);
+  s.link_mix = parse_link_mix("lan");
+  SimResult r = simulate(s, *planner);
+  EXPECT_EQ(r.cloud_only + r.split, r.tasks.size());
+  s.link_mix = parse_link_mix("10kbit,rtt=100ms");
+  r = simulate(s, *planner);
+  EXPECT_EQ(r.edge_only, r.tasks.size());
+}
+
+TEST(Simulator, SeededAndDeterministic) {
+  const auto planner = lenet_planner();
+  Scenario s = tiny();
+  s.edges = 20;
+  s.clouds = 3;
+  s.arrivals.kind = Arrivals::Kind::poisson;
+  s.arrivals.rate_per_s = 5;
+  s.duration_s = 10;
+  s.link_mix = parse_link_mix("4g");
+  s.compute_noise = 0.3;
+  s.failures = {parse_failure("kill:2@3s"), parse_failure("drain:3@5s")};
+  const SimResult a = simulate(s, *planner), b = simulate(s, *planner);
+  ASSERT_EQ(a.tasks.size(), b.tasks.size());
+  for (std::size_t i = 0; i < a.tasks.size(); ++i) {
+    EXPECT_EQ(a.tasks[i].done_s, b.tasks[i].done_s) << i;
+    EXPECT_EQ(a.tasks[i].cloud, b.tasks[i].cloud) << i;
+  }
+  EXPECT_EQ(a.lost, 0u);
+  EXPECT_GT(a.fallbacks, 0u);  // the kill hit requests in flight
+  s.seed = 2;
+  const SimResult c = simulate(s, *planner);
+  EXPECT_NE(c.latency_ms.p95, a.latency_ms.p95);
+}
+
+TEST(Simulator, ProfilesDriveComputeTimes) {
+  const auto planner = planner::Planner::from_profiles(std::filesystem::path(TANDEM_PROFILES_DIR) / "edge.json",
+                                                       std::filesystem::path(TANDEM_PROFILES_DIR) / "cloud.json");
+  planner->add_model(zoo_graph("resnet18"));
+  Scenario s;
+  s.models = {"resnet18"};
+  s.link_mix = parse_link_mix("wifi");
+  s.planning = Planning::edge_only;
+  s.arrivals.kind = Arrivals::Kind::trace;
+  s.arrivals.trace_s = {0};
+  const SimResult r = simulate(s, *planner);
+  ASSERT_EQ(r.tasks.size(), 1u);
+  const GraphDesc g = zoo_graph("resnet18");
+  EXPECT_NEAR(r.tasks[0].latency_ms(), planner->edge_predictor()->whole_ms(g), 1e-9);
+}
+
+TEST(SimulatorScenario, ParsesMixesFailuresAndFilesAndRefusesNamingTheField) {
+  const auto mix = parse_link_mix("5.85mbit,rtt=40ms:3;1.1mbit,one-way=40ms");
+  ASSERT_EQ(mix.size(), 2u);
+  EXPECT_DOUBLE_EQ(mix[0].weight, 3);
+  EXPECT_DOUBLE_EQ(mix[1].link.rtt_ms, 80);
+  EXPECT_EQ(parse_link_mix("4g").size(), 3u);
+  EXPECT_THROW(parse_link_mix("rtt=40ms"), std::invalid_argument);  // no rate
+  EXPECT_THROW(parse_link_mix("5mbit:x"), std::invalid_argument);
+  const Failure f = parse_failure("drain:3@1.5s");
+  EXPECT_EQ(f.cloud, 2u);
+  EXPECT_DOUBLE_EQ(f.at_s, 1.5);
+  EXPECT_EQ(f.action, Failure::Action::drain);
+  for (const char* bad : {"kill:0@1s", "stop:1@1s", "kill:1", "kill:x@1s", "kill:1@5"}) {
+    EXPECT_THROW(parse_failure(bad), std::invalid_argument) << bad;
+  }
+  Scenario s = tiny();
+  s.failures = {parse_failure("kill:2@1s")};
+  try {
+    validate(s);
+    FAIL() << "a failure of cloud 2 of 1 was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("only 1 cloud"), std::string::npos) << e.what();
+  }
+
+  const auto dir = std::filesystem::temp_directory_path() / "tandem_sim_test";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "arrivals.txt") << "# seconds\n0\n0.5\n";
+  std::ofstream(dir / "s.json") << R"({"edges": 3, "clouds": 2, "models": ["lenet"], "arrivals": "trace",
+      "arrival_trace": "arrivals.txt", "duration": "10s", "link_mix": "wifi", "failures": ["kill:2@1s"]})";
+  const Scenario loaded = load_scenario(dir / "s.json");
+  EXPECT_EQ(loaded.edges, 3u);
+  EXPECT_EQ(loaded.arrivals.trace_s, (std::vector<double>{0, 0.5}));
+  EXPECT_DOUBLE_EQ(loaded.duration_s, 10);
+  std::ofstream(dir / "bad.json") << R"({"edges": 3, "cloudz": 2})";
+  try {
+    load_scenario(dir / "bad.json");
+    FAIL() << "an unknown field was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("cloudz: unknown field"), std::string::npos) << e.what();
+  }
+  std::ofstream(dir / "late.txt") << "1\n0.5\n";
+  EXPECT_THROW(load_arrival_trace(dir / "late.txt"), std::runtime_error);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SimulatorReport, JsonAndSvgCarryTheSummary) {
+  const auto planner = lenet_planner();
+  Scenario s = tiny();
+  s.failures = {parse_failure("kill:1@1.5s")};
+  const SimResult r = simulate(s, *planner);
+  const auto j = to_json(s, r);
+  EXPECT_EQ(j["completed"], 3);
+  EXPECT_EQ(j["lost"], 0);
+  EXPECT_NEAR(j["latency_ms"]["p50"].get<double>(), r.latency_ms.p50, 1e-12);
+  EXPECT_EQ(j["scenario"]["failures"][0], "kill:1@1.5s");
+  const auto path = std::filesystem::temp_directory_path() / "tandem_sim_test.svg";
+  write_svg(path, s, r);
+  std::ifstream in(path);
+  const std::string svg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(svg.find("<svg"), std::string::npos);
+  EXPECT_NE(svg.find("kill 1"), std::string::npos);
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace tandem::sim
