@@ -8,34 +8,12 @@
 #include <gtest/gtest.h>
 
 #include "net/byte_io.hpp"
+#include "net_test_support.hpp"
 
 namespace tandem::net {
 namespace {
 
-// Encodes tensors into a frame and decodes them back from the payload bytes.
-std::vector<WireTensor> round_trip(const std::vector<WireTensor>& in) {
-  OutgoingFrame f(MessageType::infer, 1);
-  for (const auto& t : in) {
-    auto e = encode_tensor(f, t);
-    EXPECT_FALSE(e.has_value()) << (e ? e->message : "");
-  }
-  EXPECT_TRUE(f.finish());
-  auto payload = std::make_shared<std::vector<std::byte>>();
-  const auto buffers = f.buffers();
-  for (std::size_t i = 1; i < buffers.size(); ++i) {
-    const auto* p = static_cast<const std::byte*>(buffers[i].data());
-    payload->insert(payload->end(), p, p + buffers[i].size());
-  }
-  ByteReader r(*payload);
-  std::vector<WireTensor> out;
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    auto t = decode_tensor(r, payload);
-    EXPECT_TRUE(t.ok()) << (t.ok() ? "" : t.error().message);
-    if (t) out.push_back(std::move(t).value());
-  }
-  EXPECT_TRUE(r.at_end());
-  return out;
-}
+using test::round_trip;
 
 // A hand-written tensor record, for feeding the decoder what an encoder never would.
 std::shared_ptr<std::vector<std::byte>> record(std::uint8_t dtype, std::uint8_t codec, std::vector<std::int64_t> dims,
