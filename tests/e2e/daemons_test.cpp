@@ -354,5 +354,88 @@ TEST(Daemons, SigtermStopsBothDaemonsCleanly) {
   EXPECT_EQ(d.cloud->wait_exit(60s), 0) << d.cloud->output();
 }
 
+// Issue 15 through the real daemons: joint mode answers with the little
+// model for a sample forced easy and with the big one for a sample forced
+// hard; inline inputs, compressed codecs and the privacy floor.
+TEST(Daemons, JointModeAnswersWithTheModelTheMinerChose) {
+  Daemons d;
+  const std::string models = "mobilenet_v2,resnet18,lenet";
+  ASSERT_NO_FATAL_FAILURE(d.start_cloud(models));
+  ASSERT_NO_FATAL_FAILURE(d.start_edge(models));
+  Control control(d.control_port);
+  const auto little = build_model("mobilenet_v2");
+  const auto big = build_model("resnet18");
+  auto joint = [](std::uint64_t id, control::MinerKind miner, double threshold) {
+    TaskSpec t = task(id, "resnet18", 5, "cloud_only", true);
+    t.mode = control::TaskMode::joint;
+    t.little = "mobilenet_v2";
+    t.miner = miner;
+    t.threshold = threshold;
+    return t;
+  };
+  control.submit(joint(1, control::MinerKind::confidence, 0.0));  // nothing is below confidence 0: easy
+  control.submit(joint(2, control::MinerKind::ibt, 1.0));         // a hard coefficient >= 0: hard
+  std::map<std::uint64_t, TaskResult> got;
+  for (int i = 0; i < 2; ++i) {
+    const auto r = control.result(k_task_timeout);
+    ASSERT_TRUE(r.has_value()) << d.edge->output();
+    ASSERT_TRUE(r->ok) << show(*r);
+    got[r->task] = *r;
+  }
+  const TaskResult& easy = got.at(1);
+  ASSERT_TRUE(easy.joint.has_value()) << show(easy);
+  EXPECT_EQ(easy.joint->answered_by, "little") << show(easy);
+  EXPECT_FALSE(easy.joint->hard);
+  EXPECT_EQ(easy.model, "mobilenet_v2");
+  EXPECT_EQ(easy.placement, partition::Placement::edge_only);
+  EXPECT_EQ(easy.crossing_bytes, 0);
+  EXPECT_LE(max_rel_diff(easy.outputs, little->run(little->make_input(5)).begin()->second), 1e-4);
+
+  const TaskResult& hard = got.at(2);
+  ASSERT_TRUE(hard.joint.has_value()) << show(hard);
+  EXPECT_EQ(hard.joint->answered_by, "big") << show(hard);
+  EXPECT_TRUE(hard.joint->hard);
+  EXPECT_EQ(hard.joint->little_top1, easy.top1) << "the same sample, the same little answer";
+  EXPECT_EQ(hard.model, "resnet18");
+  EXPECT_EQ(hard.placement, partition::Placement::cloud_only);
+  EXPECT_GT(hard.crossing_bytes, 0);
+  EXPECT_LE(max_rel_diff(hard.outputs, big->run(big->make_input(5)).begin()->second), 1e-4);
+  EXPECT_GE(hard.measured_ms, hard.joint->little_ms);
+
+  // An inline input, sent int8+zstd to the cloud: the answer of that tensor, within int8's error.
+  const auto lenet = build_model("lenet");
+  const at::Tensor x = lenet->make_input(9);
+  TaskSpec inline_task = task(3, "lenet", 0, "cloud_only", true);
+  inline_task.input = control::InlineTensor{{x.sizes().begin(), x.sizes().end()},
+                                            {x.data_ptr<float>(), x.data_ptr<float>() + x.numel()}};
+  inline_task.codec = control::CodecChoice{false, partition::Codec::int8_zstd};
+  control.submit(inline_task);
+  auto r = control.result(k_task_timeout);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->ok) << show(*r);
+  EXPECT_EQ(r->codec, partition::Codec::int8_zstd);
+  EXPECT_LE(max_rel_diff(r->outputs, lenet->run(x).begin()->second), 0.05);
+
+  // The privacy floor: a cloud-only plan would send the raw input, so it is refused ...
+  TaskSpec refused = task(4, "resnet18", 1, "cloud_only");
+  refused.privacy_floor = partition::parse_privacy_floor("layers:1");
+  control.submit(refused);
+  r = control.result(k_task_timeout);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->ok);
+  EXPECT_NE(r->error.value_or("").find("privacy floor"), std::string::npos) << show(*r);
+  // ... and an automatic plan obeys it.
+  TaskSpec floored = task(5, "resnet18", 1, "auto", true);
+  floored.privacy_floor = partition::parse_privacy_floor("layers:3");
+  control.submit(floored);
+  r = control.result(k_task_timeout);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->ok) << show(*r);
+  EXPECT_EQ(r->privacy_floor, "layers:3");
+  const Cut cut = Cut::parse(big->graph(), r->cut);
+  EXPECT_TRUE(partition::privacy_violation(big->graph(), floored.privacy_floor, cut).empty()) << r->cut;
+  EXPECT_LE(max_rel_diff(r->outputs, big->run(big->make_input(1)).begin()->second), 1e-4);
+}
+
 }  // namespace
 }  // namespace tandem
