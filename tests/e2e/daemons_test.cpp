@@ -4,12 +4,14 @@
 #include <csignal>
 #include <filesystem>
 #include <map>
+#include <random>
 #include <sstream>
 
 
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include "control/client.hpp"
 #include "daemon_process.hpp"
@@ -435,6 +437,64 @@ TEST(Daemons, JointModeAnswersWithTheModelTheMinerChose) {
   const Cut cut = Cut::parse(big->graph(), r->cut);
   EXPECT_TRUE(partition::privacy_violation(big->graph(), floored.privacy_floor, cut).empty()) << r->cut;
   EXPECT_LE(max_rel_diff(r->outputs, big->run(big->make_input(1)).begin()->second), 1e-4);
+}
+
+// tandem submit --dataset: labelled images sent inline, accuracy in the
+// summary. The labels are lenet's own answers for 15 of 20 images and wrong
+// for the other 5, so the accuracy must be exactly 75%; joint mode with
+// threshold 0 answers every sample on the edge.
+TEST(Daemons, SubmitDatasetReportsAccuracyAgainstTheLabels) {
+  const auto lenet = build_model("lenet");
+  constexpr std::uint32_t k_images = 20, k_side = 32;
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("tandem-e2e-dataset-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::vector<unsigned char> images{0, 0, 0x08, 3}, labels{0, 0, 0x08, 1};
+  const auto dim = [](std::vector<unsigned char>& out, std::uint32_t d) {
+    for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<unsigned char>(d >> s));
+  };
+  for (std::uint32_t d : {k_images, k_side, k_side}) dim(images, d);
+  dim(labels, k_images);
+  std::mt19937 rng(5);
+  for (std::uint32_t i = 0; i < k_images; ++i) {
+    at::Tensor x = at::empty({1, 1, k_side, k_side}, at::kFloat);
+    for (std::uint32_t p = 0; p < k_side * k_side; ++p) {
+      const auto v = static_cast<unsigned char>(rng() % 256);
+      images.push_back(v);
+      x.data_ptr<float>()[p] = v;
+    }
+    const auto top1 = lenet->run(x).begin()->second.argmax().item<std::int64_t>();
+    labels.push_back(static_cast<unsigned char>(i < 15 ? top1 : (top1 + 1) % 10));
+  }
+  for (const auto& [name, bytes] : {std::pair{"t10k-images-idx3-ubyte.gz", &images},
+                                    std::pair{"t10k-labels-idx1-ubyte.gz", &labels}}) {
+    gzFile f = gzopen((dir / name).c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(gzwrite(f, bytes->data(), static_cast<unsigned>(bytes->size())), static_cast<int>(bytes->size()));
+    gzclose(f);
+  }
+  Daemons d;
+  ASSERT_NO_FATAL_FAILURE(d.start_cloud("lenet"));
+  ASSERT_NO_FATAL_FAILURE(d.start_edge("lenet"));
+  const std::vector<std::string> common{"submit", "--edge", "127.0.0.1:" + std::to_string(d.control_port),
+                                        "--models", "lenet", "--dataset", "fashion-mnist:test", "--dataset-dir",
+                                        dir.string(), "--quiet", "--max-in-flight", "4"};
+  auto single = common;
+  single.insert(single.end(), {"--plan", "cloud_only"});
+  DaemonProcess sent(k_bin + "/tandem", single);
+  EXPECT_EQ(sent.wait_exit(k_task_timeout), 0) << sent.output();
+  EXPECT_NE(sent.output().find("accuracy lenet"), std::string::npos) << sent.output();
+  EXPECT_NE(sent.output().find("75.00% (15 of 20)"), std::string::npos) << sent.output();
+
+  auto joint = common;
+  joint.insert(joint.end(), {"--mode", "joint", "--little", "lenet", "--threshold", "0"});
+  DaemonProcess cascade(k_bin + "/tandem", joint);
+  EXPECT_EQ(cascade.wait_exit(k_task_timeout), 0) << cascade.output();
+  EXPECT_NE(cascade.output().find("75.00% (15 of 20)"), std::string::npos) << cascade.output();
+  EXPECT_NE(cascade.output().find("joint: 100.0% answered on the edge by the little model (20 of 20)"),
+            std::string::npos)
+      << cascade.output();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
