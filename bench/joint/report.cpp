@@ -26,6 +26,14 @@ std::ofstream open_out(const fs::path& path) {
   return out;
 }
 
+// One CSV field (RFC 4180): quoted when it holds a comma, quote or line break, quotes doubled.
+std::string csv(const std::string& field) {
+  if (field.find_first_of(",\"\n") == std::string::npos) return field;
+  std::string out = "\"";
+  for (char c : field) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
 std::string miner_name(control::MinerKind k) { return std::string(control::to_string(k)); }
 
 // What the sweep's threshold means for each miner.
@@ -182,7 +190,7 @@ void write_joint_results(const fs::path& dir, const JointResults& r) {
     out << "codec,split,crossing,samples,raw_bytes,wire_bytes,bytes_saved_pct,top1_change_pct,accuracy_pct,encode_ms,decode_ms\n";
     for (const auto& c : r.codecs) {
       out << fmt::format("{},{},{},{},{:.1f},{:.1f},{:.2f},{:.3f},{:.3f},{:.4f},{:.4f}\n", partition::to_string(c.codec),
-                         c.split, c.node, c.samples, c.raw_bytes, c.wire_bytes,
+                         c.split, csv(c.node), c.samples, c.raw_bytes, c.wire_bytes,
                          100.0 * (1 - c.wire_bytes / std::max(1.0, c.raw_bytes)), c.top1_change, c.accuracy,
                          c.encode_ms, c.decode_ms);
     }
@@ -200,10 +208,9 @@ void write_joint_results(const fs::path& dir, const JointResults& r) {
     auto out = open_out(dir / file);
     out << "name,link,samples,failures,accuracy_pct,edge_share_pct,p50_ms,p95_ms,bytes_per_sample,wall_s,cuts,task\n";
     for (const auto& x : *runs) {
-      nlohmann::json quoted = x.command;
-      out << fmt::format("{},{},{},{},{:.3f},{:.2f},{:.3f},{:.3f},{:.1f},{:.1f},\"{}\",{}\n", x.name, x.link, x.samples,
-                         x.failures, x.accuracy, x.edge_share, x.p50_ms, x.p95_ms, x.bytes_per_sample, x.wall_s, x.cuts,
-                         quoted.dump());
+      out << fmt::format("{},{},{},{},{:.3f},{:.2f},{:.3f},{:.3f},{:.1f},{:.1f},{},{}\n", csv(x.name), csv(x.link),
+                         x.samples, x.failures, x.accuracy, x.edge_share, x.p50_ms, x.p95_ms, x.bytes_per_sample,
+                         x.wall_s, csv(x.cuts), csv(x.command));
     }
   }
   {
@@ -256,7 +263,8 @@ void write_joint_results(const fs::path& dir, const JointResults& r) {
                       partition::to_string(c.codec), c.wire_bytes, 100.0 * (1 - c.wire_bytes / std::max(1.0, c.raw_bytes)),
                       c.top1_change, c.accuracy, c.encode_ms, c.decode_ms);
   }
-  md << "\nMeasured prices (what `partition::default_codec_prices` should say on this machine):\n\n";
+  md << "\nMeasured prices per MB of f32 tensor (`partition::default_codec_prices` holds these minus the fp32 row, "
+        "the framing every codec pays):\n\n";
   md << "| codec | encode ms/MB | decode ms/MB | zstd ratio |\n|---|---:|---:|---:|\n";
   for (partition::Codec c : partition::k_codecs) {
     const auto& p = r.prices[static_cast<std::size_t>(c)];
