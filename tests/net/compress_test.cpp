@@ -178,18 +178,7 @@ TEST(Zstd, CodecHelpers) {
 // A tensor record carrying `data` as it is, with the given codec and shape.
 std::shared_ptr<std::vector<std::byte>> record(std::uint8_t codec, const std::vector<std::int64_t>& dims,
                                                const std::vector<std::byte>& data, std::uint8_t dtype = 1) {
-  auto payload = std::make_shared<std::vector<std::byte>>();
-  ByteWriter w(*payload);
-  w.i32(5);
-  w.u8(dtype);
-  w.u8(codec);
-  w.u8(static_cast<std::uint8_t>(dims.size()));
-  w.u8(0);
-  for (auto d : dims) w.i64(d);
-  w.u64(data.size());
-  w.pad_to(8);
-  w.bytes(data);
-  return payload;
+  return test::tensor_record(dtype, codec, dims, data.size(), data);
 }
 
 Expected<WireTensor> decode(const std::shared_ptr<std::vector<std::byte>>& payload) {

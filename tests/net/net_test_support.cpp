@@ -19,6 +19,23 @@
 namespace tandem::net::test {
 namespace asio = boost::asio;
 
+std::shared_ptr<std::vector<std::byte>> tensor_record(std::uint8_t dtype, std::uint8_t codec,
+                                                      const std::vector<std::int64_t>& dims, std::uint64_t byte_length,
+                                                      const std::vector<std::byte>& data) {
+  auto payload = std::make_shared<std::vector<std::byte>>();
+  ByteWriter w(*payload);
+  w.i32(5);
+  w.u8(dtype);
+  w.u8(codec);
+  w.u8(static_cast<std::uint8_t>(dims.size()));
+  w.u8(0);
+  for (auto d : dims) w.i64(d);
+  w.u64(byte_length);
+  w.pad_to(8);
+  w.bytes(data);
+  return payload;
+}
+
 std::vector<WireTensor> round_trip(const std::vector<WireTensor>& in) {
   OutgoingFrame f(MessageType::infer, 1);
   for (const auto& t : in) {

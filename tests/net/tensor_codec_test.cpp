@@ -15,21 +15,10 @@ namespace {
 
 using test::round_trip;
 
-// A hand-written tensor record, for feeding the decoder what an encoder never would.
+// A hand-written tensor record announcing `byte_length`, followed by `bytes_present` zero bytes.
 std::shared_ptr<std::vector<std::byte>> record(std::uint8_t dtype, std::uint8_t codec, std::vector<std::int64_t> dims,
                                                std::uint64_t byte_length, std::size_t bytes_present) {
-  auto payload = std::make_shared<std::vector<std::byte>>();
-  ByteWriter w(*payload);
-  w.i32(5);
-  w.u8(dtype);
-  w.u8(codec);
-  w.u8(static_cast<std::uint8_t>(dims.size()));
-  w.u8(0);
-  for (auto d : dims) w.i64(d);
-  w.u64(byte_length);
-  w.pad_to(8);
-  payload->resize(payload->size() + bytes_present);
-  return payload;
+  return test::tensor_record(dtype, codec, dims, byte_length, std::vector<std::byte>(bytes_present));
 }
 
 Expected<WireTensor> decode_record(const std::shared_ptr<std::vector<std::byte>>& payload) {
