@@ -178,12 +178,17 @@ void print_chain_table(const GraphDesc& g, const partition::ChainResult& chain, 
     const Breakdown& b = sp.breakdown;
     const std::string last =
         sp.split == 0 ? "(cloud-only)" : shorten(g.node(static_cast<NodeId>(sp.split)).name, 24);
-    fmt::print("{} {:>5}  {:<24} {:>9.3f} {:>11} {:>11.3f} {:>9.3f} {:>9.3f}{}\n", sp.split == best_split ? '*' : ' ',
+    fmt::print("{} {:>5}  {:<24} {:>9.3f} {:>11} {:>11.3f} {:>9.3f} {:>9.3f}{}\n",
+               sp.split == best_split ? '*' : (sp.allowed ? ' ' : 'x'),
                sp.split, last, b.edge_ms, b.upload_bytes, transfer_ms(b), cloud_side_ms(b), b.total_ms,
                objective_cell(b, objective));
   }
-  fmt::print("(split k: nodes 1..k on the edge; bytes uploaded; transfer = upload + download + RTT; "
-             "cloud = queue wait + compute)\n");
+  fmt::print("(split k: nodes 1..k on the edge; bytes uploaded; transfer = upload + download + RTT{}; "
+             "cloud = queue wait + compute{})\n",
+             best.codec == partition::Codec::fp32 ? "" : " + encode/decode",
+             std::any_of(chain.splits.begin(), chain.splits.end(), [](const auto& sp) { return !sp.allowed; })
+                 ? "; x: the privacy floor forbids it"
+                 : "");
 }
 
 void print_dag_table(const GraphDesc& g, const Plan& best, const Plan& edge_only, const Plan& cloud_only,
@@ -270,8 +275,9 @@ int cmd_plan(const Args& args, const Context& context) {
       "cloud-wait", "expected queue wait at the cloud", cxxopts::value<std::string>()->default_value("0ms"),
       "TIME")("objective", "latency, energy, throughput or makespan (a batch: same plan as latency for one model)",
               cxxopts::value<std::string>()->default_value("latency"), "OBJ")(
-      "codec", "fp32 or fp16 (halves the bytes on the wire)", cxxopts::value<std::string>()->default_value("fp32"),
-      "CODEC")("power", "edge power draw in watts for the energy objective: COMPUTE,TRANSMIT,IDLE",
+      "codec", "fp32, fp16, int8, fp32+zstd, fp16+zstd or int8+zstd (priced: bytes and encode/decode time)", cxxopts::value<std::string>()->default_value("fp32"),
+      "CODEC")("privacy-floor", "nothing before this leaves the edge: none, layers:N or node:NAME (the plan obeys it)",
+               cxxopts::value<std::string>()->default_value("none"), "FLOOR")("power", "edge power draw in watts for the energy objective: COMPUTE,TRANSMIT,IDLE",
                cxxopts::value<std::string>(), "W,W,W")(
       "sweep", "also list the bandwidth intervals LOW:HIGH over which the best plan stays the same",
       cxxopts::value<std::string>(), "LOW:HIGH")("json", "print JSON instead of tables");
@@ -291,7 +297,10 @@ int cmd_plan(const Args& args, const Context& context) {
   }
   const std::string codec_text = text("codec");
   const auto codec = partition::codec_from_string(codec_text);
-  if (!codec) throw UsageError(fmt::format("--codec '{}': expected fp32 or fp16", codec_text));
+  if (!codec) {
+    throw UsageError(fmt::format("--codec '{}': expected fp32, fp16, int8, fp32+zstd, fp16+zstd or int8+zstd", codec_text));
+  }
+  const partition::PrivacyFloor floor = parse_text("privacy-floor", text("privacy-floor"), partition::parse_privacy_floor);
 
   CostModel model;
   model.codec = *codec;
@@ -322,6 +331,11 @@ int cmd_plan(const Args& args, const Context& context) {
   const auto& costs = planner->costs(g.name());
   model.edge_ms = costs.edge_ms;
   model.cloud_ms = costs.cloud_ms;
+  try {
+    model.edge_pinned = partition::privacy_pinned(g, floor);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(fmt::format("--privacy-floor: {}", e.what()));
+  }
   partition::validate(g, model);
 
   const bool json = result->count("json") > 0;
@@ -347,7 +361,8 @@ int cmd_plan(const Args& args, const Context& context) {
         splits.push_back({{"split", sp.split},
                           {"last_edge_node", g.node(static_cast<NodeId>(sp.split)).name},
                           {"predicted", partition::to_json(sp.breakdown)},
-                          {"objective_value", sp.objective_value}});
+                          {"objective_value", sp.objective_value},
+                          {"allowed", sp.allowed}});
       }
       out["splits"] = std::move(splits);
       if (!json) print_chain_table(g, chain, best, *objective);

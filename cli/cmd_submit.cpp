@@ -14,6 +14,7 @@
 
 #include "app/endpoint.hpp"
 #include "cli/commands.hpp"
+#include "cli/submit_tasks.hpp"
 #include "control/client.hpp"
 #include "control/queue_file.hpp"
 
@@ -101,10 +102,11 @@ void print_summary(const std::map<std::string, Summary>& per_model, const Summar
              "|predicted - measured| completion over measured completion, predicted at submission\n");
 }
 
-// The tasks of --queue, or of --models/--count with the flags' options.
-std::vector<TaskSpec> make_tasks(const cxxopts::ParseResult& args) {
+// The tasks of --queue, of --dataset (their labels into `labels`), or of
+// --models/--count with the flags' options.
+std::vector<TaskSpec> make_tasks(const cxxopts::ParseResult& args, std::vector<int>& labels) {
   if (args.count("queue")) {
-    if (args.count("models")) throw app::UsageError("use either --queue or --models, not both");
+    if (args.count("models") || args.count("dataset")) throw app::UsageError("use either --queue or --models, not both");
     try {
       return control::read_queue_file(args["queue"].as<std::string>());
     } catch (const std::invalid_argument& e) {
@@ -113,8 +115,6 @@ std::vector<TaskSpec> make_tasks(const cxxopts::ParseResult& args) {
   }
   const auto models = app::split_list(app::required(args, "models", "or --queue"));
   if (models.empty()) throw app::UsageError("--models lists no model");
-  const auto count = args["count"].as<std::size_t>();
-  if (count == 0) throw app::UsageError("--count must be at least 1");
   TaskSpec base;
   const auto field = [&](const char* flag, auto parse) {
     try {
@@ -124,10 +124,19 @@ std::vector<TaskSpec> make_tasks(const cxxopts::ParseResult& args) {
     }
   };
   base.objective = field("objective", [](const std::string& t) { return nlohmann::json(t).get<partition::Objective>(); });
-  base.codec = field("codec", [](const std::string& t) { return nlohmann::json(t).get<partition::Codec>(); });
+  base.codec = field("codec", [](const std::string& t) { return nlohmann::json(t).get<control::CodecChoice>(); });
   base.plan = field("plan", control::parse_plan_choice);
   base.deadline_ms = args["deadline"].as<double>();
   if (!(base.deadline_ms >= 0)) throw app::UsageError("--deadline must be >= 0");
+  apply_task_options(args, base);
+  if (args.count("dataset")) {
+    LabelledTasks data = dataset_tasks(args, base, models);
+    labels = std::move(data.labels);
+    return std::move(data.tasks);
+  }
+  if (args.count("limit") || args.count("dataset-dir")) throw app::UsageError("--limit and --dataset-dir need --dataset");
+  const auto count = args.count("count") ? args["count"].as<std::size_t>() : std::size_t{1};
+  if (count == 0) throw app::UsageError("--count must be at least 1");
   const auto seed = args["seed"].as<std::uint64_t>();
   std::mt19937_64 rng(seed);
   std::vector<TaskSpec> tasks;
@@ -149,13 +158,16 @@ int cmd_submit(const Args& args, const Context&) {
       "Submit a task queue to an edge daemon and print each result as it completes, then a\n"
       "summary per model (latency percentiles include queueing; 'ovh p50' is the median of\n"
       "measured - edge compute - cloud compute over tasks that used the cloud). Tasks come from\n"
-      "--models/--count (cycling through the models, or shuffled) or from --queue FILE (one JSON\n"
-      "task per line, e.g. {\"model\": \"resnet18\", \"seed\": 3, \"plan\": \"auto\"}; '#' starts a comment).");
+      "--models/--count (cycling through the models, or shuffled), from --queue FILE (one JSON\n"
+      "task per line, e.g. {\"model\": \"resnet18\", \"seed\": 3, \"plan\": \"auto\"}; '#' starts a comment),\n"
+      "or from --dataset (one task per labelled image, sent inline; the summary adds accuracy).\n"
+      "Joint inference: --mode joint --little MODEL runs MODEL on the edge and sends only the\n"
+      "samples the miner finds hard to the --models model.");
   options.add_options()
       ("edge", "edge daemon control address", cxxopts::value<std::string>()->default_value("127.0.0.1:7071"), "HOST:PORT")
       ("token-file", "send the token in this file's first line first (an edge started with --control-token-file)", cxxopts::value<std::string>(), "FILE")
       ("models", "models to cycle through, comma-separated", cxxopts::value<std::string>(), "LIST")
-      ("count", "number of tasks", cxxopts::value<std::size_t>()->default_value("1"), "N")
+      ("count", "number of tasks (default 1)", cxxopts::value<std::size_t>(), "N")
       ("shuffle", "random model order (seeded by --seed)")
       ("queue", "queue file: one JSON task per line", cxxopts::value<std::string>(), "FILE")
       ("rate", "submit at this many tasks per second (default: all at once)", cxxopts::value<double>(), "R")
@@ -163,15 +175,22 @@ int cmd_submit(const Args& args, const Context&) {
       ("objective", "latency (each task as early as it can), makespan (the whole waiting batch as early as it can), energy (least edge energy) or throughput",  cxxopts::value<std::string>()->default_value("latency"), "O")
       ("deadline", "deadline for each task's cloud part in ms (0: the daemon's default)", cxxopts::value<double>()->default_value("0"), "MS")
       ("plan", "auto, edge_only, cloud_only, split:K or cut:NODES", cxxopts::value<std::string>()->default_value("auto"), "P")
-      ("codec", "fp32 or fp16 for crossing tensors", cxxopts::value<std::string>()->default_value("fp32"), "C")
+      ("codec", "fp32, fp16, int8, fp32+zstd, fp16+zstd, int8+zstd, or auto (the planner picks within --accuracy-budget)", cxxopts::value<std::string>()->default_value("fp32"), "C")
+      ("max-in-flight", "at most this many tasks unanswered at once (0: no limit; the edge allows 4096 per connection)", cxxopts::value<std::size_t>()->default_value("0"), "N")
+      ("quiet", "no line per task: the summary only")
       ("seed", "seed for inputs and --shuffle", cxxopts::value<std::uint64_t>()->default_value("1"), "N")
       ("timeout", "give up waiting for results after this many seconds", cxxopts::value<double>()->default_value("600"), "S")
       ("json", "print one JSON object per result instead of a table");
+  add_task_options(options);
   const auto parsed = app::parse_args(options, args);
   if (!parsed) return 0;
   const cxxopts::ParseResult& result = *parsed;
   const bool json = result.count("json") > 0;
-  const std::vector<TaskSpec> tasks = make_tasks(result);
+  const bool quiet = result.count("quiet") > 0;
+  std::vector<int> labels;
+  const std::vector<TaskSpec> tasks = make_tasks(result, labels);
+  AccuracyTally accuracy(std::move(labels));
+  const std::size_t max_in_flight = result["max-in-flight"].as<std::size_t>();
   std::optional<double> rate;
   if (result.count("rate")) {
     rate = result["rate"].as<double>();
@@ -202,8 +221,10 @@ int cmd_submit(const Args& args, const Context&) {
     }
   }
   std::atomic<bool> stop_writing{false};
+  InFlightWindow window(max_in_flight);
   std::thread writer([&] {
     for (std::size_t i = 0; i < tasks.size() && !stop_writing; ++i) {
+      if (!window.wait_to_send(i)) return;
       if (rate) {
         std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(
                                                   std::chrono::duration<double>(at[i])));
@@ -236,14 +257,17 @@ int cmd_submit(const Args& args, const Context&) {
       fmt::print(stderr, "edge daemon: {}\n", error->error);
       ++all.failures;
       ++answered;
+      window.answered();
       continue;
     }
     const auto* r = std::get_if<TaskResult>(&*reply);
     if (!r) continue;  // a status or auth reply
     ++answered;
+    window.answered();
+    accuracy.add(*r);
     if (json) {
       fmt::print("{}\n", control::to_line(*r));
-    } else {
+    } else if (!quiet) {
       print_row(*r);
     }
     Summary& s = per_model[r->model];
@@ -267,9 +291,13 @@ int cmd_submit(const Args& args, const Context&) {
   }
   const double wall_s = std::chrono::duration<double>(Clock::now() - start).count();
   stop_writing = true;
+  window.close();
   client.close();
   writer.join();
-  if (!json) print_summary(per_model, all, tasks.size(), wall_s);
+  if (!json) {
+    print_summary(per_model, all, tasks.size(), wall_s);
+    accuracy.print();
+  }
   if (answered < tasks.size()) {
     fmt::print(stderr, "tandem submit: {} of {} tasks got no result ({})\n", tasks.size() - answered,
                tasks.size(), why);

@@ -9,6 +9,7 @@ namespace tandem::control {
 namespace {
 
 constexpr std::size_t k_max_model_name = 256;
+constexpr std::size_t k_max_inline_rank = 8;
 
 // Nesting depth of arrays and objects, strings skipped, stopping as soon as
 // it passes `limit`; nlohmann's parser never sees a line nested deeper.
@@ -60,6 +61,28 @@ void validate(const TaskSpec& t) {
   }
   if (!(t.deadline_ms >= 0) || !std::isfinite(t.deadline_ms)) {
     throw ProtocolError("task field 'deadline_ms' must be a finite number >= 0");
+  }
+  if (t.accuracy_budget && !(*t.accuracy_budget >= 0 && *t.accuracy_budget <= 100)) {
+    throw ProtocolError("task field 'accuracy_budget' must be a percentage, 0 to 100");
+  }
+  const int inputs = (t.input ? 1 : 0) + (t.input_file.empty() ? 0 : 1);
+  if (inputs > 1) throw ProtocolError("task fields 'input' and 'input_file' exclude each other");
+  const bool joint = t.mode == TaskMode::joint;
+  if (joint) {
+    if (t.little.empty()) throw ProtocolError("task field 'little' (the edge's model) is required with mode joint");
+    if (t.little.size() > k_max_model_name) {
+      throw ProtocolError(fmt::format("task field 'little' is longer than {} bytes", k_max_model_name));
+    }
+  } else if (!t.little.empty() || t.threshold || t.box_threshold || t.miner != MinerKind::confidence) {
+    throw ProtocolError("task fields 'little', 'miner', 'threshold' and 'box_threshold' need mode joint");
+  }
+  for (const auto& [name, value] : {std::pair{"threshold", t.threshold}, std::pair{"box_threshold", t.box_threshold}}) {
+    if (value && !(*value >= 0 && *value <= 1)) {
+      throw ProtocolError(fmt::format("task field '{}' must be a number from 0 to 1", name));
+    }
+  }
+  if (t.box_threshold && t.miner != MinerKind::ibt) {
+    throw ProtocolError("task field 'box_threshold' applies to miner ibt only");
   }
 }
 
@@ -138,6 +161,98 @@ std::string_view to_string(PlanningMode mode) {
     case PlanningMode::batch: return "batch";
   }
   return "unknown";
+}
+
+std::string_view to_string(TaskMode mode) { return mode == TaskMode::joint ? "joint" : "single"; }
+
+std::string_view to_string(MinerKind kind) {
+  switch (kind) {
+    case MinerKind::confidence: return "confidence";
+    case MinerKind::entropy: return "entropy";
+    case MinerKind::ibt: return "ibt";
+  }
+  return "confidence";
+}
+
+void to_json(nlohmann::json& j, const CodecChoice& c) {
+  if (c.automatic) {
+    j = "auto";
+  } else {
+    j = partition::to_string(c.codec);
+  }
+}
+
+void from_json(const nlohmann::json& j, CodecChoice& c) {
+  if (j == "auto") {
+    c = CodecChoice{true, partition::Codec::fp32};
+    return;
+  }
+  c.automatic = false;
+  try {
+    c.codec = j.get<partition::Codec>();
+  } catch (const std::invalid_argument&) {
+    throw std::invalid_argument("expected auto, fp32, fp16, int8, fp32+zstd, fp16+zstd or int8+zstd");
+  }
+}
+
+void to_json(nlohmann::json& j, const TaskMode& m) { j = to_string(m); }
+
+void from_json(const nlohmann::json& j, TaskMode& m) {
+  if (j == "single") {
+    m = TaskMode::single;
+  } else if (j == "joint") {
+    m = TaskMode::joint;
+  } else {
+    throw std::invalid_argument("expected single or joint");
+  }
+}
+
+void to_json(nlohmann::json& j, const MinerKind& m) { j = to_string(m); }
+
+void from_json(const nlohmann::json& j, MinerKind& m) {
+  for (MinerKind k : {MinerKind::confidence, MinerKind::entropy, MinerKind::ibt}) {
+    if (j == to_string(k)) {
+      m = k;
+      return;
+    }
+  }
+  throw std::invalid_argument("expected confidence, entropy or ibt");
+}
+
+void to_json(nlohmann::json& j, const InlineTensor& t) { j = {{"shape", t.shape}, {"values", t.values}}; }
+
+void from_json(const nlohmann::json& j, InlineTensor& t) {
+  if (!j.is_object() || j.size() != 2 || !j.contains("shape") || !j.contains("values")) {
+    throw std::invalid_argument(R"(expected {"shape": [dims], "values": [numbers]})");
+  }
+  const auto& shape = j.at("shape");
+  const auto& values = j.at("values");
+  if (!shape.is_array() || shape.empty() || shape.size() > k_max_inline_rank) {
+    throw std::invalid_argument(fmt::format("'shape' must be a list of 1 to {} dims", k_max_inline_rank));
+  }
+  std::size_t numel = 1;
+  InlineTensor out;
+  for (const auto& d : shape) {
+    if (!d.is_number_unsigned() || d.get<std::uint64_t>() > k_max_inline_elements) {
+      throw std::invalid_argument(fmt::format("'shape' dims must be whole numbers 0 to {}", k_max_inline_elements));
+    }
+    numel *= d.get<std::size_t>();
+    if (numel > k_max_inline_elements) {
+      throw std::invalid_argument(fmt::format("an inline input holds at most {} elements", k_max_inline_elements));
+    }
+    out.shape.push_back(d.get<std::int64_t>());
+  }
+  if (!values.is_array() || values.size() != numel) {
+    throw std::invalid_argument(fmt::format("'values' must list the {} elements of the shape", numel));
+  }
+  out.values.reserve(numel);
+  for (const auto& v : values) {
+    if (!v.is_number()) throw std::invalid_argument("'values' must be numbers");
+    const double x = v.get<double>();
+    if (!std::isfinite(static_cast<float>(x))) throw std::invalid_argument("'values' must fit in a float");
+    out.values.push_back(static_cast<float>(x));
+  }
+  t = std::move(out);
 }
 
 void to_json(nlohmann::json& j, const PlanChoice& c) { j = to_string(c); }

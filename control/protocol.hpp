@@ -25,6 +25,7 @@
 
 #include "partition/cost_model.hpp"
 #include "partition/plan.hpp"
+#include "partition/privacy.hpp"
 #include "control/json.hpp"
 
 namespace tandem::control {
@@ -52,16 +53,55 @@ std::string to_string(const PlanChoice& choice);
 enum class PlanningMode { light, heavy, timeline, batch };
 std::string_view to_string(PlanningMode mode);
 
+/// How a task's crossing tensors travel: a codec, or "auto" — the planner
+/// picks, per plan, the codec with the best predicted objective among those
+/// the task's accuracy budget allows.
+struct CodecChoice {
+  bool automatic = false;
+  partition::Codec codec = partition::Codec::fp32;  // when not automatic
+  friend bool operator==(const CodecChoice&, const CodecChoice&) = default;
+  friend bool operator==(const CodecChoice& c, partition::Codec codec) { return !c.automatic && c.codec == codec; }
+};
+
+/// A task whose input travels inside the line: the elements of one f32
+/// tensor, row-major. Bounded by the control line's length and by
+/// k_max_inline_elements; the shape must be the model's input shape.
+struct InlineTensor {
+  std::vector<std::int64_t> shape;
+  std::vector<float> values;
+  friend bool operator==(const InlineTensor&, const InlineTensor&) = default;
+};
+inline constexpr std::size_t k_max_inline_elements = 1 << 16;
+
+/// "single": one model, planned (split) as usual. "joint": a little model on
+/// the edge first, and the task's model only for samples a miner finds hard.
+enum class TaskMode { single, joint };
+/// Hard-example miners of joint mode (edge_daemon/miner.hpp says what each computes).
+enum class MinerKind { confidence, entropy, ibt };
+std::string_view to_string(TaskMode mode);
+std::string_view to_string(MinerKind kind);
+
 struct TaskSpec {
   std::uint64_t task = 0;          // the client's id, echoed in the result
-  std::string model;               // a model the edge serves (required)
-  std::uint64_t seed = 0;          // input seed, used when input_file is empty
+  std::string model;               // a model the edge serves (required); joint: the big model
+  std::uint64_t seed = 0;          // input seed, used without input_file or input
   std::string input_file;          // a tensor file under the daemon's --input-dir
   partition::Objective objective = partition::Objective::latency;
   double deadline_ms = 0;          // budget for the cloud part; 0: the daemon's default
   PlanChoice plan;
-  partition::Codec codec = partition::Codec::fp32;
+  CodecChoice codec;
   bool return_outputs = false;     // include the first output's values in the result
+  std::optional<InlineTensor> input;  // the input itself (instead of seed or input_file)
+  // Percent of samples whose top-1 may differ from fp32 because of a lossy
+  // codec (the daemon's --codec-accuracy table says how much each changes
+  // each model); null: no limit for an explicit codec, lossless only for "auto".
+  std::optional<double> accuracy_budget;
+  partition::PrivacyFloor privacy_floor;  // added to the daemon's --privacy-floor
+  TaskMode mode = TaskMode::single;
+  std::string little;              // joint: the edge's little model (required)
+  MinerKind miner = MinerKind::confidence;
+  std::optional<double> threshold;      // joint: the miner's threshold; null: its default
+  std::optional<double> box_threshold;  // joint, ibt: the per-class (box) threshold; null: its default
   friend bool operator==(const TaskSpec&, const TaskSpec&) = default;
 };
 
@@ -72,6 +112,20 @@ struct TaskSpec {
 struct ResourceWaits {
   double edge = 0, uplink = 0, cloud = 0;
   friend bool operator==(const ResourceWaits&, const ResourceWaits&) = default;
+};
+
+/// How a joint task was answered.
+struct JointOutcome {
+  std::string answered_by;    // "little" or "big"
+  std::string little_model;
+  std::string big_model;
+  MinerKind miner = MinerKind::confidence;
+  bool hard = false;          // the miner sent it to the big model
+  double score = 0;           // what the miner measured (max softmax, normalised entropy, hard coefficient)
+  double threshold = 0;
+  std::string reason;         // e.g. "max softmax 0.612 < 0.900"
+  std::int64_t little_top1 = -1;
+  double little_ms = 0;       // the little model's measured_ms
 };
 
 struct TaskResult {
@@ -112,6 +166,9 @@ struct TaskResult {
   std::int64_t top1 = -1;       // argmax of the first output
   double output_checksum = 0;   // sum of the first output
   std::vector<float> outputs;   // the first output's values, when the task asked for them
+  std::optional<partition::Codec> codec;  // how its tensors travelled (null when nothing was planned)
+  std::string privacy_floor;    // the floor its plan obeyed ("none" when there was none)
+  std::optional<JointOutcome> joint;  // joint tasks only
 };
 
 /// The daemon's counters and link estimate ({"op": "status"}).
@@ -176,17 +233,28 @@ Reply parse_reply(std::string_view line);
 // JSON of the types above: the field lists are declared once, here.
 void to_json(nlohmann::json& j, const PlanChoice& c);
 void from_json(const nlohmann::json& j, PlanChoice& c);
+void to_json(nlohmann::json& j, const CodecChoice& c);
+void from_json(const nlohmann::json& j, CodecChoice& c);
+void to_json(nlohmann::json& j, const TaskMode& m);
+void from_json(const nlohmann::json& j, TaskMode& m);
+void to_json(nlohmann::json& j, const MinerKind& m);
+void from_json(const nlohmann::json& j, MinerKind& m);
+void to_json(nlohmann::json& j, const InlineTensor& t);
+void from_json(const nlohmann::json& j, InlineTensor& t);
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(JointOutcome, answered_by, little_model, big_model, miner, hard,
+                                                score, threshold, reason, little_top1, little_ms)
 void to_json(nlohmann::json& j, const PlanningMode& m);
 void from_json(const nlohmann::json& j, PlanningMode& m);
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TaskSpec, task, model, seed, input_file, objective,
-                                                deadline_ms, plan, codec, return_outputs)
+                                                deadline_ms, plan, codec, return_outputs, input, accuracy_budget,
+                                                privacy_floor, mode, little, miner, threshold, box_threshold)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ResourceWaits, edge, uplink, cloud)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     TaskResult, task, model, ok, error, placement, cut, objective, mode, edge_nodes, crossing_tensors,
     crossing_bytes, predicted_ms, predicted_edge_ms, predicted_transfer_ms, predicted_cloud_ms,
     measured_ms, edge_ms, transfer_ms, cloud_ms, queue_ms, started_ms, cloud_queue_ms, fallback_ms, fallback,
     fallback_reason, replanned, predicted_completion_ms, completion_ms, predicted_wait, measured_wait,
-    bandwidth_mbit, rtt_ms, pipelined, output_shape, top1, output_checksum, outputs)
+    bandwidth_mbit, rtt_ms, pipelined, output_shape, top1, output_checksum, outputs, codec, privacy_floor, joint)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Status, op, submitted, completed, failed, fallbacks,
                                                 edge_only, split, cloud_only, queued, in_flight,
                                                 uplink_queued, scheduler, heavy,

@@ -141,7 +141,9 @@ class ControlServer::Connection {
 };
 
 ControlServer::ControlServer(ControlConfig config, EdgeService& service)
-    : config_(std::move(config)), service_(service), acceptor_(io_), outbox_(std::make_shared<Outbox>()) {
+    : config_(std::move(config)), service_(service),
+      tasks_([&service](control::TaskSpec task, ResultCallback done) { service.submit(std::move(task), std::move(done)); }),
+      acceptor_(io_), outbox_(std::make_shared<Outbox>()) {
   outbox_->io = &io_;
 }
 
@@ -275,7 +277,7 @@ void ControlServer::handle_line(const std::shared_ptr<Connection>& c, std::strin
   }
   ++c->pending;
   std::weak_ptr<Connection> weak = c;
-  service_.submit(std::move(task), [outbox = outbox_, weak](control::TaskResult result) {
+  tasks_.submit(std::move(task), [outbox = outbox_, weak](control::TaskResult result) {
     std::string out = control::to_line(result) + "\n";
     std::lock_guard lock(outbox->mutex);
     if (!outbox->io) {

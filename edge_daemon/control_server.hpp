@@ -36,6 +36,7 @@
 
 #include "app/endpoint.hpp"
 #include "edge_daemon/edge_service.hpp"
+#include "edge_daemon/joint.hpp"
 
 namespace tandem::edge {
 
@@ -85,6 +86,7 @@ class ControlServer {
 
   ControlConfig config_;
   EdgeService& service_;
+  JointRunner tasks_;  // joint tasks run here; every other task goes straight to service_
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::unordered_set<std::shared_ptr<Connection>> open_;  // I/O thread only

@@ -48,7 +48,18 @@ int run_edge_daemon(const EdgeConfig& config, const std::function<void(std::uint
   at::set_num_threads(config.service.threads);
   auto planner = planner::Planner::from_profiles(config.edge_profile, config.cloud_profile);
   ModelSet models = app::load_serving_models(config.models);
-  for (const auto& [name, model] : models) planner->add_model(model->graph());
+  for (const auto& [name, model] : models) {
+    planner->add_model(model->graph());
+    try {
+      partition::privacy_pinned(model->graph(), config.service.privacy_floor);
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(fmt::format("--privacy-floor {}: {}", partition::to_string(config.service.privacy_floor),
+                                           e.what()));
+    }
+  }
+  if (!config.service.privacy_floor.empty()) {
+    spdlog::info("privacy floor {}: nothing before it leaves the edge", partition::to_string(config.service.privacy_floor));
+  }
 
   std::shared_ptr<CloudLink> link;
   if (config.cloud) {

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/logging.hpp"
+#include "edge_daemon/inline_input.hpp"
 #include "net/torch_bridge.hpp"
 
 namespace tandem::edge {
@@ -19,10 +20,6 @@ using control::TaskSpec;
 
 double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
-}
-
-net::Codec wire_codec(partition::Codec c) {
-  return c == partition::Codec::fp16 ? net::Codec::fp16 : net::Codec::raw;
 }
 
 // The tensor file a task names, confined to the input directory: relative
@@ -87,6 +84,8 @@ struct EdgeService::Job {
   Clock::time_point submitted, started, edge_done, upload_start, written;
   std::shared_ptr<const Model> model;
   std::optional<std::string> error;  // refused before it could start
+  partition::Codec codec = partition::Codec::fp32;  // the task's codec, resolved (codec_policy.hpp)
+  partition::PrivacyFloor floor;     // the daemon's and the task's, merged
   std::optional<Cut> cut;
   partition::CutWork work;    // of the cut in use: the timeline's view of the task
   double local_rest_ms = 0;   // predicted edge ms of the nodes not in the cut
@@ -170,6 +169,16 @@ void EdgeService::prepare(Job& job) const {
     return;
   }
   job.model = it->second;
+  // Issue 15: the privacy floor and the codec (edge_daemon/codec_policy.hpp).
+  try {
+    job.floor = partition::merged(config_.privacy_floor, job.spec.privacy_floor);
+    partition::privacy_pinned(job.model->graph(), job.floor);  // a node the model lacks is refused here
+    planner::Conditions cond = conditions(partition::Codec::fp32);
+    cond.privacy = job.floor;
+    job.codec = resolve_codec(*planner_, job.spec, job.model->graph(), cond, config_.codec_accuracy.get());
+  } catch (const std::exception& e) {
+    job.error = e.what();
+  }
 }
 
 void EdgeService::submit(TaskSpec task, ResultCallback done) {
@@ -260,10 +269,18 @@ planner::Conditions EdgeService::conditions(partition::Codec codec) const {
   return conditions_locked(codec);
 }
 
-std::vector<partition::CutWork> EdgeService::options_for(const Job& job, const planner::Conditions& cond) const {
+std::vector<partition::CutWork> EdgeService::options_for(const Job& job, const planner::Conditions& conditions) const {
   const TaskSpec& spec = job.spec;
   const GraphDesc& g = job.model->graph();
-  const auto one = [&](const Cut& cut) { return std::vector{planner_->cut_work(spec.model, cut, spec.codec)}; };
+  planner::Conditions cond = conditions;
+  cond.codec = job.codec;
+  cond.privacy = job.floor;
+  const auto one = [&](const Cut& cut) {
+    if (const std::string why = partition::privacy_violation(g, job.floor, cut); !why.empty()) {
+      throw std::invalid_argument(why);
+    }
+    return std::vector{planner_->cut_work(spec.model, cut, job.codec)};
+  };
   using Mode = control::PlanChoice::Mode;
   switch (spec.plan.mode) {
     case Mode::automatic: {
@@ -275,8 +292,11 @@ std::vector<partition::CutWork> EdgeService::options_for(const Job& job, const p
       // exactly as the optimiser does.
       std::vector<partition::CutWork> options =
           one(planner_->plan(spec.model, partition::Objective::latency, cond).cut);
-      const auto candidates = planner_->candidates(spec.model, spec.codec);
-      options.insert(options.end(), candidates->begin(), candidates->end());
+      const auto candidates = planner_->candidates(spec.model, job.codec);
+      const auto pinned = partition::privacy_pinned(g, job.floor);
+      for (const auto& w : *candidates) {
+        if (partition::pinned_violation(g, pinned, w.cut).empty()) options.push_back(w);
+      }
       return options;
     }
     case Mode::edge_only:
@@ -342,7 +362,7 @@ void EdgeService::predict_at_submit_locked(Job& job) {
   // each at its earliest completion: the prediction the result reports.
   try {
     const auto now = Clock::now();
-    const planner::Conditions cond = conditions_locked(job.spec.codec);
+    const planner::Conditions cond = conditions_locked(job.codec);
     const double rtt = cond.link.rtt_ms;
     partition::Timeline t = timeline_locked(now, cond.link);
     const auto place_best = [&](const Job& j) {
@@ -380,7 +400,7 @@ EdgeService::Choice EdgeService::choose(const std::vector<JobPtr>& window) {
   std::size_t starving = window.size();
   {
     std::lock_guard lock(mutex_);
-    cond = conditions_locked(window.front()->spec.codec);
+    cond = conditions_locked(window.front()->codec);
     t = timeline_locked(now, cond.link);
     for (std::size_t i = 0; i < window.size() && starving == window.size(); ++i) {
       if (window[i]->overtaken >= config_.batch_window) starving = i;
@@ -392,7 +412,7 @@ EdgeService::Choice EdgeService::choose(const std::vector<JobPtr>& window) {
   std::map<std::tuple<std::string, int, std::string, int>, std::size_t> groups;
   for (const JobPtr& j : window) {
     planner::Conditions c = cond;
-    c.codec = j->spec.codec;
+    c.codec = j->codec;
     try {
       works.push_back(options_for(*j, c));
     } catch (const std::exception& e) {
@@ -401,7 +421,7 @@ EdgeService::Choice EdgeService::choose(const std::vector<JobPtr>& window) {
     }
     partition::BatchTask task;
     for (const auto& w : works.back()) task.options.push_back(partition::stages_of(w, cond.link));
-    const auto key = std::make_tuple(j->spec.model, static_cast<int>(j->spec.codec), control::to_string(j->spec.plan),
+    const auto key = std::make_tuple(j->spec.model, static_cast<int>(j->codec), control::to_string(j->spec.plan),
                                      static_cast<int>(j->spec.objective));
     task.group = groups.emplace(key, groups.size()).first->second;
     tasks.push_back(std::move(task));
@@ -463,15 +483,16 @@ EdgeService::Choice EdgeService::choose_alone(const JobPtr& job) {
   c.job = job;
   if (job->error) return c;
   const TaskSpec& spec = job->spec;
-  c.cond = conditions(spec.codec);
+  c.cond = conditions(job->codec);
+  c.cond.privacy = job->floor;
   c.objective = spec.objective;
   c.mode = planning_mode(spec, c.objective);
   try {
     if (spec.plan.mode == control::PlanChoice::Mode::automatic) {
       if (link_ && link_->connected()) {
-        c.work = planner_->cut_work(spec.model, planner_->plan(spec.model, c.objective, c.cond).cut, spec.codec);
+        c.work = planner_->cut_work(spec.model, planner_->plan(spec.model, c.objective, c.cond).cut, job->codec);
       } else {
-        c.work = planner_->cut_work(spec.model, Cut::edge_only(job->model->graph()), spec.codec);
+        c.work = planner_->cut_work(spec.model, Cut::edge_only(job->model->graph()), job->codec);
         c.cloud_down = link_ ? fmt::format("cloud unreachable: {}", link_->last_error()) : "no cloud configured";
       }
     } else {
@@ -570,8 +591,13 @@ void EdgeService::start_task(const JobPtr& job, const Choice& choice) {
   }
 
   job->cut = job->work.cut;
-  const partition::Plan plan = planner_->evaluate(spec.model, *job->cut, choice.objective, choice.cond);
-  const auto candidates = planner_->candidates(spec.model, spec.codec);
+  planner::Conditions cond = choice.cond;
+  cond.codec = job->codec;
+  cond.privacy = job->floor;
+  const partition::Plan plan = planner_->evaluate(spec.model, *job->cut, choice.objective, cond);
+  r.codec = job->codec;
+  r.privacy_floor = partition::to_string(job->floor);
+  const auto candidates = planner_->candidates(spec.model, job->codec);
   const auto edge_only = std::find_if(candidates->begin(), candidates->end(), [](const auto& w) { return w.edge_only; });
   job->local_rest_ms = std::max(0.0, edge_only->edge_ms - job->work.edge_ms);
   job->planned_bytes_per_s = choice.cond.link.uplink_bytes_per_s;
@@ -592,7 +618,7 @@ void EdgeService::start_task(const JobPtr& job, const Choice& choice) {
   const GraphDesc& g = job->model->graph();
   const auto crossing = job->cut->crossing(g);
   r.crossing_tensors = crossing.size();
-  for (NodeId id : crossing) r.crossing_bytes += partition::wire_bytes(g.node(id), spec.codec);
+  for (NodeId id : crossing) r.crossing_bytes += partition::wire_bytes(g.node(id), job->codec);
   enqueue_upload(job);
 }
 
@@ -600,8 +626,9 @@ void EdgeService::run_edge_side(Job& job) {
   const Model& model = *job.model;
   const TaskSpec& spec = job.spec;
   const std::vector<at::Tensor> inputs =
-      spec.input_file.empty() ? model.make_inputs(spec.seed)
-                              : load_task_inputs(config_.input_dir, spec.input_file, model.graph().input_shapes());
+      spec.input ? inline_inputs(model, *spec.input)
+      : spec.input_file.empty() ? model.make_inputs(spec.seed)
+                                : load_task_inputs(config_.input_dir, spec.input_file, model.graph().input_shapes());
   const auto start = Clock::now();
   job.held = model.run_edge(*job.cut, inputs, RunOptions{.slowdown = config_.slowdown});
   job.result.edge_ms = ms_between(start, Clock::now());
@@ -654,7 +681,7 @@ void EdgeService::send_to_cloud(const JobPtr& job) {
   const double deadline = job->spec.deadline_ms > 0 ? job->spec.deadline_ms : config_.default_deadline_ms;
   request.deadline_ms = static_cast<std::uint32_t>(deadline);
   for (NodeId id : job->cut->crossing(g)) {
-    request.tensors.push_back(net::to_wire(id, job->held.at(id), wire_codec(job->spec.codec)));
+    request.tensors.push_back(net::to_wire(id, job->held.at(id), wire_codec(job->codec)));
   }
   // The I/O thread only queues events for the completion thread.
   const auto post = [this](Event e) {
@@ -733,7 +760,7 @@ void EdgeService::check_uplink() {
     const auto now = Clock::now();
     if (on_wire_) {
       // A transfer past its predicted end bounds the bandwidth from above.
-      const planner::Conditions measured = conditions_locked(on_wire_->spec.codec);
+      const planner::Conditions measured = conditions_locked(on_wire_->codec);
       const double bytes = static_cast<double>(on_wire_->work.upload_bytes);
       const double elapsed_ms = ms_between(on_wire_->upload_start, now);
       const double predicted_ms = bytes * k_ms_per_s / measured.link.uplink_bytes_per_s;

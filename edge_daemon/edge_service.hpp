@@ -42,6 +42,7 @@
 #include "app/metrics.hpp"
 #include "control/protocol.hpp"
 #include "edge_daemon/cloud_link.hpp"
+#include "edge_daemon/codec_policy.hpp"
 #include "models/model.hpp"
 #include "partition/schedule.hpp"
 #include "planner/planner.hpp"
@@ -73,6 +74,11 @@ struct EdgeServiceConfig {
   // Tasks may name tensor files only under this directory; empty: input
   // files are refused.
   std::filesystem::path input_dir;
+  // Nothing before this floor leaves the edge, whatever a task asks (a task's
+  // own floor adds to it); partition/privacy.hpp.
+  partition::PrivacyFloor privacy_floor;
+  // Measured top-1 change of lossy codecs per model, for accuracy budgets; null: none.
+  std::shared_ptr<const CodecAccuracy> codec_accuracy;
 };
 
 /// Counters for status and metrics.

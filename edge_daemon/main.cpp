@@ -62,6 +62,8 @@ int main(int argc, char** argv) {
         ("assume-bandwidth", "uplink assumed before the first measurement", cxxopts::value<std::string>()->default_value("10mbit"), "RATE")
         ("probe-interval", "probe the link when idle this often", cxxopts::value<std::string>()->default_value("500ms"), "TIME")
         ("input-dir", "tasks may name tensor files (input_file) under this directory only; default: none allowed", cxxopts::value<std::string>(), "DIR")
+        ("privacy-floor", "nothing computed before this leaves the edge: layers:N (N weight layers deep on every path) or node:NAME; tasks may add to it", cxxopts::value<std::string>()->default_value("none"), "FLOOR")
+        ("codec-accuracy", "measured top-1 change of lossy codecs per model (JSON, bench/joint.sh writes it), for tasks' accuracy budgets", cxxopts::value<std::string>(), "FILE")
         ("metrics", "serve Prometheus metrics at http://HOST:PORT/metrics", cxxopts::value<std::string>(), "HOST:PORT");
     options.add_options("control port")
         ("control", "control port address; port 0 picks one (logged)", cxxopts::value<std::string>()->default_value("127.0.0.1:7071"), "HOST:PORT")
@@ -109,6 +111,11 @@ int main(int argc, char** argv) {
       throw app::UsageError("--batch-window must be between 1 and 64 (planning time grows with its cube)");
     }
     if (args.count("input-dir")) c.service.input_dir = args["input-dir"].as<std::string>();
+    c.service.privacy_floor = app::parse_flag(args, "privacy-floor", partition::parse_privacy_floor);
+    if (args.count("codec-accuracy")) {
+      c.service.codec_accuracy = std::make_shared<const edge::CodecAccuracy>(
+          edge::load_codec_accuracy(args["codec-accuracy"].as<std::string>()));
+    }
     c.probe_interval = duration_flag(args, "probe-interval");
     if (args.count("metrics")) c.metrics = app::parse_flag(args, "metrics", app::parse_endpoint);
 

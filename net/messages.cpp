@@ -80,9 +80,14 @@ std::optional<Error> get_tensors(ByteReader& r, const Frame& f, std::vector<Wire
     return malformed(f.header.type, fmt::format("tensor count {} impossible in {} remaining bytes", n, r.remaining()));
   }
   out.reserve(n);
+  std::uint64_t inflated = 0;  // bytes zstd tensors decompressed to, bounded like one tensor
   for (std::size_t i = 0; i < n; ++i) {
     auto t = decode_tensor(r, f.payload);
     if (!t) return Error{t.error().code, fmt::format("{} tensor {}: {}", to_string(f.header.type), i, t.error().message)};
+    if (uses_zstd(t.value().codec)) inflated += t.value().data.size();
+    if (inflated > k_max_zstd_decoded_bytes) {
+      return malformed(f.header.type, fmt::format("zstd tensors decompress to more than {} bytes", k_max_zstd_decoded_bytes));
+    }
     out.push_back(std::move(t).value());
   }
   return std::nullopt;

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "net/compress.hpp"
+
 namespace tandem::net {
 namespace {
 
@@ -30,19 +32,33 @@ std::optional<DType> dtype_from_wire(std::uint8_t code) {
   return std::nullopt;
 }
 
-// Bytes per element as sent: fp16 sends f32 tensors as halves.
-std::size_t wire_element_size(DType dtype, Codec codec) {
-  return codec == Codec::fp16 ? 2 : element_size(dtype);
+bool known_codec(std::uint8_t code) {
+  for (Codec c : {Codec::raw, Codec::fp16, Codec::int8, Codec::raw_zstd, Codec::fp16_zstd, Codec::int8_zstd}) {
+    if (static_cast<std::uint8_t>(c) == code) return true;
+  }
+  return false;
+}
+
+// Bytes the precision stage produces (before zstd): fp16 sends f32 tensors as
+// halves, int8 as a quantised block.
+std::uint64_t precision_bytes(DType dtype, Codec codec, const Shape& shape, std::int64_t numel) {
+  switch (precision_of(codec)) {
+    case Codec::fp16: return 2 * static_cast<std::uint64_t>(numel);
+    case Codec::int8: return int8_block_bytes(shape, numel);
+    default: return static_cast<std::uint64_t>(numel) * element_size(dtype);
+  }
 }
 
 // Validates the metadata shared by encoder and decoder; returns numel through `numel_out`.
 std::optional<Error> check_meta(NodeId node, DType dtype, Codec codec, const Shape& shape, std::int64_t* numel_out) {
-  if (codec != Codec::raw && codec != Codec::fp16) {
+  if (!known_codec(static_cast<std::uint8_t>(codec))) {
     return Error::make(Errc::invalid_tensor, fmt::format("tensor of node {}: unknown codec {}", node,
                                                          static_cast<unsigned>(codec)));
   }
-  if (codec == Codec::fp16 && dtype != DType::f32) {
-    return Error::make(Errc::invalid_tensor, fmt::format("tensor of node {}: the fp16 codec applies to f32 only", node));
+  if (precision_of(codec) != Codec::raw && dtype != DType::f32) {
+    return Error::make(Errc::invalid_tensor,
+                       fmt::format("tensor of node {}: the {} codec applies to f32 only", node,
+                                   precision_of(codec) == Codec::fp16 ? "fp16" : "int8"));
   }
   if (shape.size() > k_max_rank) {
     return Error::make(Errc::invalid_tensor,
@@ -63,7 +79,34 @@ std::optional<Error> check_meta(NodeId node, DType dtype, Codec codec, const Sha
   return std::nullopt;
 }
 
+// The fp16 stage: f32 values to little-endian halves.
+std::vector<std::byte> to_halves(std::span<const std::byte> f32_bytes) {
+  const std::size_t count = f32_bytes.size() / 4;
+  std::vector<std::byte> halves(2 * count);
+  for (std::size_t i = 0; i < count; ++i) {
+    float v;
+    std::memcpy(&v, f32_bytes.data() + 4 * i, 4);
+    const std::uint16_t h = float_to_half(v);
+    halves[2 * i] = static_cast<std::byte>(h & 0xFFu);
+    halves[2 * i + 1] = static_cast<std::byte>(h >> 8);
+  }
+  return halves;
+}
+
 }  // namespace
+
+Codec precision_of(Codec codec) noexcept {
+  return static_cast<Codec>(static_cast<std::uint8_t>(codec) & ~static_cast<std::uint8_t>(Codec::raw_zstd));
+}
+
+bool uses_zstd(Codec codec) noexcept {
+  return (static_cast<std::uint8_t>(codec) & static_cast<std::uint8_t>(Codec::raw_zstd)) != 0;
+}
+
+Codec with_zstd(Codec codec, bool with) noexcept {
+  const auto base = static_cast<std::uint8_t>(precision_of(codec));
+  return static_cast<Codec>(with ? base | static_cast<std::uint8_t>(Codec::raw_zstd) : base);
+}
 
 std::int64_t WireTensor::numel() const noexcept {
   std::int64_t n = 1;
@@ -160,34 +203,41 @@ std::optional<Error> validate_tensor(const WireTensor& t) {
 
 std::optional<Error> encode_tensor(OutgoingFrame& frame, const WireTensor& t) {
   if (auto e = validate_tensor(t)) return e;
-  const std::size_t wire_bytes = static_cast<std::size_t>(t.numel()) * wire_element_size(t.dtype, t.codec);
+  // The precision stage: raw bytes are referenced, fp16 and int8 are new
+  // storage the frame owns.
+  std::span<const std::byte> bytes = t.data;
+  std::shared_ptr<const void> owner = t.owner;
+  auto own = [&](std::vector<std::byte> converted) {
+    auto held = std::make_shared<std::vector<std::byte>>(std::move(converted));
+    bytes = std::span<const std::byte>(*held);
+    owner = std::move(held);
+  };
+  if (precision_of(t.codec) == Codec::fp16) own(to_halves(t.data));
+  if (precision_of(t.codec) == Codec::int8) {
+    own(int8_encode(std::span(reinterpret_cast<const float*>(t.data.data()), t.data.size() / 4), t.shape));
+  }
+  Codec codec = t.codec;
+  if (uses_zstd(codec)) {
+    std::vector<std::byte> compressed = bytes.size() <= k_max_zstd_decoded_bytes ? zstd_compress(bytes)
+                                                                                  : std::vector<std::byte>{};
+    if (!compressed.empty() && compressed.size() < bytes.size()) {
+      own(std::move(compressed));
+    } else {
+      codec = with_zstd(codec, false);  // zstd would not shrink it
+    }
+  }
   {
     ByteWriter w(frame.inline_bytes());
     w.i32(t.node_id);
     w.u8(dtype_wire_code(t.dtype));
-    w.u8(static_cast<std::uint8_t>(t.codec));
+    w.u8(static_cast<std::uint8_t>(codec));
     w.u8(static_cast<std::uint8_t>(t.shape.size()));
     w.u8(0);
     for (std::int64_t d : t.shape) w.i64(d);
-    w.u64(wire_bytes);
+    w.u64(bytes.size());
   }
   frame.pad_payload_to(k_data_alignment);
-  if (t.codec == Codec::raw) {
-    frame.append_external(t.data, t.owner);
-    return std::nullopt;
-  }
-  // fp16: the converted bytes are new storage owned by the frame.
-  auto halves = std::make_shared<std::vector<std::byte>>(wire_bytes);
-  const auto count = static_cast<std::size_t>(t.numel());
-  for (std::size_t i = 0; i < count; ++i) {
-    float v;
-    std::memcpy(&v, t.data.data() + 4 * i, 4);
-    const std::uint16_t h = float_to_half(v);
-    (*halves)[2 * i] = static_cast<std::byte>(h & 0xFFu);
-    (*halves)[2 * i + 1] = static_cast<std::byte>(h >> 8);
-  }
-  const std::span<const std::byte> view(*halves);
-  frame.append_external(view, std::move(halves));
+  frame.append_external(bytes, std::move(owner));
   return std::nullopt;
 }
 
@@ -200,9 +250,7 @@ Expected<WireTensor> decode_tensor(ByteReader& r, const std::shared_ptr<const st
   }
   const auto dtype = dtype_from_wire(dtype_code);
   if (!dtype) return malformed(fmt::format("tensor of node {}: unknown dtype code {}", node, dtype_code));
-  if (codec_code > static_cast<std::uint8_t>(Codec::fp16)) {
-    return malformed(fmt::format("tensor of node {}: unknown codec {}", node, codec_code));
-  }
+  if (!known_codec(codec_code)) return malformed(fmt::format("tensor of node {}: unknown codec {}", node, codec_code));
   if (reserved != 0) return malformed(fmt::format("tensor of node {}: reserved byte is {}", node, reserved));
   if (rank > k_max_rank) return malformed(fmt::format("tensor of node {}: rank {} exceeds {}", node, rank, k_max_rank));
   WireTensor t;
@@ -217,8 +265,17 @@ Expected<WireTensor> decode_tensor(ByteReader& r, const std::shared_ptr<const st
   if (auto e = check_meta(t.node_id, t.dtype, t.codec, t.shape, &numel)) return std::move(*e);
   std::uint64_t byte_length = 0;
   if (!r.u64(byte_length)) return malformed(fmt::format("tensor of node {}: byte length truncated", node));
-  const std::uint64_t expected = static_cast<std::uint64_t>(numel) * wire_element_size(t.dtype, t.codec);
-  if (byte_length != expected) {
+  const std::uint64_t expected = precision_bytes(t.dtype, t.codec, t.shape, numel);
+  if (uses_zstd(t.codec)) {
+    if (expected > k_max_zstd_decoded_bytes) {
+      return malformed(fmt::format("tensor of node {}: shape {} needs {} bytes, more than a zstd tensor may hold ({})",
+                                   node, fmt::join(t.shape, "x"), expected, k_max_zstd_decoded_bytes));
+    }
+    if (byte_length == 0 || byte_length > zstd_bound(expected)) {
+      return malformed(fmt::format("tensor of node {}: a zstd frame of {} bytes cannot hold shape {} ({} bytes)", node,
+                                   byte_length, fmt::join(t.shape, "x"), expected));
+    }
+  } else if (byte_length != expected) {
     return malformed(fmt::format("tensor of node {}: shape {} needs {} bytes, byte length says {}", node,
                                  fmt::join(t.shape, "x"), expected, byte_length));
   }
@@ -228,20 +285,37 @@ Expected<WireTensor> decode_tensor(ByteReader& r, const std::shared_ptr<const st
     return malformed(fmt::format("tensor of node {}: {} bytes announced, payload has {} left", node, byte_length,
                                  r.remaining()));
   }
-  if (t.codec == Codec::raw) {
-    t.data = bytes;
-    t.owner = payload;
-    return t;
+  std::shared_ptr<const void> owner = payload;
+  if (uses_zstd(t.codec)) {
+    auto inflated = std::make_shared<std::vector<std::byte>>(static_cast<std::size_t>(expected));
+    if (auto why = zstd_decompress(bytes, *inflated)) return malformed(fmt::format("tensor of node {}: {}", node, *why));
+    bytes = std::span<const std::byte>(*inflated);
+    owner = std::move(inflated);
   }
-  auto floats = std::make_shared<std::vector<float>>(static_cast<std::size_t>(numel));
-  for (std::size_t i = 0; i < floats->size(); ++i) {
-    const auto lo = static_cast<std::uint16_t>(bytes[2 * i]);
-    const auto hi = static_cast<std::uint16_t>(bytes[2 * i + 1]);
-    (*floats)[i] = half_to_float(static_cast<std::uint16_t>(lo | (hi << 8)));
+  switch (precision_of(t.codec)) {
+    case Codec::fp16: {
+      auto floats = std::make_shared<std::vector<float>>(static_cast<std::size_t>(numel));
+      for (std::size_t i = 0; i < floats->size(); ++i) {
+        const auto lo = static_cast<std::uint16_t>(bytes[2 * i]);
+        const auto hi = static_cast<std::uint16_t>(bytes[2 * i + 1]);
+        (*floats)[i] = half_to_float(static_cast<std::uint16_t>(lo | (hi << 8)));
+      }
+      t.data = std::as_bytes(std::span<const float>(*floats));
+      t.owner = std::move(floats);
+      return t;
+    }
+    case Codec::int8: {
+      auto floats = std::make_shared<std::vector<float>>(static_cast<std::size_t>(numel));
+      if (auto why = int8_decode(bytes, t.shape, *floats)) return malformed(fmt::format("tensor of node {}: {}", node, *why));
+      t.data = std::as_bytes(std::span<const float>(*floats));
+      t.owner = std::move(floats);
+      return t;
+    }
+    default:
+      t.data = bytes;
+      t.owner = std::move(owner);
+      return t;
   }
-  t.data = std::as_bytes(std::span<const float>(*floats));
-  t.owner = std::move(floats);
-  return t;
 }
 
 }  // namespace tandem::net

@@ -6,16 +6,23 @@
 //   i32  node_id      producer node of a crossing tensor, or the output node
 //   u8   dtype        1 = f32, 2 = f16, 3 = i64, 4 = i32, 5 = u8, 6 = bool: the element
 //                     type the receiver gets
-//   u8   codec        0 = raw (little-endian elements), 1 = fp16 (f32 sent as IEEE half)
+//   u8   codec        0 = raw (little-endian elements), 1 = fp16 (f32 sent as IEEE half),
+//                     2 = int8 (f32 as a per-channel affine int8 block, net/compress.hpp);
+//                     +16 (16, 17, 18) = the same, then compressed as one zstd frame
 //   u8   rank         0..k_max_rank
 //   u8   reserved     0
 //   i64  dims[rank]   each >= 0
 //   u64  byte_length  bytes that follow on the wire; must equal numel × wire element size
+//                     (int8: 8 × channels + numel); zstd codecs: the frame's size, at
+//                     most zstd's bound for those bytes, which must be at most
+//                     k_max_zstd_decoded_bytes
 //   ...  zero padding to an 8-byte payload offset (so received data is aligned)
 //   ...  bytes
 //
 // Encoding never copies raw tensor bytes (they are referenced by the frame's
-// gather list); decoding raw tensors points into the received payload.
+// gather list); decoding raw tensors points into the received payload. A
+// tensor zstd does not shrink travels without it (its codec byte says so).
+// Decoded fp16 and int8 tensors are f32.
 
 #include <cstddef>
 #include <cstdint>
@@ -32,10 +39,21 @@
 
 namespace tandem::net {
 
-enum class Codec : std::uint8_t { raw = 0, fp16 = 1 };
+enum class Codec : std::uint8_t { raw = 0, fp16 = 1, int8 = 2, raw_zstd = 16, fp16_zstd = 17, int8_zstd = 18 };
 
 inline constexpr std::size_t k_max_rank = 8;
 inline constexpr std::int64_t k_max_numel = std::int64_t{1} << 40;
+/// A zstd tensor decompresses to at most this many bytes (the largest raw
+/// payload): compression never lets a peer make the receiver allocate more
+/// than an uncompressed message could.
+inline constexpr std::uint64_t k_max_zstd_decoded_bytes = k_default_max_payload;
+
+/// raw, fp16 or int8: the codec without zstd. Never throws.
+Codec precision_of(Codec codec) noexcept;
+/// True for the +zstd codecs. Never throws.
+bool uses_zstd(Codec codec) noexcept;
+/// `codec` with zstd added (with = true) or removed. Never throws.
+Codec with_zstd(Codec codec, bool with) noexcept;
 
 /// A tensor as the wire layer sees it: metadata plus a view of contiguous, row-major bytes.
 struct WireTensor {

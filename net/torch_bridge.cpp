@@ -29,8 +29,8 @@ WireTensor to_wire(NodeId node, const at::Tensor& tensor, Codec codec) {
   WireTensor w;
   w.node_id = node;
   w.dtype = it->dtype;
-  // Only f32 has a narrower codec; everything else travels as it is.
-  w.codec = it->dtype == DType::f32 ? codec : Codec::raw;
+  // Only f32 has narrower codecs; other types travel as they are (zstd still applies).
+  w.codec = it->dtype == DType::f32 ? codec : with_zstd(Codec::raw, uses_zstd(codec));
   w.shape = Shape(held->sizes().begin(), held->sizes().end());
   w.data = std::span<const std::byte>(static_cast<const std::byte*>(held->data_ptr()),
                                       static_cast<std::size_t>(held->nbytes()));

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "partition/internal.hpp"
+#include "partition/privacy.hpp"
 
 namespace tandem::partition {
 
@@ -14,6 +15,7 @@ Plan brute_force(const GraphDesc& graph, const CostModel& model, Objective objec
   for_each_closed_cut(
       graph,
       [&](const Cut& cut) {
+        if (!pinned_violation(graph, model.edge_pinned, cut).empty()) return;
         const double value = objective_value(evaluate(graph, model, cut), objective);
         if (!best_cut || detail::strictly_better(value, best_value)) {
           best_cut = cut;

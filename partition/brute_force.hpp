@@ -14,7 +14,8 @@ namespace tandem::partition {
 /// DAG has at most 2^19 of them).
 inline constexpr std::size_t k_brute_force_cut_limit = std::size_t{1} << 20;
 
-/// Best closed cut by exhaustive enumeration (solver == enumeration, exact).
+/// Best closed cut by exhaustive enumeration (solver == enumeration, exact),
+/// among those holding every node of model.edge_pinned (edge-only always does).
 /// Ties go to the first cut in for_each_closed_cut's order. Throws
 /// std::length_error when the graph has more than `cut_limit` closed cuts and
 /// std::invalid_argument on an invalid model. Reentrant; O(cuts · (n + edges)).

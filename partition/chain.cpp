@@ -25,7 +25,7 @@ ChainResult optimise_chain(const GraphDesc& graph, const CostModel& model, Objec
   // suffix_cloud[s] = Σ_{v > s} c_v, so the cloud part of split s is O(1).
   std::vector<double> suffix_cloud(n, 0.0);
   for (std::size_t v = n - 1; v-- > 0;) suffix_cloud[v] = suffix_cloud[v + 1] + model.cloud_ms[v + 1];
-  const std::int64_t download_bytes = wire_bytes(graph.nodes().back(), model.codec);
+  const Node& last = graph.nodes().back();
 
   ChainResult result;
   result.splits.resize(n);
@@ -35,13 +35,22 @@ ChainResult optimise_chain(const GraphDesc& graph, const CostModel& model, Objec
     const bool edge_only = s == n - 1;
     SplitPoint& p = result.splits[s];
     p.split = s;
-    p.breakdown = compose_breakdown(model, edge_only, edge_ms, wire_bytes(graph.nodes()[s], model.codec),
-                                    suffix_cloud[s], download_bytes);
+    const Node& sent = graph.nodes()[s];
+    const Transfer transfer{expected_wire_bytes(sent, model), codec_ms(sent, model), expected_wire_bytes(last, model),
+                            codec_ms(last, model)};
+    p.breakdown = compose_breakdown(model, edge_only, edge_ms, transfer, suffix_cloud[s]);
     p.objective_value = objective_value(p.breakdown, objective);
   }
 
+  // A chain's pinned nodes are a prefix 0..first_allowed (they are closed under predecessors).
+  std::size_t first_allowed = 0;
+  for (std::size_t v = 0; v < model.edge_pinned.size(); ++v) {
+    if (model.edge_pinned[v]) first_allowed = v;
+  }
+  for (std::size_t s = 0; s < first_allowed; ++s) result.splits[s].allowed = false;
+
   std::size_t best = n - 1;
-  for (std::size_t s = n - 1; s-- > 0;) {
+  for (std::size_t s = n - 1; s-- > first_allowed;) {
     if (detail::strictly_better(result.splits[s].objective_value, result.splits[best].objective_value)) {
       best = s;
     }

@@ -17,10 +17,11 @@ struct SplitPoint {
   std::size_t split = 0;
   Breakdown breakdown;
   double objective_value = 0;
+  bool allowed = true;  // false when it runs a node CostModel::edge_pinned keeps on the edge in the cloud
 };
 
 struct ChainResult {
-  Plan best;                       // ties go to the split with more nodes on the edge
+  Plan best;                       // allowed splits only; ties go to the split with more nodes on the edge
   std::vector<SplitPoint> splits;  // every split point, ascending by split
 };
 

@@ -7,6 +7,8 @@
 // come from the predictor; the input nodes cost nothing on either side,
 // whatever their entries say.
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -19,10 +21,44 @@
 
 namespace tandem::partition {
 
-/// How tensors travel over the link. fp16 halves the bytes of f32 tensors in
-/// both directions (uploaded crossing tensors and downloaded outputs); other
-/// dtypes are sent as they are.
-enum class Codec { fp32, fp16 };
+/// How tensors travel over the link, in both directions (uploaded crossing
+/// tensors and downloaded outputs). The precision applies to f32 tensors
+/// (other dtypes travel as they are): fp32 as is, fp16 halves them, int8 is a
+/// per-channel affine quantisation (one byte per element plus an f32 offset
+/// and scale per channel; channels are dim 1 of rank >= 3 tensors, a rank <= 2
+/// tensor is one channel). The +zstd codecs compress the result losslessly
+/// (zstd level 1). Lossless: fp32 and fp32+zstd.
+enum class Codec { fp32, fp16, int8, fp32_zstd, fp16_zstd, int8_zstd };
+
+inline constexpr std::size_t k_codec_count = 6;
+inline constexpr std::array<Codec, k_codec_count> k_codecs{Codec::fp32,      Codec::fp16,      Codec::int8,
+                                                           Codec::fp32_zstd, Codec::fp16_zstd, Codec::int8_zstd};
+
+/// fp32, fp16 or int8: the codec without zstd.
+Codec precision_of(Codec codec);
+/// True for the +zstd codecs.
+bool uses_zstd(Codec codec);
+/// True when decoding gives back exactly what was encoded (fp32, fp32+zstd).
+bool is_lossless(Codec codec);
+
+/// What a codec costs, per MB (10^6 bytes) of the tensor as it is in memory.
+/// The planner adds encode + decode time to each tensor's transfer time and,
+/// for zstd, expects `zstd_ratio` × the precision's bytes on the wire (a prior
+/// measured on activations: compressibility depends on the data, which is not
+/// known at planning time).
+struct CodecPrice {
+  double encode_ms_per_mb = 0;  // on the sender
+  double decode_ms_per_mb = 0;  // on the receiver
+  double zstd_ratio = 1;        // bytes after zstd / before; 1 for codecs without zstd
+  friend bool operator==(const CodecPrice&, const CodecPrice&) = default;
+};
+using CodecPrices = std::array<CodecPrice, k_codec_count>;  // indexed by Codec
+
+/// Prices measured on the development VM (bench/joint.sh → bench/results/joint/
+/// prices.csv, README "Compressed crossings"); fp32 is free.
+CodecPrices default_codec_prices();
+/// Every codec free and zstd_ratio 1: the cost model before codecs were priced (tests).
+CodecPrices free_codec_prices();
 
 /// The network between edge and cloud.
 struct Link {
@@ -46,19 +82,25 @@ struct CostModel {
   Link link;
   double cloud_wait_ms = 0.0;  // expected queue wait at the cloud, >= 0
   Codec codec = Codec::fp32;
+  CodecPrices codec_prices = default_codec_prices();
   EdgePower power;
+  // Nodes that must run on the edge (a privacy floor, partition/privacy.hpp):
+  // empty, or graph.size() entries closed under predecessors. Every optimiser
+  // returns a cut containing them; make_plan refuses a cut that does not.
+  std::vector<bool> edge_pinned;
 };
 
 /// Every term of docs/design.md §4 for one cut.
 struct Breakdown {
   double edge_ms = 0;              // Σ_{v∈S} e_v
-  std::int64_t upload_bytes = 0;   // Σ crossing tensors, on the wire (codec applied)
-  double upload_ms = 0;            // upload_bytes / B_up
+  std::int64_t upload_bytes = 0;   // Σ crossing tensors, expected on the wire (codec applied)
+  double upload_ms = 0;            // upload_bytes / B_up + encode/decode time of those tensors
   double rtt_ms = 0;               // r, when anything is sent
   double cloud_wait_ms = 0;        // w, when anything is sent
   double cloud_ms = 0;             // Σ_{v∉S} c_v
   std::int64_t download_bytes = 0; // outputs of cloud sinks, on the wire
-  double download_ms = 0;          // download_bytes / B_down
+  double download_ms = 0;          // download_bytes / B_down + encode/decode time of those tensors
+  double codec_ms = 0;             // encode + decode time, both directions (inside upload_ms and download_ms)
   double total_ms = 0;             // latency(S)
   double energy_mj = 0;            // energy(S)
   double period_ms = 0;            // period(S) = max(edge, upload, cloud)
@@ -81,21 +123,38 @@ std::optional<Objective> objective_from_string(std::string_view text);
 
 /// Throws std::invalid_argument naming the first bad field: cost vectors not of
 /// graph.size(), a negative or non-finite cost, bandwidth <= 0 or non-finite,
-/// negative RTT, wait or power.
+/// negative RTT, wait or power, a negative or non-finite codec price or a zstd
+/// ratio outside (0, 1.1], an edge_pinned mask of the wrong size, without the
+/// inputs or not closed under predecessors.
 void validate(const GraphDesc& graph, const CostModel& model);
 
-/// Bytes a node's output tensor takes on the wire under `codec`.
+/// Bytes a node's output tensor takes on the wire under `codec` before zstd
+/// (zstd codecs: the most they send, less the frame overhead).
 std::int64_t wire_bytes(const Node& node, Codec codec);
+/// Bytes the cost model expects on the wire: wire_bytes(), × the zstd ratio for zstd codecs.
+double expected_wire_bytes(const Node& node, const CostModel& model);
+/// Encode + decode time of a node's output under the model's codec (ms).
+double codec_ms(const Node& node, const CostModel& model);
+/// What sending a node's output edge -> cloud costs: expected bytes / B_up + codec time (ms).
+double upload_ms(const Node& node, const CostModel& model);
+/// The same cloud -> edge: expected bytes / B_down + codec time (ms).
+double download_ms(const Node& node, const CostModel& model);
 
 /// Exact breakdown of `cut` per docs/design.md §4. Assumes a valid cut and model
 /// (validate() them first); O(nodes + edges). S == all sends nothing: no RTT,
 /// no wait, no transfer.
 Breakdown evaluate(const GraphDesc& graph, const CostModel& model, const Cut& cut);
 
-/// The breakdown of a cut from its sums: edge and cloud compute, uploaded and
-/// downloaded wire bytes. `edge_only` plans send nothing. evaluate() uses it.
-Breakdown compose_breakdown(const CostModel& model, bool edge_only, double edge_ms,
-                            std::int64_t upload_bytes, double cloud_ms, std::int64_t download_bytes);
+/// What crosses the link for one cut, summed over its tensors.
+struct Transfer {
+  double upload_bytes = 0, upload_codec_ms = 0;      // crossing tensors
+  double download_bytes = 0, download_codec_ms = 0;  // outputs of cloud sinks
+};
+
+/// The breakdown of a cut from its sums: edge and cloud compute and what
+/// crosses the link. `edge_only` plans send nothing. evaluate() uses it.
+Breakdown compose_breakdown(const CostModel& model, bool edge_only, double edge_ms, const Transfer& transfer,
+                            double cloud_ms);
 
 /// evaluate(...).total_ms.
 double latency(const GraphDesc& graph, const CostModel& model, const Cut& cut);
@@ -104,9 +163,9 @@ double energy(const GraphDesc& graph, const CostModel& model, const Cut& cut);
 /// evaluate(...).period_ms.
 double period(const GraphDesc& graph, const CostModel& model, const Cut& cut);
 
-/// "fp32" / "fp16".
+/// "fp32", "fp16", "int8", "fp32+zstd", "fp16+zstd", "int8+zstd".
 std::string_view to_string(Codec codec);
-/// Parses "fp32" / "fp16"; std::nullopt otherwise.
+/// Parses those names; std::nullopt otherwise.
 std::optional<Codec> codec_from_string(std::string_view text);
 
 /// Enums as their names in JSON; from_json throws std::invalid_argument naming

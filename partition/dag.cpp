@@ -2,6 +2,7 @@
 
 #include "partition/flow_network.hpp"
 #include "partition/internal.hpp"
+#include "partition/privacy.hpp"
 
 namespace tandem::partition {
 
@@ -16,6 +17,7 @@ Plan optimise_dag(const GraphDesc& graph, const CostModel& model, Objective obje
     // The min cut is exact; the explicit comparisons only guard against the
     // cut read back from floating-point residuals being off by rounding.
     for (const Cut& cut : {network.solve(weights), Cut::cloud_only(graph)}) {
+      if (!pinned_violation(graph, model.edge_pinned, cut).empty()) continue;
       Plan candidate = make_plan_unchecked(graph, model, cut, objective);
       if (detail::strictly_better(candidate.objective_value, best.objective_value)) best = std::move(candidate);
     }

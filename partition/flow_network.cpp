@@ -7,7 +7,6 @@
 namespace tandem::partition::detail {
 namespace {
 
-constexpr double k_ms_per_s = 1000.0;
 // ∞ arcs get this multiple of the sum of all finite capacities (plus one):
 // larger than any finite cut, yet small enough that residuals of ∞ arcs keep
 // full precision in double arithmetic.
@@ -78,22 +77,23 @@ DadsNetwork::DadsNetwork(const GraphDesc& graph, const CostModel& model) : graph
   };
   const Capacity infinite{true, {}};
 
-  for (std::size_t v = 0; v < graph.input_count(); ++v) add_arc(source_, v, infinite);
+  for (std::size_t v = 0; v < n; ++v) {
+    // The inputs, and nodes a privacy floor pins, stay on the edge (source) side.
+    const bool pinned = !model.edge_pinned.empty() && model.edge_pinned[v];
+    if (v < graph.input_count() || pinned) add_arc(source_, v, infinite);
+  }
   for (std::size_t v = graph.input_count(); v < n; ++v) {
     add_arc(v, sink_, term(k_edge, model.edge_ms[v]));
     Capacity cloud = term(k_cloud, model.cloud_ms[v]);
     if (graph.consumers(static_cast<NodeId>(v)).empty()) {
-      cloud.base[k_download] =
-          static_cast<double>(wire_bytes(graph.nodes()[v], model.codec)) * k_ms_per_s / model.link.downlink_bytes_per_s;
+      cloud.base[k_download] = download_ms(graph.nodes()[v], model);
     }
     add_arc(source_, v, cloud);
   }
   for (std::size_t p = 0; p < n; ++p) {
     const auto& consumers = graph.consumers(static_cast<NodeId>(p));
     if (consumers.empty()) continue;
-    const Capacity upload = term(
-        k_transfer,
-        static_cast<double>(wire_bytes(graph.nodes()[p], model.codec)) * k_ms_per_s / model.link.uplink_bytes_per_s);
+    const Capacity upload = term(k_transfer, upload_ms(graph.nodes()[p], model));
     if (consumers.size() == 1) {
       add_arc(p, static_cast<std::size_t>(consumers.front()), upload, infinite);
       continue;

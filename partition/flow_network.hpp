@@ -9,7 +9,7 @@
 // D = Σ_{cloud sinks o} download_ms_o, by one minimum s-t cut:
 //
 //   vertex per node; s = edge side, t = cloud side.
-//   s -> 0            ∞                 the input is on the edge
+//   s -> 0            ∞                 the input is on the edge (and each node CostModel::edge_pinned holds)
 //   v -> t            a·e_v             paid when v runs on the edge
 //   s -> v            c·c_v (+ d·down_v for sinks)   paid when v runs in the cloud
 //   p -> q            b·up_p            single consumer q of p: upload when p∈S, q∉S

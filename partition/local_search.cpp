@@ -11,7 +11,6 @@
 namespace tandem::partition::detail {
 namespace {
 
-constexpr double k_ms_per_s = 1000.0;
 
 // Stages sorted largest first: the period, then what limits the next stage.
 using Key = std::array<double, 3>;
@@ -40,8 +39,7 @@ Cut improve_period_locally(const GraphDesc& graph, const CostModel& model, const
   std::vector<std::size_t> cloud_consumers(n, 0);
   double e = 0, u = 0, c = 0;
   for (std::size_t v = 0; v < n; ++v) {
-    upload_ms[v] = static_cast<double>(wire_bytes(graph.nodes()[v], model.codec)) * k_ms_per_s /
-                   model.link.uplink_bytes_per_s;
+    upload_ms[v] = partition::upload_ms(graph.nodes()[v], model);
     auto& ins = producers[v];
     ins = graph.nodes()[v].inputs;
     std::sort(ins.begin(), ins.end());
@@ -81,6 +79,7 @@ Cut improve_period_locally(const GraphDesc& graph, const CostModel& model, const
         }
       } else {
         if (cloud_consumers[v] != graph.consumers(static_cast<NodeId>(v)).size()) continue;
+        if (!model.edge_pinned.empty() && model.edge_pinned[v]) continue;
         // v returns to the cloud: its tensor no longer crosses; its producers do.
         ne = e - model.edge_ms[v];
         nc = c + model.cloud_ms[v];

@@ -14,7 +14,8 @@ namespace tandem::partition::detail {
 
 /// From the closed cut `start`, repeatedly applies the best single-node move
 /// that keeps the cut closed (add a node whose producers are all on the edge,
-/// or return to the cloud an edge node whose consumers are all in the cloud)
+/// or return to the cloud an edge node whose consumers are all in the cloud and
+/// that CostModel::edge_pinned does not hold)
 /// while it lowers the stages sorted largest first, lexicographically; at most
 /// `max_moves` moves, O(n + edges) each. Returns a closed cut whose period is
 /// never above start's. Assumes a valid model and cut.

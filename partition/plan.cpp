@@ -1,10 +1,13 @@
 #include "partition/plan.hpp"
 
 #include <array>
+#include <cmath>
 #include <stdexcept>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "partition/privacy.hpp"
 
 namespace tandem::partition {
 namespace {
@@ -42,8 +45,9 @@ Plan make_plan_unchecked(const GraphDesc& graph, const CostModel& model, const C
   plan.placement = placement_of(cut);
   for (NodeId id : cut.crossing(graph)) {
     const Node& n = graph.node(id);
-    plan.crossing.push_back({id, n.name, wire_bytes(n, model.codec)});
+    plan.crossing.push_back({id, n.name, std::llround(expected_wire_bytes(n, model))});
   }
+  plan.codec = model.codec;
   plan.predicted = evaluate(graph, model, cut);
   plan.objective = objective;
   plan.objective_value = objective_value(plan.predicted, objective);
@@ -56,6 +60,7 @@ Plan make_plan_unchecked(const GraphDesc& graph, const CostModel& model, const C
 Plan make_plan(const GraphDesc& graph, const CostModel& model, const Cut& cut, Objective objective) {
   validate(graph, model);
   cut.check(graph);
+  if (auto why = pinned_violation(graph, model.edge_pinned, cut); !why.empty()) throw std::invalid_argument(why);
   return make_plan_unchecked(graph, model, cut, objective);
 }
 
@@ -113,6 +118,7 @@ nlohmann::json to_json(const Plan& plan) {
           {"placement", to_string(plan.placement)},
           {"crossing", std::move(crossing)},
           {"predicted", to_json(plan.predicted)},
+          {"codec", to_string(plan.codec)},
           {"objective", to_string(plan.objective)},
           {"objective_value", plan.objective_value},
           {"lower_bound", plan.lower_bound},
@@ -150,6 +156,8 @@ Plan plan_from_json(const nlohmann::json& j) {
           {jt.at("node").get<NodeId>(), jt.at("name").get<std::string>(), jt.at("bytes").get<std::int64_t>()});
     }
     plan.predicted = breakdown_from_json(j.at("predicted"));
+    const auto codec = j.value("codec", std::string("fp32"));  // absent in plans written before codecs
+    plan.codec = require_enum(codec_from_string(codec), "codec", codec);
     const auto objective = j.at("objective").get<std::string>();
     plan.objective = require_enum(objective_from_string(objective), "objective", objective);
     plan.objective_value = j.at("objective_value").get<double>();

@@ -42,6 +42,7 @@ struct Plan {
   Placement placement = Placement::edge_only;
   std::vector<CrossingTensor> crossing;  // ascending by node
   Breakdown predicted;                   // edge / transfer / cloud / total, energy, period
+  Codec codec = Codec::fp32;             // how its tensors travel (the cost model's)
   Objective objective = Objective::latency;
   double objective_value = 0;  // objective_value(predicted, objective)
   // A proven lower bound on the best objective value over all closed cuts;
@@ -55,7 +56,8 @@ struct Plan {
 
 /// Evaluates `cut` under `model` into a Plan (exact, lower_bound ==
 /// objective_value, solver == evaluation). Throws std::invalid_argument when
-/// the cut or the model is invalid for `graph`.
+/// the cut or the model is invalid for `graph`, or when the cut leaves a node
+/// of model.edge_pinned in the cloud (naming it).
 Plan make_plan(const GraphDesc& graph, const CostModel& model, const Cut& cut, Objective objective);
 
 /// Same as make_plan without validating (the optimisers' inner path).

@@ -78,6 +78,10 @@ CutWork cut_work(const GraphDesc& graph, const CostModel& model, const Cut& cut)
     w.upload_bytes = b.upload_bytes;
     w.cloud_ms = b.cloud_ms;
     w.download_bytes = b.download_bytes;
+    for (NodeId id : cut.crossing(graph)) w.upload_codec_ms += codec_ms(graph.node(id), model);
+    for (NodeId s : graph.sinks()) {
+      if (!cut.on_edge(s)) w.download_codec_ms += codec_ms(graph.node(s), model);
+    }
   }
   return w;
 }
@@ -158,9 +162,10 @@ Stages stages_of(const CutWork& work, const Link& link) {
   s.edge = work.edge_ms;
   s.sends = !work.edge_only;
   if (s.sends) {
-    s.upload = static_cast<double>(work.upload_bytes) * k_ms_per_s / link.uplink_bytes_per_s;
+    s.upload = static_cast<double>(work.upload_bytes) * k_ms_per_s / link.uplink_bytes_per_s + work.upload_codec_ms;
     s.cloud = work.cloud_ms;
-    s.download = static_cast<double>(work.download_bytes) * k_ms_per_s / link.downlink_bytes_per_s;
+    s.download =
+        static_cast<double>(work.download_bytes) * k_ms_per_s / link.downlink_bytes_per_s + work.download_codec_ms;
   }
   return s;
 }

@@ -67,6 +67,8 @@ struct CutWork {
   std::int64_t upload_bytes = 0;   // crossing tensors on the wire
   double cloud_ms = 0;             // Σ_{v∉S} c_v
   std::int64_t download_bytes = 0; // outputs of cloud sinks on the wire
+  double upload_codec_ms = 0;      // encode + decode of the crossing tensors (the codec's price)
+  double download_codec_ms = 0;    // the same for the downloaded outputs
   bool edge_only = true;
 };
 

@@ -10,6 +10,7 @@
 #include "partition/flow_network.hpp"
 #include "partition/internal.hpp"
 #include "partition/local_search.hpp"
+#include "partition/privacy.hpp"
 
 namespace tandem::partition {
 namespace {
@@ -99,8 +100,7 @@ double structural_lower_bound(const GraphDesc& graph, const CostModel& model, do
   double min_upload = std::numeric_limits<double>::infinity();
   for (std::size_t v = 0; v < graph.size(); ++v) {
     if (graph.consumers(static_cast<NodeId>(v)).empty()) continue;
-    min_upload = std::min(min_upload, static_cast<double>(wire_bytes(graph.nodes()[v], model.codec)) * 1000.0 /
-                                          model.link.uplink_bytes_per_s);
+    min_upload = std::min(min_upload, upload_ms(graph.nodes()[v], model));
   }
   double min_sink_cloud = std::numeric_limits<double>::infinity();
   for (NodeId o : graph.sinks()) min_sink_cloud = std::min(min_sink_cloud, model.cloud_ms[static_cast<std::size_t>(o)]);
@@ -139,7 +139,7 @@ Plan min_cut_throughput_search(const GraphDesc& graph, const CostModel& model, c
       }
       return f;
     };
-    offer(Cut::cloud_only(graph));
+    if (pinned_violation(graph, model.edge_pinned, Cut::cloud_only(graph)).empty()) offer(Cut::cloud_only(graph));
     detail::DadsNetwork network(graph, model);
     Stages lambda{1.0 / 3, 1.0 / 3, 1.0 / 3};
     for (std::size_t solve = 0; solve < options.max_min_cuts; ++solve) {

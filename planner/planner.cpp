@@ -77,6 +77,7 @@ partition::CostModel Planner::cost_model(const std::string& model, const Conditi
   m.cloud_wait_ms = c.cloud_wait_ms;
   m.codec = c.codec;
   m.power = power_;
+  m.edge_pinned = partition::privacy_pinned(e.graph, c.privacy);
   return m;
 }
 
@@ -94,7 +95,8 @@ partition::Plan Planner::plan(const std::string& model, partition::Objective obj
                      bucket(conditions.link.uplink_bytes_per_s),
                      bucket(conditions.link.downlink_bytes_per_s),
                      std::lround(conditions.link.rtt_ms / k_ms_step),
-                     std::lround(conditions.cloud_wait_ms / k_ms_step)};
+                     std::lround(conditions.cloud_wait_ms / k_ms_step),
+                     conditions.privacy.empty() ? std::string() : partition::to_string(conditions.privacy)};
   {
     std::lock_guard lock(cache_mutex_);
     if (auto it = cache_.find(key); it != cache_.end()) return it->second;

@@ -18,6 +18,7 @@
 #include "models/graph.hpp"
 #include "partition/cost_model.hpp"
 #include "partition/plan.hpp"
+#include "partition/privacy.hpp"
 #include "partition/schedule.hpp"
 #include "predictor/predictor.hpp"
 
@@ -34,10 +35,11 @@ struct Conditions {
   partition::Link link;
   double cloud_wait_ms = 0;
   partition::Codec codec = partition::Codec::fp32;
+  partition::PrivacyFloor privacy;  // nodes whose outputs must not leave the edge (partition/privacy.hpp)
 };
 
 /// Set up once (add_model), then plan() from any thread. Plans are cached
-/// per (model, objective, codec) and small buckets of bandwidth (2% steps),
+/// per (model, objective, codec, privacy floor) and small buckets of bandwidth (2% steps),
 /// RTT and cloud wait (0.5 ms steps): a new measurement within a bucket reuses
 /// the plan, so the optimiser runs only when conditions really move.
 class Planner {
@@ -64,7 +66,8 @@ class Planner {
   const GraphDesc& graph(const std::string& model) const;
   /// Its per-node costs; throws std::out_of_range naming it.
   const ModelCosts& costs(const std::string& model) const;
-  /// The cost model of a registered model under `conditions`.
+  /// The cost model of a registered model under `conditions`. Throws
+  /// std::invalid_argument when the privacy floor names a node the model lacks.
   partition::CostModel cost_model(const std::string& model, const Conditions& conditions) const;
 
   /// Best plan for `objective` under `conditions`. Microseconds to a
@@ -101,7 +104,7 @@ class Planner {
   partition::EdgePower power_;
   std::shared_ptr<const predictor::Predictor> edge_, cloud_;
   std::map<std::string, Entry> models_;
-  using CacheKey = std::tuple<std::string, int, int, long, long, long, long>;
+  using CacheKey = std::tuple<std::string, int, int, long, long, long, long, std::string>;
   mutable std::mutex cache_mutex_;
   mutable std::map<CacheKey, partition::Plan> cache_;
   mutable std::mutex candidates_mutex_;

@@ -17,6 +17,9 @@ packages=(
   libeigen3-dev           # latency regressions
   libcxxopts-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libssl-dev              # HMAC-SHA256 handshake auth
+  libzstd-dev             # zstd codecs for crossing tensors
+  zlib1g-dev              # reading the gzipped Fashion-MNIST files (tandem submit --dataset)
+  dataset-fashion-mnist   # the data set the joint-inference benchmark and --dataset use
   prometheus-cpp-dev      # metric types and the Prometheus text format of both daemons
   python3-torch python3-torchvision  # tests and benchmarks export TorchScript files (random weights)
   libgtest-dev libbenchmark-dev

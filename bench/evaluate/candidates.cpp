@@ -6,6 +6,10 @@
 
 #include <fmt/format.h>
 
+#include <thread>
+
+#include "app/cli.hpp"
+#include "predictor/profile.hpp"
 #include "units/units.hpp"
 
 namespace tandem::bench {
@@ -36,6 +40,31 @@ std::string plan_of(const Cut& cut) {
 }
 
 }  // namespace
+
+std::vector<LinkCase> parse_links(const std::string& text) {
+  std::vector<LinkCase> links;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    const auto semi = rest.find(';');
+    const std::string_view item = rest.substr(0, semi);
+    rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
+    if (item.empty()) continue;
+    units::Link link;
+    try {
+      link = units::parse_link(item);
+    } catch (const std::invalid_argument& e) {
+      throw app::UsageError(fmt::format("--links: {}", e.what()));
+    }
+    if (!link.bytes_per_s) throw app::UsageError(fmt::format("--links: '{}' has no rate", item));
+    links.push_back({units::to_mbit(*link.bytes_per_s), link.rtt_ms});
+  }
+  if (links.empty()) throw app::UsageError("--links is empty");
+  return links;
+}
+
+std::string host_description() {
+  return fmt::format("{}, {} cores", predictor::cpu_model(), std::thread::hardware_concurrency());
+}
 
 std::string LinkCase::spec() const { return units::to_string(units::Link{bytes_per_s(), rtt}); }
 

@@ -17,6 +17,12 @@ struct CandidateOptions {
   std::uint64_t seed = 7;
 };
 
+/// "1.1mbit,rtt=40ms;100mbit": links in the units syntax, separated by ';'.
+/// Throws app::UsageError naming --links for a bad or rate-less link.
+std::vector<LinkCase> parse_links(const std::string& text);
+/// "<cpu model>, <n> cores", for reports.
+std::string host_description();
+
 /// The planner's conditions on a link known exactly (nominal rate and RTT).
 planner::Conditions nominal_conditions(const LinkCase& link);
 

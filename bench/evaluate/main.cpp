@@ -35,32 +35,6 @@ constexpr std::size_t k_quick_runs = 3;
 // Edge daemon start-up per link (loading and warming the models), for the estimate.
 constexpr double k_edge_start_s = 15;
 
-// "1.1mbit,rtt=40ms;100mbit": links in the units syntax, separated by ';'.
-std::vector<LinkCase> parse_links(const std::string& text) {
-  std::vector<LinkCase> links;
-  std::string_view rest = text;
-  while (!rest.empty()) {
-    const auto semi = rest.find(';');
-    const std::string_view item = rest.substr(0, semi);
-    rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
-    if (item.empty()) continue;
-    units::Link link;
-    try {
-      link = units::parse_link(item);
-    } catch (const std::invalid_argument& e) {
-      throw app::UsageError(fmt::format("--links: {}", e.what()));
-    }
-    if (!link.bytes_per_s) throw app::UsageError(fmt::format("--links: '{}' has no rate", item));
-    links.push_back({units::to_mbit(*link.bytes_per_s), link.rtt_ms});
-  }
-  if (links.empty()) throw app::UsageError("--links is empty");
-  return links;
-}
-
-std::string host_description() {
-  return fmt::format("{}, {} cores", predictor::cpu_model(), std::thread::hardware_concurrency());
-}
-
 std::string describe(const fs::path& path, const predictor::DeviceProfile& p) {
   return fmt::format("`{}` — device '{}', {} thread(s), slowdown {:g}, {}, made {}", path.string(), p.device,
                      p.threads, p.slowdown, p.cpu_model, p.date);

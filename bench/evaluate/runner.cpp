@@ -120,6 +120,7 @@ Runner::Runner(RunnerConfig config) : config_(std::move(config)) {
   std::vector<std::string> args{"--listen", config_.cloud_addr + ":0", "--threads",
                                 std::to_string(config_.cloud_threads), "--key-file", key_file_.string(),
                                 "--models", models};
+  if (!config_.model_dir.empty()) args.insert(args.end(), {"--model-dir", config_.model_dir.string()});
   const fs::path cloud_bin = config_.bin_dir / "cloud_daemon";
   if (config_.mode == LinkMode::netns) {
     std::vector<std::string> wrapped{"netns", "exec", shell_safe(config_.cloud_netns), cloud_bin.string()};
@@ -204,6 +205,8 @@ void Runner::use_link(const LinkCase& link) {
       "--no-pipeline",
       "--heavy-backlog", "0",
       "--probe-interval", config_.probe_interval};
+  if (!config_.model_dir.empty()) args.insert(args.end(), {"--model-dir", config_.model_dir.string()});
+  args.insert(args.end(), config_.edge_args.begin(), config_.edge_args.end());
   if (config_.mode == LinkMode::emulated) {
     args.insert(args.end(), {"--emulate-link", link.spec()});
   } else if (!netem_ && link.rtt_ms() > 0) {
@@ -235,13 +238,19 @@ void Runner::use_link(const LinkCase& link) {
 }
 
 Sample Runner::run(const std::string& model, const std::string& plan, std::uint64_t seed) {
-  if (!control_) throw std::logic_error("Runner::run before use_link");
-  const std::uint64_t id = next_task_++;
   control::TaskSpec task;
-  task.task = id;
   task.model = model;
   task.seed = seed;
   task.plan = control::parse_plan_choice(plan);
+  return sample_from(run_task(std::move(task)));
+}
+
+control::TaskResult Runner::run_task(control::TaskSpec task) {
+  if (!control_) throw std::logic_error("Runner::run before use_link");
+  const std::uint64_t id = next_task_++;
+  task.task = id;
+  const std::string& model = task.model;
+  const std::string plan = control::to_string(task.plan);
   control_->submit(task);
   const auto deadline = std::chrono::steady_clock::now() + config_.task_timeout;
   for (;;) {
@@ -256,7 +265,7 @@ Sample Runner::run(const std::string& model, const std::string& plan, std::uint6
                                            error->error));
     }
     const auto* result = std::get_if<control::TaskResult>(&*reply);
-    if (result && result->task == id) return sample_from(*result);
+    if (result && result->task == id) return *result;
   }
 }
 

@@ -19,6 +19,7 @@
 
 #include "bench/evaluate/candidates.hpp"
 #include "bench/evaluate/evaluate.hpp"
+#include "control/protocol.hpp"
 
 namespace tandem::test {
 class DaemonProcess;
@@ -38,6 +39,8 @@ struct RunnerConfig {
   std::string edge_profile = "edge.json", cloud_profile = "cloud.json";
   std::filesystem::path work_dir;      // key file and daemon logs
   std::vector<std::string> models;
+  std::filesystem::path model_dir;     // --model-dir of both daemons; empty: the zoo only
+  std::vector<std::string> edge_args;  // more edge_daemon flags
   int edge_threads = 1;
   double edge_slowdown = 1;
   int cloud_threads = 2;
@@ -72,6 +75,9 @@ class Runner {
   /// Runs one task to completion. Throws std::runtime_error when the daemon
   /// answers nothing within the task timeout or has exited.
   Sample run(const std::string& model, const std::string& plan, std::uint64_t seed);
+  /// Runs any task to completion (its id is replaced) and returns the
+  /// daemon's result. Throws like run(), and when the daemon refuses the line.
+  control::TaskResult run_task(control::TaskSpec task);
 
   /// Measures `model` on the current link: the planner's plan, edge-only and
   /// cloud-only `runs` times each, then every candidate that a transfer bound

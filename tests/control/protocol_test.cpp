@@ -157,5 +157,99 @@ TEST(ControlProtocol, ResultsAndStatusRoundTrip) {
   EXPECT_THROW(parse_reply("[]"), ProtocolError);
 }
 
+// The task fields of issue 15: joint mode, inline inputs, codec choice and
+// accuracy budget, privacy floor.
+TEST(ControlTaskFields, JointModeAndItsMiner) {
+  const TaskSpec t = task_of(R"({"model": "big", "mode": "joint", "little": "small", "miner": "ibt",
+      "threshold": 0.8, "box_threshold": 0.7})");
+  EXPECT_EQ(t.mode, TaskMode::joint);
+  EXPECT_EQ(t.little, "small");
+  EXPECT_EQ(t.miner, MinerKind::ibt);
+  EXPECT_EQ(t.threshold, 0.8);
+  EXPECT_EQ(t.box_threshold, 0.7);
+  EXPECT_EQ(task_of(to_line(t)), t);
+  const TaskSpec plain = task_of(R"({"model": "big"})");
+  EXPECT_EQ(plain.mode, TaskMode::single);
+  EXPECT_FALSE(plain.threshold);
+}
+
+TEST(ControlTaskFields, InlineInputs) {
+  const TaskSpec t = task_of(R"({"model": "m", "input": {"shape": [1, 2, 2], "values": [0, 1.5, 255, -3]}})");
+  ASSERT_TRUE(t.input);
+  EXPECT_EQ(t.input->shape, (std::vector<std::int64_t>{1, 2, 2}));
+  EXPECT_EQ(t.input->values, (std::vector<float>{0, 1.5f, 255, -3}));
+  EXPECT_EQ(task_of(to_line(t)), t);
+}
+
+TEST(ControlTaskFields, CodecsAccuracyBudgetAndPrivacyFloor) {
+  const TaskSpec a = task_of(R"({"model": "m", "codec": "auto", "accuracy_budget": 0.5, "privacy_floor": "layers:2"})");
+  EXPECT_TRUE(a.codec.automatic);
+  EXPECT_EQ(a.accuracy_budget, 0.5);
+  EXPECT_EQ(a.privacy_floor.layers, 2u);
+  EXPECT_EQ(task_of(to_line(a)), a);
+  const TaskSpec z = task_of(R"({"model": "m", "codec": "int8+zstd", "privacy_floor": "node:features.3"})");
+  EXPECT_EQ(z.codec, partition::Codec::int8_zstd);
+  EXPECT_EQ(z.privacy_floor.nodes, std::vector<std::string>{"features.3"});
+  EXPECT_EQ(task_of(to_line(z)), z);
+}
+
+TEST(ControlTaskFields, RefusalsNameTheField) {
+  const struct {
+    const char* line;
+    const char* names;
+  } cases[] = {
+      {R"({"model": "a", "mode": "both"})", "field 'mode': expected single or joint"},
+      {R"({"model": "a", "mode": "joint"})", "'little' (the edge's model) is required"},
+      {R"({"model": "a", "little": "b"})", "need mode joint"},
+      {R"({"model": "a", "threshold": 0.5})", "need mode joint"},
+      {R"({"model": "a", "mode": "joint", "little": "b", "miner": "vibes"})", "field 'miner': expected confidence"},
+      {R"({"model": "a", "mode": "joint", "little": "b", "threshold": 1.5})", "'threshold' must be a number from 0 to 1"},
+      {R"({"model": "a", "mode": "joint", "little": "b", "box_threshold": 0.5})", "applies to miner ibt only"},
+      {R"({"model": "a", "codec": "int4"})", "field 'codec': expected auto, fp32"},
+      {R"({"model": "a", "accuracy_budget": -1})", "'accuracy_budget' must be a percentage"},
+      {R"({"model": "a", "accuracy_budget": 101})", "'accuracy_budget' must be a percentage"},
+      {R"({"model": "a", "privacy_floor": "layers:x"})", "field 'privacy_floor'"},
+      {R"({"model": "a", "privacy_floor": 3})", "field 'privacy_floor' must be a string"},
+      {R"({"model": "a", "input": [1, 2]})", "field 'input'"},
+      {R"({"model": "a", "input": {"shape": [2], "values": [1]}})", "must list the 2 elements"},
+      {R"({"model": "a", "input": {"shape": [2], "values": [1, "x"]}})", "'values' must be numbers"},
+      {R"({"model": "a", "input": {"shape": [70000], "values": []}})", "'shape' dims must be whole numbers 0 to 65536"},
+      {R"({"model": "a", "input": {"shape": [300, 300], "values": []}})", "at most 65536 elements"},
+      {R"({"model": "a", "input": {"shape": [], "values": []}})", "list of 1 to 8 dims"},
+      {R"({"model": "a", "input": {"shape": [1], "values": [1e300]}})", "fit in a float"},
+      {R"({"model": "a", "input": {"shape": [1], "values": [1], "extra": 1}})", "expected {"},
+      {R"({"model": "a", "input": {"shape": [1], "values": [1]}, "input_file": "x"})", "exclude each other"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_NE(refusal(c.line).find(c.names), std::string::npos) << c.line << " -> " << refusal(c.line);
+  }
+}
+
+TEST(ControlTaskFields, JointResultsRoundTrip) {
+  TaskResult r;
+  r.task = 3;
+  r.model = "little";
+  r.ok = true;
+  r.codec = partition::Codec::fp16_zstd;
+  r.privacy_floor = "layers:1";
+  JointOutcome j;
+  j.answered_by = "little";
+  j.little_model = "little";
+  j.big_model = "big";
+  j.miner = MinerKind::entropy;
+  j.score = 0.12;
+  j.threshold = 0.25;
+  j.reason = "normalised entropy 0.120 <= 0.250";
+  r.joint = j;
+  const auto back = parse_reply(to_line(r));
+  ASSERT_TRUE(std::holds_alternative<TaskResult>(back));
+  const auto& got = std::get<TaskResult>(back);
+  ASSERT_TRUE(got.joint);
+  EXPECT_EQ(got.joint->reason, j.reason);
+  EXPECT_EQ(got.joint->miner, MinerKind::entropy);
+  EXPECT_EQ(got.codec, partition::Codec::fp16_zstd);
+  EXPECT_EQ(got.privacy_floor, "layers:1");
+}
+
 }  // namespace
 }  // namespace tandem::control

@@ -4,12 +4,14 @@
 #include <csignal>
 #include <filesystem>
 #include <map>
+#include <random>
 #include <sstream>
 
 
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include "control/client.hpp"
 #include "daemon_process.hpp"
@@ -352,6 +354,147 @@ TEST(Daemons, SigtermStopsBothDaemonsCleanly) {
   d.cloud->signal(SIGTERM);
   EXPECT_EQ(d.edge->wait_exit(60s), 0) << d.edge->output();
   EXPECT_EQ(d.cloud->wait_exit(60s), 0) << d.cloud->output();
+}
+
+// Issue 15 through the real daemons: joint mode answers with the little
+// model for a sample forced easy and with the big one for a sample forced
+// hard; inline inputs, compressed codecs and the privacy floor.
+TEST(Daemons, JointModeAnswersWithTheModelTheMinerChose) {
+  Daemons d;
+  const std::string models = "mobilenet_v2,resnet18,lenet";
+  ASSERT_NO_FATAL_FAILURE(d.start_cloud(models));
+  ASSERT_NO_FATAL_FAILURE(d.start_edge(models));
+  Control control(d.control_port);
+  const auto little = build_model("mobilenet_v2");
+  const auto big = build_model("resnet18");
+  auto joint = [](std::uint64_t id, control::MinerKind miner, double threshold) {
+    TaskSpec t = task(id, "resnet18", 5, "cloud_only", true);
+    t.mode = control::TaskMode::joint;
+    t.little = "mobilenet_v2";
+    t.miner = miner;
+    t.threshold = threshold;
+    return t;
+  };
+  control.submit(joint(1, control::MinerKind::confidence, 0.0));  // nothing is below confidence 0: easy
+  control.submit(joint(2, control::MinerKind::ibt, 1.0));         // a hard coefficient >= 0: hard
+  std::map<std::uint64_t, TaskResult> got;
+  for (int i = 0; i < 2; ++i) {
+    const auto r = control.result(k_task_timeout);
+    ASSERT_TRUE(r.has_value()) << d.edge->output();
+    ASSERT_TRUE(r->ok) << show(*r);
+    got[r->task] = *r;
+  }
+  const TaskResult& easy = got.at(1);
+  ASSERT_TRUE(easy.joint.has_value()) << show(easy);
+  EXPECT_EQ(easy.joint->answered_by, "little") << show(easy);
+  EXPECT_FALSE(easy.joint->hard);
+  EXPECT_EQ(easy.model, "mobilenet_v2");
+  EXPECT_EQ(easy.placement, partition::Placement::edge_only);
+  EXPECT_EQ(easy.crossing_bytes, 0);
+  EXPECT_LE(max_rel_diff(easy.outputs, little->run(little->make_input(5)).begin()->second), 1e-4);
+
+  const TaskResult& hard = got.at(2);
+  ASSERT_TRUE(hard.joint.has_value()) << show(hard);
+  EXPECT_EQ(hard.joint->answered_by, "big") << show(hard);
+  EXPECT_TRUE(hard.joint->hard);
+  EXPECT_EQ(hard.joint->little_top1, easy.top1) << "the same sample, the same little answer";
+  EXPECT_EQ(hard.model, "resnet18");
+  EXPECT_EQ(hard.placement, partition::Placement::cloud_only);
+  EXPECT_GT(hard.crossing_bytes, 0);
+  EXPECT_LE(max_rel_diff(hard.outputs, big->run(big->make_input(5)).begin()->second), 1e-4);
+  EXPECT_GE(hard.measured_ms, hard.joint->little_ms);
+
+  // An inline input, sent int8+zstd to the cloud: the answer of that tensor, within int8's error.
+  const auto lenet = build_model("lenet");
+  const at::Tensor x = lenet->make_input(9);
+  TaskSpec inline_task = task(3, "lenet", 0, "cloud_only", true);
+  inline_task.input = control::InlineTensor{{x.sizes().begin(), x.sizes().end()},
+                                            {x.data_ptr<float>(), x.data_ptr<float>() + x.numel()}};
+  inline_task.codec = control::CodecChoice{false, partition::Codec::int8_zstd};
+  control.submit(inline_task);
+  auto r = control.result(k_task_timeout);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->ok) << show(*r);
+  EXPECT_EQ(r->codec, partition::Codec::int8_zstd);
+  EXPECT_LE(max_rel_diff(r->outputs, lenet->run(x).begin()->second), 0.05);
+
+  // The privacy floor: a cloud-only plan would send the raw input, so it is refused ...
+  TaskSpec refused = task(4, "resnet18", 1, "cloud_only");
+  refused.privacy_floor = partition::parse_privacy_floor("layers:1");
+  control.submit(refused);
+  r = control.result(k_task_timeout);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->ok);
+  EXPECT_NE(r->error.value_or("").find("privacy floor"), std::string::npos) << show(*r);
+  // ... and an automatic plan obeys it.
+  TaskSpec floored = task(5, "resnet18", 1, "auto", true);
+  floored.privacy_floor = partition::parse_privacy_floor("layers:3");
+  control.submit(floored);
+  r = control.result(k_task_timeout);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->ok) << show(*r);
+  EXPECT_EQ(r->privacy_floor, "layers:3");
+  const Cut cut = Cut::parse(big->graph(), r->cut);
+  EXPECT_TRUE(partition::privacy_violation(big->graph(), floored.privacy_floor, cut).empty()) << r->cut;
+  EXPECT_LE(max_rel_diff(r->outputs, big->run(big->make_input(1)).begin()->second), 1e-4);
+}
+
+// tandem submit --dataset: labelled images sent inline, accuracy in the
+// summary. The labels are lenet's own answers for 15 of 20 images and wrong
+// for the other 5, so the accuracy must be exactly 75%; joint mode with
+// threshold 0 answers every sample on the edge.
+TEST(Daemons, SubmitDatasetReportsAccuracyAgainstTheLabels) {
+  const auto lenet = build_model("lenet");
+  constexpr std::uint32_t k_images = 20, k_side = 32;
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("tandem-e2e-dataset-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::vector<unsigned char> images{0, 0, 0x08, 3}, labels{0, 0, 0x08, 1};
+  const auto dim = [](std::vector<unsigned char>& out, std::uint32_t d) {
+    for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<unsigned char>(d >> s));
+  };
+  for (std::uint32_t d : {k_images, k_side, k_side}) dim(images, d);
+  dim(labels, k_images);
+  std::mt19937 rng(5);
+  for (std::uint32_t i = 0; i < k_images; ++i) {
+    at::Tensor x = at::empty({1, 1, k_side, k_side}, at::kFloat);
+    for (std::uint32_t p = 0; p < k_side * k_side; ++p) {
+      const auto v = static_cast<unsigned char>(rng() % 256);
+      images.push_back(v);
+      x.data_ptr<float>()[p] = v;
+    }
+    const auto top1 = lenet->run(x).begin()->second.argmax().item<std::int64_t>();
+    labels.push_back(static_cast<unsigned char>(i < 15 ? top1 : (top1 + 1) % 10));
+  }
+  for (const auto& [name, bytes] : {std::pair{"t10k-images-idx3-ubyte.gz", &images},
+                                    std::pair{"t10k-labels-idx1-ubyte.gz", &labels}}) {
+    gzFile f = gzopen((dir / name).c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(gzwrite(f, bytes->data(), static_cast<unsigned>(bytes->size())), static_cast<int>(bytes->size()));
+    gzclose(f);
+  }
+  Daemons d;
+  ASSERT_NO_FATAL_FAILURE(d.start_cloud("lenet"));
+  ASSERT_NO_FATAL_FAILURE(d.start_edge("lenet"));
+  const std::vector<std::string> common{"submit", "--edge", "127.0.0.1:" + std::to_string(d.control_port),
+                                        "--models", "lenet", "--dataset", "fashion-mnist:test", "--dataset-dir",
+                                        dir.string(), "--quiet", "--max-in-flight", "4"};
+  auto single = common;
+  single.insert(single.end(), {"--plan", "cloud_only"});
+  DaemonProcess sent(k_bin + "/tandem", single);
+  EXPECT_EQ(sent.wait_exit(k_task_timeout), 0) << sent.output();
+  EXPECT_NE(sent.output().find("accuracy lenet"), std::string::npos) << sent.output();
+  EXPECT_NE(sent.output().find("75.00% (15 of 20)"), std::string::npos) << sent.output();
+
+  auto joint = common;
+  joint.insert(joint.end(), {"--mode", "joint", "--little", "lenet", "--threshold", "0"});
+  DaemonProcess cascade(k_bin + "/tandem", joint);
+  EXPECT_EQ(cascade.wait_exit(k_task_timeout), 0) << cascade.output();
+  EXPECT_NE(cascade.output().find("75.00% (15 of 20)"), std::string::npos) << cascade.output();
+  EXPECT_NE(cascade.output().find("joint: 100.0% answered on the edge by the little model (20 of 20)"),
+            std::string::npos)
+      << cascade.output();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

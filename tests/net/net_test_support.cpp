@@ -6,16 +6,58 @@
 #include <sys/time.h>
 
 #include <numeric>
+#include <stdexcept>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
 
+#include "net/byte_io.hpp"
 #include "net/parser.hpp"
 
 namespace tandem::net::test {
 namespace asio = boost::asio;
+
+std::shared_ptr<std::vector<std::byte>> tensor_record(std::uint8_t dtype, std::uint8_t codec,
+                                                      const std::vector<std::int64_t>& dims, std::uint64_t byte_length,
+                                                      const std::vector<std::byte>& data) {
+  auto payload = std::make_shared<std::vector<std::byte>>();
+  ByteWriter w(*payload);
+  w.i32(5);
+  w.u8(dtype);
+  w.u8(codec);
+  w.u8(static_cast<std::uint8_t>(dims.size()));
+  w.u8(0);
+  for (auto d : dims) w.i64(d);
+  w.u64(byte_length);
+  w.pad_to(8);
+  w.bytes(data);
+  return payload;
+}
+
+std::vector<WireTensor> round_trip(const std::vector<WireTensor>& in) {
+  OutgoingFrame f(MessageType::infer, 1);
+  for (const auto& t : in) {
+    if (auto e = encode_tensor(f, t)) throw std::runtime_error("round_trip: encode_tensor: " + e->message);
+  }
+  if (!f.finish()) throw std::runtime_error("round_trip: the frame is too large");
+  auto payload = std::make_shared<std::vector<std::byte>>();
+  const auto buffers = f.buffers();
+  for (std::size_t i = 1; i < buffers.size(); ++i) {
+    const auto* p = static_cast<const std::byte*>(buffers[i].data());
+    payload->insert(payload->end(), p, p + buffers[i].size());
+  }
+  ByteReader r(*payload);
+  std::vector<WireTensor> out;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    auto t = decode_tensor(r, payload);
+    if (!t) throw std::runtime_error("round_trip: decode_tensor: " + t.error().message);
+    out.push_back(std::move(t).value());
+  }
+  if (!r.at_end()) throw std::runtime_error("round_trip: bytes left after the last tensor");
+  return out;
+}
 
 AuthKey make_key(char fill) {
   std::vector<std::uint8_t> bytes(32, static_cast<std::uint8_t>(fill));

@@ -23,6 +23,7 @@
 #include "net/frame.hpp"
 #include "net/messages.hpp"
 #include "net/server.hpp"
+#include "net/tensor_codec.hpp"
 
 namespace tandem::net::test {
 
@@ -31,6 +32,16 @@ inline constexpr auto k_wait_bound = std::chrono::seconds(20);
 
 /// A valid 32-byte key made of `fill`.
 AuthKey make_key(char fill = 'k');
+
+/// Encodes tensors into one frame and decodes them back from its payload bytes,
+/// as a peer would. Throws std::runtime_error naming the step that failed.
+std::vector<WireTensor> round_trip(const std::vector<WireTensor>& in);
+
+/// A hand-written tensor record (net/tensor_codec.hpp's layout, node 5) announcing
+/// `byte_length` and followed by `data` as it is: what an encoder never writes.
+std::shared_ptr<std::vector<std::byte>> tensor_record(std::uint8_t dtype, std::uint8_t codec,
+                                                      const std::vector<std::int64_t>& dims, std::uint64_t byte_length,
+                                                      const std::vector<std::byte>& data);
 
 /// Waits until pred() holds, polling, at most `bound`; returns pred()'s final value.
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds bound = k_wait_bound);

@@ -8,50 +8,17 @@
 #include <gtest/gtest.h>
 
 #include "net/byte_io.hpp"
+#include "net_test_support.hpp"
 
 namespace tandem::net {
 namespace {
 
-// Encodes tensors into a frame and decodes them back from the payload bytes.
-std::vector<WireTensor> round_trip(const std::vector<WireTensor>& in) {
-  OutgoingFrame f(MessageType::infer, 1);
-  for (const auto& t : in) {
-    auto e = encode_tensor(f, t);
-    EXPECT_FALSE(e.has_value()) << (e ? e->message : "");
-  }
-  EXPECT_TRUE(f.finish());
-  auto payload = std::make_shared<std::vector<std::byte>>();
-  const auto buffers = f.buffers();
-  for (std::size_t i = 1; i < buffers.size(); ++i) {
-    const auto* p = static_cast<const std::byte*>(buffers[i].data());
-    payload->insert(payload->end(), p, p + buffers[i].size());
-  }
-  ByteReader r(*payload);
-  std::vector<WireTensor> out;
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    auto t = decode_tensor(r, payload);
-    EXPECT_TRUE(t.ok()) << (t.ok() ? "" : t.error().message);
-    if (t) out.push_back(std::move(t).value());
-  }
-  EXPECT_TRUE(r.at_end());
-  return out;
-}
+using test::round_trip;
 
-// A hand-written tensor record, for feeding the decoder what an encoder never would.
+// A hand-written tensor record announcing `byte_length`, followed by `bytes_present` zero bytes.
 std::shared_ptr<std::vector<std::byte>> record(std::uint8_t dtype, std::uint8_t codec, std::vector<std::int64_t> dims,
                                                std::uint64_t byte_length, std::size_t bytes_present) {
-  auto payload = std::make_shared<std::vector<std::byte>>();
-  ByteWriter w(*payload);
-  w.i32(5);
-  w.u8(dtype);
-  w.u8(codec);
-  w.u8(static_cast<std::uint8_t>(dims.size()));
-  w.u8(0);
-  for (auto d : dims) w.i64(d);
-  w.u64(byte_length);
-  w.pad_to(8);
-  payload->resize(payload->size() + bytes_present);
-  return payload;
+  return test::tensor_record(dtype, codec, dims, byte_length, std::vector<std::byte>(bytes_present));
 }
 
 Expected<WireTensor> decode_record(const std::shared_ptr<std::vector<std::byte>>& payload) {

@@ -79,10 +79,78 @@ TEST(PartitionCostModel, CloudOnlyUploadsTheInput) {
 TEST(PartitionCostModel, Fp16HalvesF32TensorsBothWays) {
   auto m = hand_model();
   m.codec = Codec::fp16;
+  m.codec_prices = free_codec_prices();
   const auto b = evaluate(two_sink_graph(), m, Cut({true, true, false, false, false}));
   EXPECT_EQ(b.upload_bytes, 100);
   EXPECT_EQ(b.download_bytes, 30);
   EXPECT_DOUBLE_EQ(b.total_ms, 10 + 100 + 5 + 7 + 9 + 15);
+}
+
+TEST(PartitionCostModel, CodecFamilies) {
+  for (Codec c : k_codecs) {
+    EXPECT_EQ(is_lossless(c), c == Codec::fp32 || c == Codec::fp32_zstd) << to_string(c);
+    EXPECT_EQ(uses_zstd(c), to_string(c).find("+zstd") != std::string_view::npos) << to_string(c);
+    EXPECT_EQ(precision_of(precision_of(c)), precision_of(c));
+  }
+  EXPECT_EQ(precision_of(Codec::int8_zstd), Codec::int8);
+}
+
+TEST(PartitionCostModel, Int8SendsOneBytePerElementPlusChannelParameters) {
+  Node conv;
+  conv.out_shape = {1, 16, 7, 7};
+  conv.dtype = DType::f32;
+  conv.output_bytes = 4 * 16 * 7 * 7;
+  EXPECT_EQ(wire_bytes(conv, Codec::int8), 16 * 7 * 7 + 8 * 16);
+  EXPECT_EQ(wire_bytes(conv, Codec::int8_zstd), 16 * 7 * 7 + 8 * 16);
+  Node logits;
+  logits.out_shape = {1, 10};
+  logits.output_bytes = 40;
+  EXPECT_EQ(wire_bytes(logits, Codec::int8), 10 + 8);  // rank 2: one channel
+  Node ids;
+  ids.out_shape = {1, 10};
+  ids.dtype = DType::i64;
+  ids.output_bytes = 80;
+  EXPECT_EQ(wire_bytes(ids, Codec::int8), 80);  // only f32 tensors are quantised
+  EXPECT_EQ(wire_bytes(ids, Codec::fp16), 80);
+}
+
+TEST(PartitionCostModel, CodecTimeAndZstdRatioArePriced) {
+  const auto g = two_sink_graph();
+  auto m = hand_model();
+  m.codec = Codec::fp16_zstd;
+  m.codec_prices = free_codec_prices();
+  // 1e6 bytes = 1 MB: node 1's 200 bytes cost 200e-6 × (3 + 2) ms.
+  m.codec_prices[static_cast<std::size_t>(Codec::fp16_zstd)] = {3.0, 2.0, 0.5};
+  const Cut cut({true, true, false, false, false});
+  const auto b = evaluate(g, m, cut);
+  EXPECT_EQ(b.upload_bytes, 50);     // 200 B / 2 (fp16) × 0.5 (zstd)
+  EXPECT_EQ(b.download_bytes, 15);   // 60 B / 2 × 0.5
+  const double up_codec = 200e-6 * 5, down_codec = 60e-6 * 5;
+  EXPECT_DOUBLE_EQ(b.codec_ms, up_codec + down_codec);
+  EXPECT_DOUBLE_EQ(b.upload_ms, 50 + up_codec);
+  EXPECT_DOUBLE_EQ(b.download_ms, 7.5 + down_codec);
+  EXPECT_DOUBLE_EQ(b.total_ms, 10 + b.upload_ms + 5 + 7 + 9 + b.download_ms);
+  EXPECT_DOUBLE_EQ(upload_ms(g.node(1), m), 50 + up_codec);
+  // The same sums the optimisers' per-tensor terms use.
+  EXPECT_DOUBLE_EQ(evaluate(g, m, Cut::edge_only(g)).codec_ms, 0);
+}
+
+TEST(PartitionCostModel, DefaultPricesAreValidAndFp32IsFree) {
+  const auto prices = default_codec_prices();
+  EXPECT_EQ(prices[static_cast<std::size_t>(Codec::fp32)], CodecPrice{});
+  for (Codec c : k_codecs) {
+    const auto& p = prices[static_cast<std::size_t>(c)];
+    if (!uses_zstd(c)) EXPECT_EQ(p.zstd_ratio, 1.0) << to_string(c);
+    if (c != Codec::fp32) EXPECT_GT(p.encode_ms_per_mb + p.decode_ms_per_mb, 0) << to_string(c);
+  }
+  const auto g = two_sink_graph();
+  auto m = hand_model();
+  EXPECT_NO_THROW(validate(g, m));
+  m.codec_prices[2].zstd_ratio = 0;
+  EXPECT_THROW(validate(g, m), std::invalid_argument);
+  m.codec_prices = free_codec_prices();
+  m.codec_prices[1].decode_ms_per_mb = -1;
+  EXPECT_THROW(validate(g, m), std::invalid_argument);
 }
 
 TEST(PartitionCostModel, InputNodeCostsAreIgnored) {
@@ -124,9 +192,11 @@ TEST(PartitionCostModel, NamesRoundTrip) {
   for (auto o : {Objective::latency, Objective::energy, Objective::throughput}) {
     EXPECT_EQ(objective_from_string(to_string(o)), o);
   }
-  for (auto c : {Codec::fp32, Codec::fp16}) EXPECT_EQ(codec_from_string(to_string(c)), c);
+  for (auto c : k_codecs) EXPECT_EQ(codec_from_string(to_string(c)), c);
+  EXPECT_EQ(codec_from_string("int8+zstd"), Codec::int8_zstd);
   EXPECT_FALSE(objective_from_string("speed"));
-  EXPECT_FALSE(codec_from_string("int8"));
+  EXPECT_FALSE(codec_from_string("int4"));
+  EXPECT_FALSE(codec_from_string("zstd"));
 }
 
 TEST(PartitionCostModel, BreakdownJsonRoundTrips) {

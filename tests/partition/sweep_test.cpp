@@ -104,6 +104,7 @@ TEST(BandwidthSweep, SlowLinkIsEdgeOnlyAndFastLinkCloudOnly) {
     auto m = testutil::random_cost_model(g, rng);
     m.link.rtt_ms = 0;
     m.cloud_wait_ms = 0;
+    m.codec_prices = free_codec_prices();  // fp16's encode time would be a cost the link does not have
     for (std::size_t v = 0; v < g.size(); ++v) m.cloud_ms[v] = m.edge_ms[v] / 1000;
     const auto intervals = sweep_bandwidth(g, m, Objective::latency, 1e-3, 1e15);
     EXPECT_EQ(intervals.front().plan.placement, Placement::edge_only);
