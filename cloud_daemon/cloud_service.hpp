@@ -27,6 +27,13 @@ struct CloudConfig {
   app::ModelOptions models;
   std::uint32_t max_payload = net::k_default_max_payload;
   std::optional<app::Endpoint> metrics;      // Prometheus /metrics; none: off
+  /// Limits on what edges may make the daemon hold (max_connections, max_in_flight_*,
+  /// max_*_bytes, max_probe_reply; net/server.hpp). Its host, port, worker threads, payload
+  /// limit and TLS context are set from the fields above and below.
+  net::ServerConfig limits;
+  /// TLS: cert_file and key_file serve TLS; ca_file also requires client certificates signed
+  /// by it. All empty: plain TCP.
+  net::TlsFiles tls;
 };
 
 /// The request handler: checks announced models against its own weights and

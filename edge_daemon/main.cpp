@@ -71,6 +71,10 @@ int main(int argc, char** argv) {
         ("control-max-unread", "replies a client may leave unread before it is disconnected", cxxopts::value<std::string>()->default_value("16MiB"), "SIZE")
         ("control-max-pending", "unanswered tasks per control connection", cxxopts::value<std::size_t>()->default_value("4096"), "N")
         ("control-idle-timeout", "close a control connection idle this long with nothing pending", cxxopts::value<std::string>()->default_value("120s"), "TIME");
+    options.add_options("TLS to the cloud")
+        ("tls-ca", "connect to the cloud over TLS, verifying its certificate against this PEM CA", cxxopts::value<std::string>(), "FILE")
+        ("tls-cert", "present this PEM certificate to the cloud (mutual TLS; with --tls-key and --tls-ca)", cxxopts::value<std::string>(), "FILE")
+        ("tls-key", "PEM private key of --tls-cert", cxxopts::value<std::string>(), "FILE");
     app::add_model_options(options, "cloud");
     app::add_log_options(options);
     const auto parsed = app::parse_args(options, argc, argv);
@@ -122,6 +126,12 @@ int main(int argc, char** argv) {
     if (c.control.max_line_bytes < 256 || c.control.max_connections < 1 || c.control.max_pending_tasks < 1) {
       throw app::UsageError("--control-max-line must be at least 256B, --control-max-connections and "
                             "--control-max-pending at least 1");
+    }
+    if (args.count("tls-ca")) c.tls.ca_file = args["tls-ca"].as<std::string>();
+    if (args.count("tls-cert")) c.tls.cert_file = args["tls-cert"].as<std::string>();
+    if (args.count("tls-key")) c.tls.key_file = args["tls-key"].as<std::string>();
+    if (c.tls.cert_file.empty() != c.tls.key_file.empty() || (!c.tls.cert_file.empty() && c.tls.ca_file.empty())) {
+      throw app::UsageError("--tls-cert and --tls-key go together, and need --tls-ca (the edge always verifies the cloud)");
     }
     return edge::run_edge_daemon(c);
   });

@@ -191,7 +191,7 @@ std::optional<Error> encode_tensor(OutgoingFrame& frame, const WireTensor& t) {
   return std::nullopt;
 }
 
-Expected<WireTensor> decode_tensor(ByteReader& r, const std::shared_ptr<const std::vector<std::byte>>& payload) {
+Expected<WireTensor> decode_tensor(ByteReader& r, const std::shared_ptr<const void>& payload_owner) {
   auto malformed = [](std::string what) { return Error::make(Errc::invalid_tensor, std::move(what)); };
   std::int32_t node = 0;
   std::uint8_t dtype_code = 0, codec_code = 0, rank = 0, reserved = 0;
@@ -230,7 +230,7 @@ Expected<WireTensor> decode_tensor(ByteReader& r, const std::shared_ptr<const st
   }
   if (t.codec == Codec::raw) {
     t.data = bytes;
-    t.owner = payload;
+    t.owner = payload_owner;
     return t;
   }
   auto floats = std::make_shared<std::vector<float>>(static_cast<std::size_t>(numel));
