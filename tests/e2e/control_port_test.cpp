@@ -8,7 +8,6 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <array>
@@ -406,12 +405,8 @@ TEST_F(ControlPort, ClientThatNeverReadsIsDisconnected) {
   const std::int64_t rss_before = rss_kib(edge_->pid());
   ASSERT_GT(rss_before, 0);
   RawControl silent(port_);
-  // Keep our receive buffer small so the daemon's replies back up quickly.
-  const int small = 4096;
-  ::setsockopt(silent.socket().native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  // Every send is bounded: one that cannot go on for 5 s ends the loop like a closed connection.
-  const timeval send_bound{5, 0};
-  ::setsockopt(silent.socket().native_handle(), SOL_SOCKET, SO_SNDTIMEO, &send_bound, sizeof send_bound);
+  // No SO_RCVBUF here: shrinking it after connect (window scaling already agreed) makes
+  // loopback TCP drop segments and back off for minutes, which stalls this test, not the daemon.
   std::string batch;
   for (int i = 0; i < 200; ++i) batch += R"({"op":"status"})" "\n";
   // Requests wait in the daemon's receive buffer (up to tens of MB) before it reads them, so a
