@@ -260,12 +260,20 @@ TEST_F(ControlPort, InvalidUtf8LinesGetValidJsonErrors) {
 // (c) 100,000 '[' after a valid prefix: refused by the depth pre-scan (the line limit is
 // raised so the line reaches it), and with the default line limit by the length check.
 TEST_F(ControlPort, DeepNestingIsRefusedWithoutACrash) {
-  ASSERT_NO_FATAL_FAILURE(start({"--control-max-line", "256KiB"}));
+  ASSERT_NO_FATAL_FAILURE(start({"--control-max-line", "256KiB", "--control-max-depth", "4"}));
   const std::string deep = R"({"model":"lenet","task":)" + std::string(100'000, '[');
   RawControl raw(port_);
   ASSERT_TRUE(raw.send(deep + "\n"));
   const auto j = expect_error_line(raw.read_line(), "100,000 '['");
-  EXPECT_NE(error_text(j).find("nested deeper than"), std::string::npos) << j.dump();
+  EXPECT_NE(error_text(j).find("nested deeper than 4 levels"), std::string::npos) << j.dump();
+  // The flag's limit, not a fixed one: five levels are refused, four are parsed (and then
+  // refused for what they hold, a field of the wrong type).
+  ASSERT_TRUE(raw.send(R"({"model":"lenet","task":[[[[1]]]]})" "\n"));
+  EXPECT_NE(error_text(expect_error_line(raw.read_line(), "depth 5")).find("nested deeper than 4"), std::string::npos);
+  ASSERT_TRUE(raw.send(R"({"model":"lenet","task":[[[1]]]})" "\n"));
+  const std::string four = error_text(expect_error_line(raw.read_line(), "depth 4"));
+  EXPECT_EQ(four.find("nested deeper"), std::string::npos) << four;
+  EXPECT_NE(four.find("task"), std::string::npos) << four;
   ASSERT_TRUE(raw.send(R"({"op":"status"})" "\n"));
   const auto status = raw.read_line();
   ASSERT_TRUE(status.has_value());
