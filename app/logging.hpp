@@ -7,6 +7,8 @@
 
 #include <cxxopts.hpp>
 
+#include "net/printable.hpp"
+
 namespace tandem::app {
 
 /// Adds --log-level LEVEL (default info) to `options`.
@@ -20,8 +22,7 @@ void setup_logging(const cxxopts::ParseResult& args, std::string_view who);
 void setup_logging(const std::string& level, std::string_view who);
 
 /// Makes text taken from outside (a peer's name, a cut id, a file name) safe
-/// to log on one line: control bytes, newlines and invalid UTF-8 become \xNN
-/// escapes, and anything past `max_bytes` is cut with "...".
-std::string printable(std::string_view text, std::size_t max_bytes = 200);
+/// to log on one line; one implementation for every library (net/printable.hpp).
+using net::printable;
 
 }  // namespace tandem::app

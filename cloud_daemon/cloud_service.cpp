@@ -44,14 +44,14 @@ std::optional<net::Error> CloudService::check_models(
     const auto it = models_.find(m.name);
     if (it == models_.end()) {
       return net::Error::make(net::Errc::unknown_model,
-                              fmt::format("model '{}' is not served here", m.name));
+                              fmt::format("model '{}' is not served here", app::printable(m.name)));
     }
     if (it->second->fingerprint() != m.fingerprint) {
       return net::Error::make(
           net::Errc::fingerprint_mismatch,
           fmt::format("model '{}': edge weights {:016x} differ from cloud weights {:016x} "
                       "(use the same --seed or weights files on both sides)",
-                      m.name, m.fingerprint, it->second->fingerprint()));
+                      app::printable(m.name), m.fingerprint, it->second->fingerprint()));
     }
   }
   return std::nullopt;
@@ -68,14 +68,14 @@ void CloudService::infer(const net::InferContext& context, net::InferRequest req
   const auto it = models_.find(request.model);
   if (it == models_.end()) {
     responder.fail(net::Errc::unknown_model,
-                   fmt::format("model '{}' is not served here", request.model));
+                   fmt::format("model '{}' is not served here", app::printable(request.model)));
     return;
   }
   const Model& model = *it->second;
   try {
     const Cut cut(model.graph(), std::move(request.edge_nodes));
     if (auto why = cut.validate(model.graph()); !why.empty()) {
-      responder.fail(net::Errc::malformed_payload, fmt::format("model '{}': {}", request.model, why));
+      responder.fail(net::Errc::malformed_payload, fmt::format("model '{}': {}", app::printable(request.model), why));
       return;
     }
     auto inputs = net::from_wire(request.tensors);
@@ -95,7 +95,7 @@ void CloudService::infer(const net::InferContext& context, net::InferRequest req
     responder.reply(std::move(result));
   } catch (const std::exception& e) {
     spdlog::warn("request {} from {} ({}): {}", context.request_id, app::printable(context.client_name),
-                 request.model, app::printable(e.what()));
+                 app::printable(request.model), app::printable(e.what()));
     count(request.model, false, 0);
     responder.fail(net::Errc::request_failed, e.what());
   }
@@ -118,7 +118,12 @@ int run_cloud_daemon(const CloudConfig& config, const std::function<void(std::ui
   spdlog::info("loading models ({} intra-op threads)", config.threads);
   ModelSet models = app::load_serving_models(config.models);
 
-  net::ServerConfig server_config;
+  net::ServerConfig server_config = config.limits;
+  if (!config.tls.cert_file.empty() || !config.tls.key_file.empty() || !config.tls.ca_file.empty()) {
+    auto tls = net::make_tls_context(net::TlsRole::server, config.tls);
+    if (!tls) throw std::runtime_error(tls.error().message);
+    server_config.tls = std::move(tls).value();
+  }
   server_config.host = config.listen.host;
   server_config.port = config.listen.port;
   server_config.worker_threads = config.workers;

@@ -31,6 +31,13 @@ struct CloudConfig {
   std::optional<app::Endpoint> agent;        // HAProxy agent-check (app/agent_check.hpp); none: off
   double agent_reference_ms = 100;           // expected wait at which the agent's weight halves
   std::chrono::milliseconds drain_grace{2000};  // with an agent: say "drain" this long before stopping
+  /// Limits on what edges may make the daemon hold (max_connections, max_in_flight_*,
+  /// max_*_bytes, max_probe_reply; net/server.hpp). Its host, port, worker threads, payload
+  /// limit and TLS context are set from the fields above and below.
+  net::ServerConfig limits;
+  /// TLS: cert_file and key_file serve TLS; ca_file also requires client certificates signed
+  /// by it. All empty: plain TCP.
+  net::TlsFiles tls;
 };
 
 /// The request handler: checks announced models against its own weights and

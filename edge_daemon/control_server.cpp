@@ -180,7 +180,8 @@ asio::awaitable<void> ControlServer::accept_loop() {
       spdlog::warn("control client {} refused: {} connections already open", connection->peer, open_.size());
       connection->queue(error_line(fmt::format("too many control connections (at most {})", config_.max_connections)));
       connection->close_after_flush();
-      asio::co_spawn(io_, connection->write_loop(), asio::detached);
+      // The coroutine holds only `this`: the handler keeps the connection alive until it ends.
+      asio::co_spawn(io_, connection->write_loop(), [connection](std::exception_ptr) {});
       continue;
     }
     open_.insert(connection);

@@ -68,6 +68,12 @@ int run_edge_daemon(const EdgeConfig& config, const std::function<void(std::uint
     lc.port = config.cloud->port;
     lc.probe_interval = config.probe_interval;
     for (const auto& [name, model] : models) lc.client.models.push_back({name, model->fingerprint()});
+    if (!config.tls.ca_file.empty() || !config.tls.cert_file.empty() || !config.tls.key_file.empty()) {
+      auto tls = net::make_tls_context(net::TlsRole::client, config.tls);
+      if (!tls) throw std::runtime_error(tls.error().message);
+      lc.client.tls = std::move(tls).value();
+      spdlog::info("connecting to the cloud over TLS{}", config.tls.cert_file.empty() ? "" : " with a client certificate");
+    }
     if (config.emulate_link) {
       lc.client.link = emulation(*config.emulate_link);
       spdlog::info("emulating the uplink: {}", units::to_string(*config.emulate_link));

@@ -13,6 +13,7 @@
 #include "app/models.hpp"
 #include "edge_daemon/control_server.hpp"
 #include "edge_daemon/edge_service.hpp"
+#include "net/tls.hpp"
 #include "units/units.hpp"
 
 namespace tandem::edge {
@@ -28,6 +29,9 @@ struct EdgeConfig {
   EdgeServiceConfig service;
   std::chrono::milliseconds probe_interval{500};
   std::optional<app::Endpoint> metrics;     // Prometheus /metrics; none: off
+  /// TLS to the cloud: ca_file turns it on and verifies the cloud's certificate; cert_file and
+  /// key_file are presented when the cloud asks for a client certificate. All empty: plain TCP.
+  net::TlsFiles tls;
 };
 
 /// Runs the daemon until SIGINT/SIGTERM or `should_stop()`; `on_ready` gets

@@ -69,10 +69,15 @@ int main(int argc, char** argv) {
         ("control", "control port address; port 0 picks one (logged)", cxxopts::value<std::string>()->default_value("127.0.0.1:7071"), "HOST:PORT")
         ("control-token-file", "clients must first send the token in this file's first line (required off loopback)", cxxopts::value<std::string>(), "FILE")
         ("control-max-line", "longest control line accepted", cxxopts::value<std::string>()->default_value("64KiB"), "SIZE")
+        ("control-max-depth", "deepest nesting of arrays and objects in a control line (checked before parsing)", cxxopts::value<std::size_t>()->default_value("16"), "N")
         ("control-max-connections", "control connections open at once", cxxopts::value<std::size_t>()->default_value("64"), "N")
         ("control-max-unread", "replies a client may leave unread before it is disconnected", cxxopts::value<std::string>()->default_value("16MiB"), "SIZE")
         ("control-max-pending", "unanswered tasks per control connection", cxxopts::value<std::size_t>()->default_value("4096"), "N")
         ("control-idle-timeout", "close a control connection idle this long with nothing pending", cxxopts::value<std::string>()->default_value("120s"), "TIME");
+    options.add_options("TLS to the cloud")
+        ("tls-ca", "connect to the cloud over TLS, verifying its certificate against this PEM CA", cxxopts::value<std::string>(), "FILE")
+        ("tls-cert", "present this PEM certificate to the cloud (mutual TLS; with --tls-key and --tls-ca)", cxxopts::value<std::string>(), "FILE")
+        ("tls-key", "PEM private key of --tls-cert", cxxopts::value<std::string>(), "FILE");
     app::add_model_options(options, "cloud");
     app::add_log_options(options);
     const auto parsed = app::parse_args(options, argc, argv);
@@ -122,13 +127,21 @@ int main(int argc, char** argv) {
     c.control.listen = app::parse_flag(args, "control", app::parse_endpoint);
     if (args.count("control-token-file")) c.control.token = read_token(args["control-token-file"].as<std::string>());
     c.control.max_line_bytes = app::parse_flag(args, "control-max-line", units::parse_size);
+    c.control.max_depth = args["control-max-depth"].as<std::size_t>();
     c.control.max_connections = args["control-max-connections"].as<std::size_t>();
     c.control.max_unread_bytes = app::parse_flag(args, "control-max-unread", units::parse_size);
     c.control.max_pending_tasks = args["control-max-pending"].as<std::size_t>();
     c.control.idle_timeout = duration_flag(args, "control-idle-timeout");
-    if (c.control.max_line_bytes < 256 || c.control.max_connections < 1 || c.control.max_pending_tasks < 1) {
+    if (c.control.max_line_bytes < 256 || c.control.max_connections < 1 || c.control.max_pending_tasks < 1 ||
+        c.control.max_depth < 2 || c.control.max_depth > 256) {
       throw app::UsageError("--control-max-line must be at least 256B, --control-max-connections and "
-                            "--control-max-pending at least 1");
+                            "--control-max-pending at least 1, --control-max-depth from 2 to 256");
+    }
+    if (args.count("tls-ca")) c.tls.ca_file = args["tls-ca"].as<std::string>();
+    if (args.count("tls-cert")) c.tls.cert_file = args["tls-cert"].as<std::string>();
+    if (args.count("tls-key")) c.tls.key_file = args["tls-key"].as<std::string>();
+    if (c.tls.cert_file.empty() != c.tls.key_file.empty() || (!c.tls.cert_file.empty() && c.tls.ca_file.empty())) {
+      throw app::UsageError("--tls-cert and --tls-key go together, and need --tls-ca (the edge always verifies the cloud)");
     }
     return edge::run_edge_daemon(c);
   });

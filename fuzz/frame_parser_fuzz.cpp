@@ -3,7 +3,10 @@
 // commit_payload) the server uses. Properties: no step consumes more than it
 // was given; the frames and the final state do not depend on how the stream
 // was chunked (compared with one feed of the whole stream); a bad parser
-// names its error and stays bad.
+// names its error and stays bad. A third pass charges payloads to a small
+// ByteAccount (as the server does): it never holds more than its limit, a
+// frame it keeps has the same header and payload as without the account, a
+// frame it drops keeps its header, and every byte is returned at the end.
 //
 // Input: byte 0 seeds the chunk sizes, byte 1 picks the largest chunk, the
 // rest is the stream.
@@ -12,10 +15,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "fuzz/fuzz_support.hpp"
+#include "net/byte_budget.hpp"
 #include "net/parser.hpp"
 
 namespace {
@@ -29,6 +34,7 @@ constexpr std::uint32_t k_max_payload = 1u << 20;
 struct Outcome {
   std::vector<FrameHeader> headers;
   std::vector<std::vector<std::byte>> payloads;
+  std::vector<bool> dropped;
   ParseStatus last = ParseStatus::need_more;
   boost::system::error_code error;
 };
@@ -50,11 +56,16 @@ class Chunker {
   std::size_t max_;
 };
 
-void record(FrameParser& parser, Outcome& out) {
+void record(FrameParser& parser, Outcome& out, bool dropped = false) {
   Frame f = parser.take_frame();
-  require(f.header.payload_length == f.bytes().size(), "frame length matches its payload");
+  if (dropped) {
+    require(f.bytes().empty(), "a dropped frame has no payload");
+  } else {
+    require(f.header.payload_length == f.bytes().size(), "frame length matches its payload");
+  }
   out.headers.push_back(f.header);
   out.payloads.emplace_back(f.bytes().begin(), f.bytes().end());
+  out.dropped.push_back(dropped);
 }
 
 void finish(const FrameParser& parser, Outcome& out) {
@@ -81,8 +92,10 @@ Outcome parse_whole(std::span<const std::byte> stream) {
   return out;
 }
 
-Outcome parse_chunked(std::span<const std::byte> stream, Chunker& chunker) {
+Outcome parse_chunked(std::span<const std::byte> stream, Chunker& chunker,
+                      const std::shared_ptr<ByteAccount>& account = nullptr) {
   FrameParser parser(k_max_payload);
+  parser.set_account(account);
   Outcome out;
   std::size_t pos = 0;
   while (pos < stream.size()) {
@@ -100,8 +113,14 @@ Outcome parse_chunked(std::span<const std::byte> stream, Chunker& chunker) {
       require(step.consumed <= n, "feed consumed no more than it was given");
       require(step.consumed > 0 || step.status == ParseStatus::bad, "feed makes progress");
     }
+    if (account) require(account->used() <= account->limit(), "the account never holds more than its limit");
+    require(account || step.status != ParseStatus::dropped, "nothing is dropped without an account");
     pos += step.consumed;
     out.last = step.status;
+    if (step.status == ParseStatus::dropped) {
+      record(parser, out, true);
+      continue;
+    }
     if (step.status == ParseStatus::bad) {
       const ParseStep again = parser.feed(stream.subspan(pos));
       require(again.status == ParseStatus::bad && again.consumed == 0, "a bad parser stays bad");
@@ -136,5 +155,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   require(whole.last == chunked.last, "same final state however the stream is chunked");
   require(whole.error == chunked.error, "same error however the stream is chunked");
+
+  // Budgeted: a dropped frame's CRC is never checked, so the stream may go on past where the
+  // whole parse failed; up to there, frames agree.
+  auto account = std::make_shared<ByteAccount>(nullptr, 256 * (1 + std::size_t{data[1]}));
+  {
+    Chunker again(data[0], data[1]);
+    const Outcome budgeted = parse_chunked(stream, again, account);
+    const std::size_t n = std::min(whole.headers.size(), budgeted.headers.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      require(same_header(whole.headers[i], budgeted.headers[i]), "same headers with a byte budget");
+      require(budgeted.dropped[i] || whole.payloads[i] == budgeted.payloads[i], "same payloads with a byte budget");
+    }
+  }
+  require(account->used() == 0, "every charged byte is returned");
   return 0;
 }

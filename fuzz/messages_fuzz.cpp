@@ -19,7 +19,7 @@ using namespace tandem::net;
 
 // The payload of a finished outgoing frame, as a receiver would get it.
 Frame received(const OutgoingFrame& out) {
-  auto payload = std::make_shared<std::vector<std::byte>>();
+  std::vector<std::byte> payload;
   bool header = true;
   for (const auto& b : out.buffers()) {
     if (header) {  // the first buffer is the 24-byte header
@@ -27,10 +27,10 @@ Frame received(const OutgoingFrame& out) {
       continue;
     }
     const auto* p = static_cast<const std::byte*>(b.data());
-    payload->insert(payload->end(), p, p + b.size());
+    payload.insert(payload.end(), p, p + b.size());
   }
-  require(payload->size() == out.header().payload_length, "frame length matches its buffers");
-  return Frame{out.header(), std::move(payload)};
+  require(payload.size() == out.header().payload_length, "frame length matches its buffers");
+  return Frame{out.header(), PayloadBuffer::copy_of(payload)};
 }
 
 // Decodes f with `decode`; when it succeeds, encodes the message and decodes that again.
@@ -58,8 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   f.header.request_id = 7;
   f.header.payload_length = static_cast<std::uint32_t>(size - 1);
   if (size > 1) {
-    f.payload = std::make_shared<const std::vector<std::byte>>(reinterpret_cast<const std::byte*>(data + 1),
-                                                               reinterpret_cast<const std::byte*>(data + size));
+    f.payload = PayloadBuffer::copy_of({reinterpret_cast<const std::byte*>(data + 1), size - 1});
   }
   switch (type) {
     case MessageType::challenge:

@@ -19,6 +19,8 @@
 #include <spdlog/spdlog.h>
 
 #include "net/frame_io.hpp"
+#include "net/printable.hpp"
+#include "net/stream.hpp"
 
 namespace tandem::net {
 namespace asio = boost::asio;
@@ -64,12 +66,12 @@ struct PendingRequest {
 /// One TCP connection of a Client; lives on the client's I/O thread only.
 class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
  public:
-  ClientConnection(Client& client, asio::io_context& io)
+  ClientConnection(Client& client, asio::io_context& io, const std::string& host)
       : client_(client),
-        socket_(io),
+        stream_(make_stream(tcp::socket(io), client.config_.tls, host)),
         reader_(k_handshake_max_payload),
         emulator_(client.config_.link.is_passthrough() ? nullptr : std::make_unique<LinkEmulator>(io.get_executor(), client.config_.link)),
-        writer_(socket_, emulator_.get()),
+        writer_(*stream_, emulator_.get()),
         connect_timer_(io) {}
 
   bool alive() const noexcept { return alive_; }
@@ -77,13 +79,13 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   asio::awaitable<void> run(std::string host, std::uint16_t port, std::shared_ptr<std::promise<Expected<HelloAck>>> promise) {
     auto self = shared_from_this();
     peer_ = fmt::format("{}:{}", host, port);
-    asio::co_spawn(socket_.get_executor(), writer_.run(), [self](std::exception_ptr, boost::system::error_code ec) {
+    const auto executor = stream_->socket().get_executor();
+    asio::co_spawn(executor, writer_.run(), [self](std::exception_ptr, boost::system::error_code ec) {
       if (ec) self->lose(Error{ec, fmt::format("writing to the cloud at {} failed: {}", self->peer_, ec.message())}, false);
-      boost::system::error_code ignored;
-      if (self->lost_) self->socket_.close(ignored);
+      if (self->lost_) self->stream_->close();
     });
     if (emulator_) {
-      asio::co_spawn(socket_.get_executor(), emulator_->run_delivery(socket_),
+      asio::co_spawn(executor, emulator_->run_delivery(*stream_),
                      [self](std::exception_ptr, boost::system::error_code ec) {
                        if (ec) self->lose(Error{ec, fmt::format("writing to the cloud at {} failed: {}", self->peer_, ec.message())}, false);
                      });
@@ -93,8 +95,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
       auto s = weak.lock();
       if (ec || !s || s->alive_) return;
       s->timed_out_ = true;
-      boost::system::error_code ignored;
-      s->socket_.close(ignored);
+      s->stream_->close();
     });
 
     Expected<HelloAck> result = co_await handshake(host, port);
@@ -114,7 +115,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     p->sent_at = clock::now();
     p->frame_bytes = frame.wire_size();
     if (p->deadline_ms > 0) {
-      p->timer = std::make_unique<asio::steady_timer>(socket_.get_executor(), std::chrono::milliseconds(p->deadline_ms));
+      p->timer = std::make_unique<asio::steady_timer>(stream_->socket().get_executor(), std::chrono::milliseconds(p->deadline_ms));
       p->timer->async_wait([weak = weak_from_this(), rid](boost::system::error_code ec) {
         if (ec) return;
         if (auto s = weak.lock()) s->expire(rid);
@@ -153,13 +154,12 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
       p->fail(error);
     }
     connect_timer_.cancel();
-    boost::system::error_code ignored;
     if (flush_first) {
       writer_.close_after_drain();  // the writer's completion closes the socket
     } else {
       writer_.stop();
       if (emulator_) emulator_->stop();
-      socket_.close(ignored);
+      stream_->close();
     }
   }
 
@@ -173,12 +173,12 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     const std::uint32_t limit = client_.config_.sent_backlog;
     // The link emulator's delay line holds bytes the kernel has not seen yet.
     const std::size_t emulated = emulator_ ? emulator_->pending_bytes() : 0;
-    if (limit == 0 || ::ioctl(socket_.native_handle(), SIOCOUTQ, &queued) != 0 ||
+    if (limit == 0 || ::ioctl(stream_->socket().native_handle(), SIOCOUTQ, &queued) != 0 ||
         emulated + static_cast<std::size_t>(std::max(queued, 0)) <= limit) {
       sent();
       return;
     }
-    auto timer = std::make_shared<asio::steady_timer>(socket_.get_executor(), std::chrono::milliseconds(2));
+    auto timer = std::make_shared<asio::steady_timer>(stream_->socket().get_executor(), std::chrono::milliseconds(2));
     timer->async_wait([weak = weak_from_this(), timer, sent = std::move(sent)](boost::system::error_code ec) mutable {
       auto s = weak.lock();
       if (!ec && s) s->when_acknowledged(std::move(sent));
@@ -186,43 +186,68 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   }
 
  private:
+  // What to check when the handshake fails in a way a TLS mismatch would explain.
+  std::string tls_hint() const {
+    return stream_->secure() ? " (is the cloud running with --tls-cert? without it, drop --tls-ca here)"
+                             : " (if the cloud runs with --tls-cert, give this side --tls-ca)";
+  }
+
   Error read_failure(const ReadOutcome& in, std::string_view waiting_for) const {
+    const bool challenge = waiting_for == "CHALLENGE";
     if (timed_out_) {
-      return Error::make(Errc::connect_timeout, fmt::format("no {} from {} within {} ms", waiting_for, peer_,
-                                                            client_.config_.connect_timeout.count()));
+      return Error::make(Errc::connect_timeout, fmt::format("no {} from {} within {} ms{}", waiting_for, peer_,
+                                                            client_.config_.connect_timeout.count(),
+                                                            challenge ? tls_hint() : ""));
     }
-    if (in.protocol_error) return Error{in.protocol_error->code, fmt::format("cloud at {}: {}", peer_, in.protocol_error->message)};
-    return Error::make(Errc::connection_lost, fmt::format("cloud at {} closed the connection while we waited for {}: {}",
-                                                          peer_, waiting_for, in.io_error.message()));
+    if (in.protocol_error) {
+      return Error{in.protocol_error->code, fmt::format("cloud at {}: {}{}", peer_, in.protocol_error->message,
+                                                        challenge ? tls_hint() : "")};
+    }
+    return Error::make(Errc::connection_lost, fmt::format("cloud at {} closed the connection while we waited for {}: {}{}",
+                                                          peer_, waiting_for, in.io_error.message(),
+                                                          challenge ? tls_hint() : ""));
   }
 
   Error refusal(const Frame& f) const {
     auto e = decode_error(f);
     if (!e) return e.error();
-    return Error::make(e.value().code, fmt::format("cloud at {} refused the handshake: {}", peer_, e.value().text));
+    return Error::make(e.value().code,
+                       fmt::format("cloud at {} refused the handshake: {}", peer_, printable(e.value().text, k_max_error_text)));
   }
 
   asio::awaitable<Expected<HelloAck>> handshake(const std::string& host, std::uint16_t port) {
     boost::system::error_code ec;
-    tcp::resolver resolver(socket_.get_executor());
+    tcp::resolver resolver(stream_->socket().get_executor());
     const auto endpoints =
         co_await resolver.async_resolve(host, std::to_string(port), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return Error{ec, fmt::format("cannot resolve {}: {}", host, ec.message())};
-    co_await asio::async_connect(socket_, endpoints, asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_connect(stream_->socket(), endpoints, asio::redirect_error(asio::use_awaitable, ec));
     if (timed_out_) co_return Error::make(Errc::connect_timeout, fmt::format("connecting to {} timed out", peer_));
     if (ec) co_return Error{ec, fmt::format("cannot connect to {}: {}", peer_, ec.message())};
-    socket_.set_option(tcp::no_delay(true), ec);
+    stream_->socket().set_option(tcp::no_delay(true), ec);
     if (client_.config_.notsent_lowat > 0) {
       // Keep at most this many unsent bytes in the kernel: a write then
       // completes when the data is nearly on the wire, so the caller's
       // `sent` callbacks track the link instead of a deep socket buffer.
-      socket_.set_option(asio::detail::socket_option::integer<IPPROTO_TCP, TCP_NOTSENT_LOWAT>(
+      stream_->socket().set_option(asio::detail::socket_option::integer<IPPROTO_TCP, TCP_NOTSENT_LOWAT>(
                              static_cast<int>(client_.config_.notsent_lowat)),
                          ec);
       ec.clear();
     }
+    if (stream_->secure()) {
+      ec = co_await stream_->handshake();
+      if (timed_out_) {
+        co_return Error::make(Errc::connect_timeout, fmt::format("TLS handshake with the cloud at {} did not finish "
+                                                                 "within {} ms{}",
+                                                                 peer_, client_.config_.connect_timeout.count(), tls_hint()));
+      }
+      if (ec) {
+        co_return Error{ec, fmt::format("TLS handshake with the cloud at {} failed: {}{}", peer_, printable(ec.message()),
+                                        tls_hint())};
+      }
+    }
 
-    ReadOutcome in = co_await reader_.read(socket_);
+    ReadOutcome in = co_await reader_.read(*stream_);
     if (!in.ok()) co_return read_failure(in, "CHALLENGE");
     if (in.frame.header.type == MessageType::error) co_return refusal(in.frame);
     auto challenge = decode_challenge(in.frame);
@@ -240,7 +265,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     if (!hello_frame) co_return hello_frame.error();
     writer_.push(std::move(hello_frame).value());
 
-    in = co_await reader_.read(socket_);
+    in = co_await reader_.read(*stream_);
     if (!in.ok()) co_return read_failure(in, "HELLO_ACK");
     if (in.frame.header.type == MessageType::error) co_return refusal(in.frame);
     auto ack = decode_hello_ack(in.frame);
@@ -257,7 +282,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   asio::awaitable<void> read_loop() {
     auto self = shared_from_this();
     while (alive_) {
-      ReadOutcome in = co_await reader_.read(socket_);
+      ReadOutcome in = co_await reader_.read(*stream_);
       if (!alive_) co_return;
       if (in.protocol_error) {
         violation(*in.protocol_error, 0);
@@ -360,14 +385,15 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
           violation(r.error(), f.header.request_id);
           return;
         }
-        const Error error = Error::make(r.value().code, fmt::format("cloud at {}: {}", peer_, r.value().text));
+        const std::string text = printable(r.value().text, k_max_error_text);
+        const Error error = Error::make(r.value().code, fmt::format("cloud at {}: {}", peer_, text));
         if (auto p = take(f.header.request_id); p && f.header.request_id != 0) {
           p->fail(error);
         } else if ((f.header.flags & frame_flags::closing) == 0) {
           spdlog::warn("{}", error.message);
         }
         if ((f.header.flags & frame_flags::closing) != 0) {
-          lose(Error::make(r.value().code, fmt::format("cloud at {} closed the connection: {}", peer_, r.value().text)), false);
+          lose(Error::make(r.value().code, fmt::format("cloud at {} closed the connection: {}", peer_, text)), false);
         }
         return;
       }
@@ -378,7 +404,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   }
 
   Client& client_;
-  tcp::socket socket_;
+  std::unique_ptr<Stream> stream_;
   FrameReader reader_;
   std::unique_ptr<LinkEmulator> emulator_;
   WriteQueue writer_;
@@ -423,7 +449,7 @@ Expected<HelloAck> Client::connect(const std::string& host, std::uint16_t port) 
   close();
   auto promise = std::make_shared<std::promise<Expected<HelloAck>>>();
   auto future = promise->get_future();
-  auto connection = std::make_shared<ClientConnection>(*this, io_);
+  auto connection = std::make_shared<ClientConnection>(*this, io_, host);
   asio::post(io_, [this, connection, host, port, promise] {
     connection_ = connection;
     asio::co_spawn(io_, connection->run(host, port, promise), [connection, promise](std::exception_ptr e) {

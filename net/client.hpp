@@ -34,6 +34,7 @@
 #include "net/errors.hpp"
 #include "net/link_emulator.hpp"
 #include "net/messages.hpp"
+#include "net/tls.hpp"
 
 namespace tandem::net {
 
@@ -52,6 +53,7 @@ struct ClientConfig {
   // a shaped link's queue (a tbf qdisc, a modem's buffer) would otherwise
   // hide whole transfers behind "written". 0: `sent` runs once written.
   std::uint32_t sent_backlog = 64 * 1024;
+  std::shared_ptr<const TlsContext> tls;  // null: plain TCP; else a TlsRole::client context (tls.hpp)
 };
 
 struct ProbeResult {
@@ -78,10 +80,12 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  /// Connects and handshakes, replacing any previous connection. Blocks up to connect_timeout.
-  /// Returns the server's HELLO_ACK, or an Error: a socket error, connect_timeout, the cloud's
-  /// refusal (its ERROR code: auth_failed, unknown_model, fingerprint_mismatch, ...), or
-  /// auth_failed when the server cannot prove it holds the key. Not from the I/O thread.
+  /// Connects and handshakes (TLS first when configured), replacing any previous connection.
+  /// Blocks up to connect_timeout. Returns the server's HELLO_ACK, or an Error: a socket error,
+  /// a TLS failure (OpenSSL's reason: an unverifiable certificate, a server without TLS),
+  /// connect_timeout, the cloud's refusal (its ERROR code: auth_failed, unknown_model,
+  /// fingerprint_mismatch, overloaded, ...), or auth_failed when the server cannot prove it
+  /// holds the key. Not from the I/O thread.
   Expected<HelloAck> connect(const std::string& host, std::uint16_t port);
   /// True between a successful connect() and the connection's loss or close(). Thread-safe.
   bool connected() const noexcept { return connected_.load(); }

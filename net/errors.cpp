@@ -27,6 +27,7 @@ class NetCategory final : public boost::system::error_category {
       case Errc::internal_error: return "internal error";
       case Errc::request_failed: return "request failed";
       case Errc::stalled: return "peer stalled in the middle of a frame";
+      case Errc::overloaded: return "server at a limit";
       case Errc::connection_lost: return "connection lost";
       case Errc::not_connected: return "not connected";
       case Errc::connect_timeout: return "connect timed out";
@@ -56,7 +57,7 @@ bool is_wire_errc(std::uint16_t value) noexcept {
     case Errc::unexpected_message: case Errc::auth_failed: case Errc::unknown_model:
     case Errc::fingerprint_mismatch: case Errc::handshake_timeout: case Errc::deadline_exceeded:
     case Errc::shutting_down: case Errc::internal_error: case Errc::request_failed:
-    case Errc::stalled:
+    case Errc::stalled: case Errc::overloaded:
       return true;
     default:
       return false;

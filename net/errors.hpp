@@ -40,6 +40,7 @@ enum class Errc : std::uint16_t {
   internal_error = 32,
   request_failed = 33,
   stalled = 34,
+  overloaded = 35,  // a server limit (connections, requests in flight, memory): try again later
   // Local only (never on the wire).
   connection_lost = 100,
   not_connected = 101,

@@ -25,6 +25,8 @@
 
 #include <boost/asio/buffer.hpp>
 
+#include "net/payload_buffer.hpp"
+
 namespace tandem::net {
 
 inline constexpr std::uint32_t k_frame_magic = 0x4D444E54u;  // "TNDM" little-endian
@@ -82,14 +84,15 @@ void encode_header(const FrameHeader& header, std::span<std::byte, k_header_size
 /// Reads the fields of a complete header without validating them; never throws.
 FrameHeader decode_header(std::span<const std::byte, k_header_size> in, std::uint32_t* magic) noexcept;
 
-/// A received frame; the payload is shared so decoded tensors can point into it.
+/// A received frame; the payload is shared so decoded tensors can point into it (and keep
+/// its bytes charged to the connection's budget while they do).
 struct Frame {
   FrameHeader header;
-  std::shared_ptr<const std::vector<std::byte>> payload;
+  std::shared_ptr<const PayloadBuffer> payload;
 
   /// The payload bytes (empty when there is none); never throws.
   std::span<const std::byte> bytes() const noexcept {
-    return payload ? std::span<const std::byte>(*payload) : std::span<const std::byte>();
+    return payload ? payload->bytes() : std::span<const std::byte>();
   }
 };
 
@@ -106,6 +109,9 @@ class OutgoingFrame {
   void pad_payload_to(std::size_t alignment);
   /// References `bytes` (no copy); `owner` (may be null) keeps them alive until the frame is destroyed.
   void append_external(std::span<const std::byte> bytes, std::shared_ptr<const void> owner);
+  /// Keeps `owner` alive until the frame is destroyed (e.g. a byte-budget charge); never throws
+  /// except bad_alloc.
+  void keep_alive(std::shared_ptr<const void> owner) { owners_.push_back(std::move(owner)); }
   /// Payload size so far; never throws.
   std::size_t payload_size() const noexcept { return inline_.size() + external_total_; }
   /// Computes length and CRC and writes the header; returns false when the payload exceeds u32.

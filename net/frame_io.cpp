@@ -4,7 +4,6 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <fmt/format.h>
 
 #include "net/link_emulator.hpp"
@@ -20,8 +19,9 @@ constexpr std::size_t k_max_coalesced_frames = 64;
 
 FrameReader::FrameReader(std::uint32_t max_payload) : parser_(max_payload), staging_(k_staging_size) {}
 
-ReadOutcome FrameReader::finish() {
+ReadOutcome FrameReader::finish(bool dropped) {
   ReadOutcome out;
+  out.dropped = dropped;
   out.frame = parser_.take_frame();
   const std::size_t frame_size = k_header_size + out.frame.header.payload_length;
   out.timing.receive_ms = std::chrono::duration<double, std::milli>(chunk_time_ - frame_start_).count();
@@ -29,7 +29,7 @@ ReadOutcome FrameReader::finish() {
   return out;
 }
 
-asio::awaitable<ReadOutcome> FrameReader::read(asio::ip::tcp::socket& socket) {
+asio::awaitable<ReadOutcome> FrameReader::read(Stream& stream) {
   auto bad = [this]() {
     ReadOutcome out;
     out.protocol_error = parser_.error();
@@ -44,49 +44,47 @@ asio::awaitable<ReadOutcome> FrameReader::read(asio::ip::tcp::socket& socket) {
         frame_start_ = chunk_time_;
         first_chunk_bytes_ = step.consumed;
       }
-      if (step.status == ParseStatus::good) co_return finish();
+      if (step.status == ParseStatus::good || step.status == ParseStatus::dropped) {
+        co_return finish(step.status == ParseStatus::dropped);
+      }
       if (step.status == ParseStatus::bad) co_return bad();
     }
     staged_begin_ = staged_end_ = 0;
 
-    boost::system::error_code ec;
     const auto window = parser_.payload_window();
     const bool direct = window.size() >= staging_.size();
-    std::size_t n = 0;
-    if (direct) {
-      n = co_await socket.async_read_some(asio::buffer(window.data(), window.size()),
-                                          asio::redirect_error(asio::use_awaitable, ec));
-    } else {
-      n = co_await socket.async_read_some(asio::buffer(staging_), asio::redirect_error(asio::use_awaitable, ec));
-    }
-    if (ec) {
+    const Transfer t = co_await stream.read_some(direct ? asio::buffer(window.data(), window.size())
+                                                        : asio::buffer(staging_));
+    if (t.ec) {
       ReadOutcome out;
-      if (ec == asio::error::eof && mid_frame()) {
+      if (t.ec == asio::error::eof && mid_frame()) {
         out.protocol_error = Error::make(
             Errc::truncated_frame, fmt::format("connection closed after {} bytes of a frame", parser_.frame_bytes_seen()));
       } else {
-        out.io_error = ec;
+        out.io_error = t.ec;
       }
       co_return out;
     }
     chunk_time_ = clock::now();
     if (direct) {
-      const auto step = parser_.commit_payload(n);
-      if (step.status == ParseStatus::good) co_return finish();
+      const auto step = parser_.commit_payload(t.bytes);
+      if (step.status == ParseStatus::good) co_return finish(false);
       if (step.status == ParseStatus::bad) co_return bad();
     } else {
-      staged_end_ = n;
+      staged_end_ = t.bytes;
     }
   }
 }
 
-WriteQueue::WriteQueue(asio::ip::tcp::socket& socket, LinkEmulator* emulator)
-    : socket_(socket), emulator_(emulator), wake_(socket.get_executor()) {
+WriteQueue::WriteQueue(Stream& stream, LinkEmulator* emulator)
+    : stream_(stream), emulator_(emulator), wake_(stream.socket().get_executor()) {
   wake_.expires_at(clock::time_point::max());
 }
 
 void WriteQueue::push(OutgoingFrame frame, std::function<void()> written) {
   if (stopped_) return;
+  if (idle()) progress_ = clock::now();
+  pending_bytes_ += frame.wire_size();
   queue_.push_back({std::move(frame), std::move(written)});
   wake_.cancel();
 }
@@ -94,6 +92,7 @@ void WriteQueue::push(OutgoingFrame frame, std::function<void()> written) {
 void WriteQueue::stop() {
   stopped_ = true;
   queue_.clear();
+  pending_bytes_ = 0;
   wake_.cancel();
 }
 
@@ -114,7 +113,9 @@ asio::awaitable<boost::system::error_code> WriteQueue::run() {
     }
     // Coalesce what is queued into one gather write; the frames stay alive until it completes.
     std::vector<Queued> batch;
+    std::size_t batch_bytes = 0;
     while (!queue_.empty() && batch.size() < k_max_coalesced_frames) {
+      batch_bytes += queue_.front().frame.wire_size();
       batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
@@ -127,10 +128,12 @@ asio::awaitable<boost::system::error_code> WriteQueue::run() {
     boost::system::error_code ec;
     if (emulator_ != nullptr) {
       ec = co_await emulator_->write(buffers);
+      progress_ = clock::now();
     } else {
-      co_await asio::async_write(socket_, buffers, asio::redirect_error(asio::use_awaitable, ec));
+      ec = co_await write_all(stream_, std::move(buffers), &progress_);
     }
     writing_ = false;
+    pending_bytes_ -= std::min(pending_bytes_, batch_bytes);
     if (ec) co_return ec;
     for (Queued& q : batch) {
       if (q.written) q.written();

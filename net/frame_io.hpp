@@ -1,10 +1,11 @@
 #pragma once
-// Frame I/O over an Asio TCP socket, shared by the server sessions and the
-// client: a reader that parses frames incrementally (receiving big payloads
-// straight into their buffer) and timestamps their first and last bytes, and
-// a write queue with one outstanding gather write.
+// Frame I/O over a Stream (plain TCP or TLS; stream.hpp), shared by the
+// server sessions and the client: a reader that parses frames incrementally
+// (receiving big payloads straight into their buffer, which grows with the
+// bytes) and timestamps their first and last bytes, and a write queue with
+// one outstanding gather write.
 //
-// Both must only be used from the executor (strand) that owns the socket.
+// Both must only be used from the executor (strand) that owns the stream.
 
 #include <chrono>
 #include <cstddef>
@@ -17,13 +18,14 @@
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "net/byte_budget.hpp"
 #include "net/errors.hpp"
 #include "net/frame.hpp"
 #include "net/messages.hpp"
 #include "net/parser.hpp"
+#include "net/stream.hpp"
 
 namespace tandem::net {
 
@@ -32,29 +34,33 @@ class LinkEmulator;
 struct ReadOutcome {
   boost::system::error_code io_error;   // socket failure, EOF between frames, cancellation
   std::optional<Error> protocol_error;  // the peer sent something invalid or stopped mid-frame
+  bool dropped = false;  // the payload did not fit the byte budget: read and thrown away (header only)
   Frame frame;
   ReceiveTiming timing;  // first to last byte of this frame
 
-  bool ok() const noexcept { return !io_error && !protocol_error; }
+  /// A complete frame with its payload.
+  bool ok() const noexcept { return !io_error && !protocol_error && !dropped; }
 };
 
-/// Reads whole frames from a socket. Not thread-safe.
+/// Reads whole frames from a stream. Not thread-safe.
 class FrameReader {
  public:
   explicit FrameReader(std::uint32_t max_payload);
 
   /// Reads the next frame; reports errors in the outcome (EOF mid-frame is truncated_frame),
-  /// never throws except bad_alloc. Call from the socket's executor.
-  boost::asio::awaitable<ReadOutcome> read(boost::asio::ip::tcp::socket& socket);
+  /// never throws except bad_alloc. Call from the stream's executor.
+  boost::asio::awaitable<ReadOutcome> read(Stream& stream);
   /// True when part of a frame has arrived but not all of it.
   bool mid_frame() const noexcept { return parser_.mid_frame() || parser_.frame_bytes_seen() > 0; }
   /// When the last bytes arrived (for stall detection).
   std::chrono::steady_clock::time_point last_activity() const noexcept { return chunk_time_; }
   /// Changes the payload limit for the next frame headers.
   void set_max_payload(std::uint32_t max_payload) noexcept { parser_.set_max_payload(max_payload); }
+  /// Charges payloads to `account` from the next frame on (parser.hpp).
+  void set_account(std::shared_ptr<ByteAccount> account) noexcept { parser_.set_account(std::move(account)); }
 
  private:
-  ReadOutcome finish();
+  ReadOutcome finish(bool dropped);
 
   FrameParser parser_;
   std::vector<std::byte> staging_;
@@ -66,11 +72,11 @@ class FrameReader {
 };
 
 /// Queue of outgoing frames drained by one writer coroutine; queued frames are
-/// coalesced into one gather write. Not thread-safe: use from the socket's executor.
+/// coalesced into one gather write. Not thread-safe: use from the stream's executor.
 class WriteQueue {
  public:
   /// `emulator` (may be null) shapes the bytes; it must outlive the queue.
-  WriteQueue(boost::asio::ip::tcp::socket& socket, LinkEmulator* emulator);
+  WriteQueue(Stream& stream, LinkEmulator* emulator);
 
   /// Queues a frame and wakes the writer; never blocks. `written` (optional)
   /// runs on the socket's executor once the frame has been handed to the
@@ -86,9 +92,14 @@ class WriteQueue {
   void close_after_drain();
   /// True when nothing is queued or being written.
   bool idle() const noexcept { return queue_.empty() && !writing_; }
+  /// Wire bytes queued or being written; never throws.
+  std::size_t pending_bytes() const noexcept { return pending_bytes_; }
+  /// When bytes last left (or, if none have since, when the queue last became busy): a peer
+  /// that reads nothing keeps this in the past while pending_bytes() > 0.
+  std::chrono::steady_clock::time_point last_progress() const noexcept { return progress_; }
 
  private:
-  boost::asio::ip::tcp::socket& socket_;
+  Stream& stream_;
   LinkEmulator* emulator_;
   boost::asio::steady_timer wake_;
   struct Queued {
@@ -96,6 +107,8 @@ class WriteQueue {
     std::function<void()> written;
   };
   std::deque<Queued> queue_;
+  std::size_t pending_bytes_ = 0;
+  std::chrono::steady_clock::time_point progress_{};
   bool writing_ = false;
   bool stopped_ = false;
   bool drain_then_stop_ = false;

@@ -7,7 +7,6 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 
 namespace tandem::net {
 namespace asio = boost::asio;
@@ -79,7 +78,7 @@ asio::awaitable<boost::system::error_code> LinkEmulator::write(std::vector<asio:
   co_return delivery_error_;
 }
 
-asio::awaitable<boost::system::error_code> LinkEmulator::run_delivery(asio::ip::tcp::socket& socket) {
+asio::awaitable<boost::system::error_code> LinkEmulator::run_delivery(Stream& stream) {
   for (;;) {
     if (stopped_) co_return boost::system::error_code{};
     boost::system::error_code ec;
@@ -97,7 +96,7 @@ asio::awaitable<boost::system::error_code> LinkEmulator::run_delivery(asio::ip::
     std::vector<asio::const_buffer> buffers;
     buffers.reserve(due.size());
     for (const Chunk& c : due) buffers.emplace_back(c.bytes.data(), c.bytes.size());
-    co_await asio::async_write(socket, buffers, asio::redirect_error(asio::use_awaitable, ec));
+    ec = co_await write_all(stream, std::move(buffers));
     if (ec) {
       delivery_error_ = ec;
       co_return ec;

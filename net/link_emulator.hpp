@@ -24,10 +24,10 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "net/errors.hpp"
+#include "net/stream.hpp"
 
 namespace tandem::net {
 
@@ -48,9 +48,9 @@ class LinkEmulator {
   /// Paces `buffers` (copied) into the delay line; completes when the last chunk has been
   /// released at the link rate. Returns the delivery error if delivery has failed.
   boost::asio::awaitable<boost::system::error_code> write(std::vector<boost::asio::const_buffer> buffers);
-  /// Writes released chunks to `socket` when their delay has passed, until stop() or an
-  /// error (returned). The owner runs it alongside its writer and keeps `socket` alive.
-  boost::asio::awaitable<boost::system::error_code> run_delivery(boost::asio::ip::tcp::socket& socket);
+  /// Writes released chunks to `stream` when their delay has passed, until stop() or an
+  /// error (returned). The owner runs it alongside its writer and keeps `stream` alive.
+  boost::asio::awaitable<boost::system::error_code> run_delivery(Stream& stream);
   /// Ends run_delivery() and write() promptly; undelivered bytes are dropped.
   void stop();
   const LinkSpec& spec() const noexcept { return spec_; }

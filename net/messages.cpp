@@ -99,8 +99,15 @@ std::optional<Error> check_end(const ByteReader& r, MessageType type) {
   return std::nullopt;
 }
 
-std::shared_ptr<const std::vector<std::byte>> filler(std::uint32_t n) {
-  return std::make_shared<const std::vector<std::byte>>(n, std::byte{0x5A});
+// Probe filler: `n` bytes referenced from one shared block, so a probe (or its ack) of any
+// size costs no memory beyond its list of pieces.
+void append_filler(OutgoingFrame& frame, std::uint32_t n) {
+  static const std::vector<std::byte> block(64 * 1024, std::byte{0x5A});
+  for (std::uint32_t left = n; left > 0;) {
+    const std::size_t piece = std::min<std::size_t>(left, block.size());
+    frame.append_external(std::span<const std::byte>(block).first(piece), nullptr);
+    left -= static_cast<std::uint32_t>(piece);
+  }
 }
 
 }  // namespace
@@ -191,9 +198,7 @@ Expected<OutgoingFrame> encode_message(const Probe& m, std::uint64_t request_id)
   ByteWriter w(frame.inline_bytes());
   w.u32(m.reply_bytes);
   w.u32(m.filler_bytes);
-  auto bytes = filler(m.filler_bytes);
-  const std::span<const std::byte> view(*bytes);
-  frame.append_external(view, std::move(bytes));
+  append_filler(frame, m.filler_bytes);
   return finished(std::move(frame));
 }
 
@@ -203,9 +208,7 @@ Expected<OutgoingFrame> encode_message(const ProbeAck& m, std::uint64_t request_
   w.u32(m.probe_payload_bytes);
   put_timing(w, m.receive);
   w.u32(m.filler_bytes);
-  auto bytes = filler(m.filler_bytes);
-  const std::span<const std::byte> view(*bytes);
-  frame.append_external(view, std::move(bytes));
+  append_filler(frame, m.filler_bytes);
   return finished(std::move(frame));
 }
 

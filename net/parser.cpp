@@ -9,6 +9,10 @@
 #include "net/crc32c.hpp"
 
 namespace tandem::net {
+namespace {
+// A payload's first allocation; each later one doubles it.
+constexpr std::size_t k_first_payload_step = 64 * 1024;
+}  // namespace
 
 ParseStep FrameParser::fail(Errc code, std::string message, std::size_t consumed) {
   bad_ = true;
@@ -69,20 +73,34 @@ bool FrameParser::check_header_prefix(std::size_t old_fill, std::string* why, Er
 }
 
 ParseStep FrameParser::finish_payload(std::size_t consumed) {
-  const std::uint32_t crc = payload_ ? crc32c(*payload_) : 0u;
+  complete_ = true;
+  if (dropping_) return {ParseStatus::dropped, consumed};
+  const std::uint32_t crc = payload_ ? crc32c(payload_->bytes()) : 0u;
   if (crc != header_.payload_crc) {
+    complete_ = false;
     return fail(Errc::bad_checksum,
                 fmt::format("{} frame (request {}): payload CRC32C 0x{:08x}, header says 0x{:08x}",
                             to_string(header_.type), header_.request_id, crc, header_.payload_crc),
                 consumed);
   }
-  complete_ = true;
   return {ParseStatus::good, consumed};
+}
+
+void FrameParser::grow_for(std::size_t n) {
+  if (dropping_) return;
+  const std::size_t need = payload_fill_ + n;
+  if (need <= payload_->capacity()) return;
+  // One step: double what is there (at least the first step), never past the announced length.
+  const std::size_t step = std::max(need, std::max(2 * payload_->capacity(), k_first_payload_step));
+  if (!payload_->reserve(std::min<std::size_t>(step, header_.payload_length))) {
+    dropping_ = true;
+    payload_.reset();
+  }
 }
 
 ParseStep FrameParser::feed(std::span<const std::byte> data) {
   if (bad_) return {ParseStatus::bad, 0};
-  if (complete_) return {ParseStatus::good, 0};
+  if (complete_) return {dropping_ ? ParseStatus::dropped : ParseStatus::good, 0};
   std::size_t used = 0;
   if (header_fill_ < k_header_size) {
     const std::size_t old_fill = header_fill_;
@@ -95,15 +113,20 @@ ParseStep FrameParser::feed(std::span<const std::byte> data) {
     if (!check_header_prefix(old_fill, &why, &code)) return fail(code, std::move(why), used);
     if (header_fill_ < k_header_size) return {ParseStatus::need_more, used};
     header_ = decode_header(header_bytes_, nullptr);
-    // Length was checked against the limit above: only now is memory committed.
-    if (header_.payload_length > 0) payload_ = std::make_shared<std::vector<std::byte>>(header_.payload_length);
+    // The length is within the limit (checked above); memory follows the bytes that arrive.
     payload_fill_ = 0;
+    dropping_ = false;
+    payload_ = header_.payload_length > 0 ? std::make_shared<PayloadBuffer>(account_) : nullptr;
     if (header_.payload_length == 0) return finish_payload(used);
   }
   const std::size_t want = header_.payload_length - payload_fill_;
   const std::size_t n = std::min(want, data.size() - used);
   if (n > 0) {
-    std::memcpy(payload_->data() + payload_fill_, data.data() + used, n);
+    grow_for(n);
+    if (!dropping_) {
+      std::memcpy(payload_->room().data(), data.data() + used, n);
+      payload_->commit(n);
+    }
     payload_fill_ += n;
     used += n;
   }
@@ -111,12 +134,17 @@ ParseStep FrameParser::feed(std::span<const std::byte> data) {
   return finish_payload(used);
 }
 
-std::span<std::byte> FrameParser::payload_window() noexcept {
-  if (bad_ || complete_ || header_fill_ < k_header_size || !payload_) return {};
-  return std::span<std::byte>(*payload_).subspan(payload_fill_);
+std::span<std::byte> FrameParser::payload_window() {
+  if (bad_ || complete_ || header_fill_ < k_header_size || dropping_ || !payload_) return {};
+  const std::size_t remaining = header_.payload_length - payload_fill_;
+  if (payload_->room().empty()) grow_for(std::min(remaining, k_first_payload_step));
+  if (dropping_) return {};
+  const auto room = payload_->room();
+  return room.first(std::min(room.size(), remaining));
 }
 
 ParseStep FrameParser::commit_payload(std::size_t n) noexcept {
+  payload_->commit(n);
   payload_fill_ += n;
   if (payload_fill_ < header_.payload_length) return {ParseStatus::need_more, n};
   return finish_payload(n);
@@ -127,6 +155,7 @@ Frame FrameParser::take_frame() {
   payload_.reset();
   header_fill_ = 0;
   payload_fill_ = 0;
+  dropping_ = false;
   complete_ = false;
   return frame;
 }

@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "net/listen.hpp"
@@ -48,7 +49,8 @@ boost::system::error_code Server::start() {
   for (std::size_t i = 0; i < std::max<std::size_t>(1, c.io_threads); ++i) {
     io_threads_.emplace_back([this] { io_.run(); });
   }
-  spdlog::info("server '{}' listening on {}:{}", c.server_name, endpoint.address().to_string(), port_.load());
+  spdlog::info("server '{}' listening on {}:{}{}", c.server_name, endpoint.address().to_string(), port_.load(),
+               c.tls ? (c.tls->verifies_peer() ? " (TLS, client certificates required)" : " (TLS)") : "");
   return {};
 }
 
@@ -66,24 +68,44 @@ asio::awaitable<void> Server::accept_loop() {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
+    const std::size_t cap = state_->config.max_connections;
     std::shared_ptr<Session> session;
+    bool refused = false;
     {
       std::lock_guard lock(mutex_);
       if (stopped_) co_return;
-      const std::uint64_t id = next_session_id_++;
-      session = std::make_shared<Session>(state_, workers_.get_executor(), id, std::move(socket),
-                                          [this](std::uint64_t finished) { remove_session(finished); });
-      sessions_.emplace(id, session);
+      const std::size_t open = sessions_.size() - refusing_;
+      refused = open >= cap;
+      // Refusals in progress are bounded too: past that, a connection is closed without a word.
+      if (!refused || refusing_ < cap) {
+        std::optional<Error> refusal;
+        if (refused) {
+          refusal = Error::make(Errc::overloaded, fmt::format("this server has {} connections open, the most it takes "
+                                                              "(cloud_daemon --max-connections); try again later",
+                                                              open));
+          ++refusing_;
+        }
+        const std::uint64_t id = next_session_id_++;
+        session = std::make_shared<Session>(
+            state_, workers_.get_executor(), id, std::move(socket),
+            [this, refused](std::uint64_t finished) { remove_session(finished, refused); }, std::move(refusal));
+        sessions_.emplace(id, session);
+      }
     }
-    state_->count(&ServerStats::sessions_accepted);
-    session->start();
+    state_->count(refused ? &ServerStats::connections_refused : &ServerStats::sessions_accepted);
+    if (session) {
+      session->start();
+    } else {
+      socket.close(ec);
+    }
   }
 }
 
-void Server::remove_session(std::uint64_t id) {
+void Server::remove_session(std::uint64_t id, bool refused) {
   {
     std::lock_guard lock(mutex_);
     sessions_.erase(id);
+    if (refused) --refusing_;
   }
   sessions_changed_.notify_all();
 }
@@ -134,13 +156,19 @@ void Server::stop() {
 CloudLoad Server::load() const { return state_->load(); }
 
 ServerStats Server::stats() const {
-  std::lock_guard lock(state_->mutex);
-  return state_->stats;
+  ServerStats s;
+  {
+    std::lock_guard lock(state_->mutex);
+    s = state_->stats;
+  }
+  s.held_bytes = state_->budget->used();
+  s.held_bytes_peak = state_->budget->peak();
+  return s;
 }
 
 std::size_t Server::session_count() const {
   std::lock_guard lock(mutex_);
-  return sessions_.size();
+  return sessions_.size() - refusing_;
 }
 
 }  // namespace tandem::net

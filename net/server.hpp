@@ -9,6 +9,24 @@
 // magic/version/checksum, malformed payloads, a wrong key, unknown models or
 // mismatched fingerprints, stalls) earns that connection an ERROR frame with
 // the closing flag and a close; other connections are unaffected.
+//
+// What peers can make the server hold is bounded (docs/design.md §6; each a
+// ServerConfig field and a cloud_daemon flag):
+//  * connections past max_connections get ERROR overloaded (closing) and are closed;
+//  * an INFER past max_in_flight_per_connection, or past max_in_flight_total over
+//    all connections, is answered at once with ERROR overloaded (the connection
+//    stays up; the edge finishes that request itself);
+//  * every byte held for a connection — a frame as it arrives, a request's payload
+//    until the handler lets go of it, a reply until it is written — is charged to
+//    that connection (max_connection_bytes) and to the server (max_total_bytes). A
+//    frame that does not fit is read and thrown away and its request answered with
+//    ERROR overloaded; announced lengths reserve nothing by themselves;
+//  * PROBE replies are at most max_probe_reply bytes (more is refused and closes
+//    the connection) and are charged like any reply;
+//  * a peer whose unwritten replies exceed max_connection_bytes, or that reads
+//    nothing for stall_timeout while replies wait, is disconnected.
+// With `tls` set, every connection is TLS (stream.hpp, tls.hpp) and the HMAC
+// handshake runs inside it.
 
 #include <atomic>
 #include <chrono>
@@ -32,8 +50,10 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "net/auth.hpp"
+#include "net/byte_budget.hpp"
 #include "net/errors.hpp"
 #include "net/messages.hpp"
+#include "net/tls.hpp"
 
 namespace tandem::net {
 
@@ -49,6 +69,17 @@ struct ServerConfig {
   std::chrono::milliseconds stall_timeout{30'000};   // no bytes for this long in the middle of a frame
   std::chrono::milliseconds linger_timeout{2'000};   // after an ERROR, wait this long for the peer to close
   std::chrono::milliseconds stop_timeout{30'000};    // stop() waits this long for in-flight requests
+
+  // Limits (see the top of this file). max_connection_bytes below max_payload means the
+  // largest frames are always refused.
+  std::size_t max_connections = 256;
+  std::size_t max_in_flight_per_connection = 64;
+  std::size_t max_in_flight_total = 256;
+  std::size_t max_connection_bytes = std::size_t{512} << 20;
+  std::size_t max_total_bytes = std::size_t{1} << 30;
+  std::uint32_t max_probe_reply = 16u << 20;
+
+  std::shared_ptr<const TlsContext> tls;  // null: plain TCP; else a TlsRole::server context
 };
 
 /// What the handler knows about one request.
@@ -98,6 +129,13 @@ struct ServerStats {
   std::uint64_t handshakes_completed = 0;
   std::uint64_t sessions_rejected = 0;  // closed with an ERROR for bad input
   std::uint64_t requests_completed = 0;
+  std::uint64_t connections_refused = 0;  // over max_connections: ERROR + close (not in sessions_accepted)
+  std::uint64_t tls_failures = 0;         // TLS handshakes that failed or timed out
+  std::uint64_t requests_refused = 0;     // INFER / PROBE / STATUS answered ERROR overloaded
+  std::uint64_t frames_dropped = 0;       // frames read and thrown away: over the byte budget
+  std::uint64_t slow_readers_closed = 0;  // disconnected: unwritten replies over the cap, or no reads
+  std::size_t held_bytes = 0;             // bytes held for peers now (frames, requests, replies)
+  std::size_t held_bytes_peak = 0;        // the most ever held at once
 };
 
 class Session;
@@ -126,12 +164,12 @@ class Server {
   CloudLoad load() const;
   /// Counters since start. Thread-safe.
   ServerStats stats() const;
-  /// Open sessions. Thread-safe.
+  /// Open sessions (connections refused over the cap not included). Thread-safe.
   std::size_t session_count() const;
 
  private:
   boost::asio::awaitable<void> accept_loop();
-  void remove_session(std::uint64_t id);
+  void remove_session(std::uint64_t id, bool refused);
 
   std::shared_ptr<ServerState> state_;
   boost::asio::io_context io_;
@@ -143,7 +181,8 @@ class Server {
 
   mutable std::mutex mutex_;  // guards everything below
   std::condition_variable sessions_changed_;
-  std::unordered_map<std::uint64_t, std::shared_ptr<Session>> sessions_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<Session>> sessions_;  // refused ones included
+  std::size_t refusing_ = 0;  // sessions in sessions_ that only deliver a refusal
   std::uint64_t next_session_id_ = 1;
   bool started_ = false;
   bool stopped_ = false;

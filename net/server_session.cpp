@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "net/printable.hpp"
+
 namespace tandem::net {
 namespace asio = boost::asio;
 using clock = std::chrono::steady_clock;
@@ -50,10 +52,12 @@ CloudLoad ServerState::load() const {
   return {queued, in_service, recent_service_ms};
 }
 
-void ServerState::request_queued() {
+bool ServerState::try_request_queued() {
   std::lock_guard lock(mutex);
+  if (pending >= config.max_in_flight_total) return false;
   ++pending;
   ++queued;
+  return true;
 }
 
 void ServerState::request_started() {
@@ -132,39 +136,42 @@ Responder::State::~State() {
 // ---- Session ----------------------------------------------------------------
 
 Session::Session(std::shared_ptr<ServerState> state, asio::thread_pool::executor_type workers, std::uint64_t id,
-                 asio::ip::tcp::socket socket, std::function<void(std::uint64_t)> on_finished)
+                 asio::ip::tcp::socket socket, std::function<void(std::uint64_t)> on_finished,
+                 std::optional<Error> refusal)
     : state_(std::move(state)),
       workers_(workers),
       id_(id),
-      socket_(std::move(socket)),
+      account_(std::make_shared<ByteAccount>(state_->budget, state_->config.max_connection_bytes)),
+      stream_(make_stream(std::move(socket), state_->config.tls)),
       on_finished_(std::move(on_finished)),
+      refusal_(std::move(refusal)),
       reader_(state_->config.max_handshake_payload),
-      writer_(socket_, nullptr),
-      watchdog_(socket_.get_executor()) {
+      writer_(*stream_, nullptr),
+      watchdog_(stream_->socket().get_executor()) {
   boost::system::error_code ec;
-  const auto remote = socket_.remote_endpoint(ec);
+  const auto remote = stream_->socket().remote_endpoint(ec);
   peer_ = ec ? std::string("?") : fmt::format("{}:{}", remote.address().to_string(), remote.port());
+  reader_.set_account(account_);
 }
 
 void Session::start() {
   auto self = shared_from_this();
-  asio::co_spawn(socket_.get_executor(), read_loop(), [self](std::exception_ptr e) {
+  const auto executor = stream_->socket().get_executor();
+  asio::co_spawn(executor, read_loop(), [self](std::exception_ptr e) {
     log_exception(e, self->id_, "reader");
     self->reader_done_ = true;
-    if (e) self->socket_.close();
+    if (e) self->stream_->close();
     self->maybe_finish();
   });
-  asio::co_spawn(socket_.get_executor(), writer_.run(),
-                 [self](std::exception_ptr e, boost::system::error_code ec) {
-                   log_exception(e, self->id_, "writer");
-                   self->writer_done(e ? asio::error::operation_aborted : ec);
-                 });
-  asio::co_spawn(socket_.get_executor(), watchdog_loop(),
-                 [self](std::exception_ptr e) { log_exception(e, self->id_, "watchdog"); });
+  asio::co_spawn(executor, writer_.run(), [self](std::exception_ptr e, boost::system::error_code ec) {
+    log_exception(e, self->id_, "writer");
+    self->writer_done(e ? asio::error::operation_aborted : ec);
+  });
+  asio::co_spawn(executor, watchdog_loop(), [self](std::exception_ptr e) { log_exception(e, self->id_, "watchdog"); });
 }
 
 void Session::close_gracefully() {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+  asio::post(stream_->socket().get_executor(), [self = shared_from_this()] {
     self->closing_ = true;
     if (self->in_flight_.empty()) {
       self->writer_.close_after_drain();
@@ -174,48 +181,82 @@ void Session::close_gracefully() {
 }
 
 void Session::force_close() {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
-    boost::system::error_code ignored;
+  asio::post(stream_->socket().get_executor(), [self = shared_from_this()] {
     self->writer_.stop();
-    self->socket_.close(ignored);
+    self->stream_->close();
   });
 }
 
 void Session::complete(std::uint64_t request_id, Expected<OutgoingFrame> frame) {
-  asio::post(socket_.get_executor(), [self = shared_from_this(), request_id, frame = std::move(frame)]() mutable {
+  asio::post(stream_->socket().get_executor(), [self = shared_from_this(), request_id, frame = std::move(frame)]() mutable {
     self->in_flight_.erase(request_id);
     if (!self->failed_) self->send(std::move(frame));
     if ((self->peer_done_ || self->closing_) && self->in_flight_.empty()) self->writer_.close_after_drain();
   });
 }
 
-void Session::send(Expected<OutgoingFrame> frame) {
+void Session::send(Expected<OutgoingFrame> frame, std::shared_ptr<const void> charge) {
   if (!frame) {
     spdlog::error("session {}: could not encode a frame: {}", id_, frame.error().message);
     return;
   }
-  writer_.push(std::move(frame).value());
+  OutgoingFrame f = std::move(frame).value();
+  if (!charge) {
+    // A reply that exists already: charged even past the limits, which then refuse new input.
+    account_->charge(f.wire_size());
+    charge = hold_charge(account_, f.wire_size());
+  }
+  f.keep_alive(std::move(charge));
+  writer_.push(std::move(f));
+  if (writer_.pending_bytes() > state_->config.max_connection_bytes) {
+    drop_slow_reader(fmt::format("{} bytes of replies are waiting to be written, more than the {} bytes a connection may "
+                                 "hold",
+                                 writer_.pending_bytes(), state_->config.max_connection_bytes));
+  }
+}
+
+void Session::refuse_request(std::uint64_t request_id, const std::string& why) {
+  state_->count(&ServerStats::requests_refused);
+  if (!warned_overload_) {
+    warned_overload_ = true;
+    spdlog::warn("session {} ({}): {}; answering ERROR overloaded (later refusals on this connection are only counted)",
+                 id_, peer_, why);
+  }
+  send(encode_message(ErrorMessage{Errc::overloaded, why}, request_id, false));
+}
+
+std::string Session::budget_state() const {
+  return fmt::format("this connection holds {} of its {} bytes, the server {} of {}", account_->used(),
+                     account_->limit(), state_->budget->used(), state_->budget->limit());
 }
 
 void Session::reject(const Error& error, std::uint64_t request_id) {
   if (failed_) return;
   failed_ = true;
   spdlog::warn("session {} ({}): {}; sending ERROR and closing", id_, peer_, error.message);
-  state_->count(&ServerStats::sessions_rejected);
+  if (!refusal_) state_->count(&ServerStats::sessions_rejected);
   send(encode_message(ErrorMessage{wire_code(error), error.message}, request_id, true));
   writer_.close_after_drain();
   close_deadline_ = clock::now() + state_->config.linger_timeout;
 }
 
+void Session::drop_slow_reader(const std::string& why) {
+  if (finished_) return;
+  spdlog::warn("session {} ({}): {}; the peer is not reading its replies: closing", id_, peer_, why);
+  state_->count(&ServerStats::slow_readers_closed);
+  failed_ = true;
+  writer_.stop();
+  stream_->close();
+}
+
 void Session::writer_done(boost::system::error_code ec) {
-  boost::system::error_code ignored;
   if (!ec) {
     // Everything is written: send FIN and let the peer close first, so our ERROR is not
     // destroyed by a reset caused by bytes we never read.
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    stream_->shutdown_send();
     if (!close_deadline_) close_deadline_ = clock::now() + state_->config.linger_timeout;
   } else {
-    socket_.close(ignored);
+    stream_->close();
   }
   writer_done_ = true;
   maybe_finish();
@@ -224,13 +265,39 @@ void Session::writer_done(boost::system::error_code ec) {
 void Session::maybe_finish() {
   if (finished_ || !reader_done_ || !writer_done_) return;
   finished_ = true;
-  boost::system::error_code ignored;
-  socket_.close(ignored);
+  stream_->close();
   watchdog_.cancel();
   on_finished_(id_);
 }
 
+asio::awaitable<bool> Session::tls_handshake() {
+  tls_pending_ = true;
+  const boost::system::error_code ec = co_await stream_->handshake();
+  tls_pending_ = false;
+  if (!ec) co_return true;
+  // No ERROR frame: without TLS there is no channel to send it on.
+  spdlog::warn("session {} ({}): TLS handshake failed: {}; closing", id_, peer_,
+               ec == asio::error::operation_aborted
+                   ? fmt::format("no handshake within {} ms (a client without TLS?)",
+                                 state_->config.handshake_timeout.count())
+                   : printable(ec.message()));
+  state_->count(&ServerStats::tls_failures);
+  writer_.stop();
+  stream_->close();
+  co_return false;
+}
+
 asio::awaitable<void> Session::read_loop() {
+  handshake_deadline_ = clock::now() + state_->config.handshake_timeout;
+  if (stream_->secure()) {
+    const bool secured = co_await tls_handshake();
+    if (!secured) co_return;
+  }
+  if (refusal_) {
+    reject(*refusal_);
+    co_await discard_until_closed();
+    co_return;
+  }
   auto nonce = random_nonce();
   if (!nonce) {
     reject(nonce.error());
@@ -238,9 +305,8 @@ asio::awaitable<void> Session::read_loop() {
   }
   server_nonce_ = nonce.value();
   send(encode_message(Challenge{k_protocol_version, server_nonce_, state_->config.server_name}));
-  handshake_deadline_ = clock::now() + state_->config.handshake_timeout;
 
-  ReadOutcome hello = co_await reader_.read(socket_);
+  ReadOutcome hello = co_await reader_.read(*stream_);
   if (!handshake(hello)) {
     if (failed_) co_await discard_until_closed();
     co_return;
@@ -249,7 +315,7 @@ asio::awaitable<void> Session::read_loop() {
   reader_.set_max_payload(state_->config.max_payload);
 
   for (;;) {
-    ReadOutcome in = co_await reader_.read(socket_);
+    ReadOutcome in = co_await reader_.read(*stream_);
     if (failed_) break;
     if (in.protocol_error) {
       reject(*in.protocol_error);
@@ -264,6 +330,19 @@ asio::awaitable<void> Session::read_loop() {
       }
       co_return;
     }
+    const FrameHeader& header = in.frame.header;
+    if (in.dropped) {
+      state_->count(&ServerStats::frames_dropped);
+      if (header.type == MessageType::infer || header.type == MessageType::probe ||
+          header.type == MessageType::status_request) {
+        refuse_request(header.request_id,
+                       fmt::format("{} (request {}) of {} bytes does not fit the memory this server holds for its "
+                                   "peers ({}); try again later",
+                                   to_string(header.type), header.request_id, header.payload_length, budget_state()));
+        continue;
+      }
+      // Any other frame is refused by dispatch() as it would be with its payload.
+    }
     if (!dispatch(in)) break;
   }
   co_await discard_until_closed();
@@ -273,8 +352,10 @@ asio::awaitable<void> Session::discard_until_closed() {
   // Read and drop whatever the peer still sends until it closes (or the linger deadline
   // closes the socket), so closing does not reset the connection before our ERROR arrives.
   std::array<std::byte, 4096> sink{};
-  boost::system::error_code ec;
-  while (!ec) co_await socket_.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+  for (;;) {
+    const Transfer t = co_await stream_->read_some(asio::buffer(sink));
+    if (t.ec) co_return;
+  }
 }
 
 bool Session::handshake(ReadOutcome& in) {
@@ -285,6 +366,13 @@ bool Session::handshake(ReadOutcome& in) {
   }
   if (in.io_error) {
     writer_.stop();
+    return false;
+  }
+  if (in.dropped) {
+    reject(Error::make(Errc::overloaded, fmt::format("a {}-byte {} does not fit the memory this server holds for its "
+                                                     "peers ({}); try again later",
+                                                     in.frame.header.payload_length, to_string(in.frame.header.type),
+                                                     budget_state())));
     return false;
   }
   if (in.frame.header.type != MessageType::hello) {
@@ -309,7 +397,7 @@ bool Session::handshake(ReadOutcome& in) {
   }
   if (!constant_time_equal(expected.value(), h.proof)) {
     reject(Error::make(Errc::auth_failed, fmt::format("client '{}': HELLO proof does not match this server's key",
-                                                      h.client_name)));
+                                                      printable(h.client_name))));
     return false;
   }
   std::optional<Error> refusal;
@@ -330,7 +418,8 @@ bool Session::handshake(ReadOutcome& in) {
   client_name_ = h.client_name;
   send(encode_message(HelloAck{k_protocol_version, state_->config.server_name, proof.value(), state_->load()}));
   state_->count(&ServerStats::handshakes_completed);
-  spdlog::info("session {} ({}): client '{}' authenticated with {} model(s)", id_, peer_, client_name_, h.models.size());
+  spdlog::info("session {} ({}): client '{}' authenticated with {} model(s){}", id_, peer_, printable(client_name_),
+               h.models.size(), stream_->secure() ? " over TLS" : "");
   return true;
 }
 
@@ -351,22 +440,8 @@ bool Session::dispatch(ReadOutcome& in) {
       handle_infer(in, std::move(request).value());
       return true;
     }
-    case MessageType::probe: {
-      auto probe = decode_probe(in.frame);
-      if (!probe) {
-        reject(probe.error(), header.request_id);
-        return false;
-      }
-      const std::uint32_t limit = state_->config.max_payload - std::min(state_->config.max_payload, k_probe_ack_overhead);
-      if (probe.value().reply_bytes > limit) {
-        reject(Error::make(Errc::malformed_payload,
-                           fmt::format("probe asks for {} reply bytes, the limit is {}", probe.value().reply_bytes, limit)),
-               header.request_id);
-        return false;
-      }
-      send(encode_message(ProbeAck{header.payload_length, in.timing, probe.value().reply_bytes}, header.request_id));
-      return true;
-    }
+    case MessageType::probe:
+      return reply_to_probe(in);
     case MessageType::status_request:
       if (header.payload_length != 0) {
         reject(Error::make(Errc::malformed_payload, "status_request payload must be empty"), header.request_id);
@@ -376,7 +451,8 @@ bool Session::dispatch(ReadOutcome& in) {
       return true;
     case MessageType::error: {
       auto error = decode_error(in.frame);
-      spdlog::warn("session {} ({}): client reported: {}", id_, peer_, error ? error.value().text : error.error().message);
+      spdlog::warn("session {} ({}): client reported: {}", id_, peer_,
+                   error ? printable(error.value().text, k_max_error_text) : error.error().message);
       writer_.close_after_drain();
       return false;
     }
@@ -387,14 +463,56 @@ bool Session::dispatch(ReadOutcome& in) {
   }
 }
 
+bool Session::reply_to_probe(const ReadOutcome& in) {
+  const FrameHeader& header = in.frame.header;
+  auto probe = decode_probe(in.frame);
+  if (!probe) {
+    reject(probe.error(), header.request_id);
+    return false;
+  }
+  const ServerConfig& c = state_->config;
+  const std::uint32_t limit = std::min(c.max_probe_reply, c.max_payload - std::min(c.max_payload, k_probe_ack_overhead));
+  const std::uint32_t reply_bytes = probe.value().reply_bytes;
+  if (reply_bytes > limit) {
+    reject(Error::make(Errc::malformed_payload,
+                       fmt::format("probe asks for {} reply bytes, the limit is {}", reply_bytes, limit)),
+           header.request_id);
+    return false;
+  }
+  // The ack's filler costs no memory (it is one shared block), but it is queued bytes all the
+  // same: charge it, so that probes nobody reads cannot pile up.
+  const std::size_t reply_size = k_header_size + k_probe_ack_overhead + reply_bytes;
+  if (!account_->try_charge(reply_size)) {
+    refuse_request(header.request_id, fmt::format("a probe reply of {} bytes does not fit the memory this server holds "
+                                                  "for its peers ({}); try again later",
+                                                  reply_size, budget_state()));
+    return true;
+  }
+  send(encode_message(ProbeAck{header.payload_length, in.timing, reply_bytes}, header.request_id),
+       hold_charge(account_, reply_size));
+  return true;
+}
+
 void Session::handle_infer(ReadOutcome& in, InferRequest request) {
   const std::uint64_t rid = in.frame.header.request_id;
   if (closing_ || state_->stopping.load()) {
     send(encode_message(ErrorMessage{Errc::shutting_down, "the cloud is shutting down"}, rid, false));
     return;
   }
+  const ServerConfig& c = state_->config;
+  if (in_flight_.size() >= c.max_in_flight_per_connection) {
+    refuse_request(rid, fmt::format("request {}: {} requests are in flight on this connection already, the most it may "
+                                    "have (cloud_daemon --max-in-flight); try again when one is answered",
+                                    rid, in_flight_.size()));
+    return;
+  }
+  if (!state_->try_request_queued()) {
+    refuse_request(rid, fmt::format("request {}: the server has {} requests in flight, the most it takes "
+                                    "(cloud_daemon --max-in-flight-total); try again later",
+                                    rid, c.max_in_flight_total));
+    return;
+  }
   in_flight_.insert(rid);
-  state_->request_queued();
   auto rs = std::make_shared<Responder::State>();
   rs->server = state_;
   rs->session = weak_from_this();
@@ -443,16 +561,23 @@ asio::awaitable<void> Session::watchdog_loop() {
     boost::system::error_code ignored;
     if (close_deadline_ && now > *close_deadline_) {
       writer_.stop();
-      socket_.close(ignored);
+      stream_->close();
+      continue;
+    }
+    if (tls_pending_) {
+      if (now > handshake_deadline_) stream_->close();  // the handshake ends with operation_aborted
       continue;
     }
     if (failed_) continue;
-    if (handshaking_ && now > handshake_deadline_) {
+    if (!writer_.idle() && now - writer_.last_progress() > c.stall_timeout) {
+      drop_slow_reader(fmt::format("nothing could be written for {} ms while {} bytes of replies wait",
+                                   c.stall_timeout.count(), writer_.pending_bytes()));
+    } else if (handshaking_ && now > handshake_deadline_) {
       reject(Error::make(Errc::handshake_timeout, fmt::format("no HELLO within {} ms", c.handshake_timeout.count())));
-      socket_.shutdown(asio::ip::tcp::socket::shutdown_receive, ignored);
+      stream_->socket().shutdown(asio::ip::tcp::socket::shutdown_receive, ignored);
     } else if (!handshaking_ && reader_.mid_frame() && now - reader_.last_activity() > c.stall_timeout) {
       reject(Error::make(Errc::stalled, fmt::format("no bytes for {} ms in the middle of a frame", c.stall_timeout.count())));
-      socket_.shutdown(asio::ip::tcp::socket::shutdown_receive, ignored);
+      stream_->socket().shutdown(asio::ip::tcp::socket::shutdown_receive, ignored);
     }
   }
 }

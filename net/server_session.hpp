@@ -19,19 +19,25 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "net/byte_budget.hpp"
 #include "net/frame_io.hpp"
 #include "net/server.hpp"
+#include "net/stream.hpp"
 
 namespace tandem::net {
 
 /// Configuration, key, handler and load counters; outlives the Server if a Responder does.
 struct ServerState {
   ServerState(ServerConfig c, AuthKey k, std::shared_ptr<ServerHandler> h)
-      : config(std::move(c)), key(std::move(k)), handler(std::move(h)) {}
+      : config(std::move(c)),
+        key(std::move(k)),
+        handler(std::move(h)),
+        budget(std::make_shared<ByteBudget>(config.max_total_bytes)) {}
 
   const ServerConfig config;
   const AuthKey key;
   const std::shared_ptr<ServerHandler> handler;
+  const std::shared_ptr<ByteBudget> budget;  // bytes held for every connection together
   std::atomic<bool> stopping{false};
 
   mutable std::mutex mutex;
@@ -43,7 +49,8 @@ struct ServerState {
   ServerStats stats;
 
   CloudLoad load() const;
-  void request_queued();
+  /// Counts an accepted INFER, unless max_in_flight_total are pending already (then false).
+  bool try_request_queued();
   void request_started();
   void request_finished(bool started, double service_ms);
   void count(std::uint64_t ServerStats::*counter);
@@ -62,8 +69,11 @@ struct Responder::State {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
+  /// With a `refusal`, the session only delivers it (ERROR, closing) and ends: a connection
+  /// over the server's cap.
   Session(std::shared_ptr<ServerState> state, boost::asio::thread_pool::executor_type workers, std::uint64_t id,
-          boost::asio::ip::tcp::socket socket, std::function<void(std::uint64_t)> on_finished);
+          boost::asio::ip::tcp::socket socket, std::function<void(std::uint64_t)> on_finished,
+          std::optional<Error> refusal = std::nullopt);
 
   /// Starts the reader, writer and watchdog coroutines on the session's strand.
   void start();
@@ -76,22 +86,32 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   boost::asio::awaitable<void> read_loop();
+  boost::asio::awaitable<bool> tls_handshake();
   boost::asio::awaitable<void> discard_until_closed();
   boost::asio::awaitable<void> watchdog_loop();
   bool handshake(ReadOutcome& in);
   bool dispatch(ReadOutcome& in);
+  bool reply_to_probe(const ReadOutcome& in);
   void handle_infer(ReadOutcome& in, InferRequest request);
-  void send(Expected<OutgoingFrame> frame);
+  /// Answers one request with ERROR overloaded; the connection stays up.
+  void refuse_request(std::uint64_t request_id, const std::string& why);
+  std::string budget_state() const;
+  /// Queues a frame; `charge` holds its bytes on the account (charged here when null).
+  void send(Expected<OutgoingFrame> frame, std::shared_ptr<const void> charge = nullptr);
   void reject(const Error& error, std::uint64_t request_id = 0);
+  /// Disconnects a peer that does not read its replies; no ERROR (it would not be read).
+  void drop_slow_reader(const std::string& why);
   void writer_done(boost::system::error_code ec);
   void maybe_finish();
 
   std::shared_ptr<ServerState> state_;
   boost::asio::thread_pool::executor_type workers_;
   std::uint64_t id_;
-  boost::asio::ip::tcp::socket socket_;
+  std::shared_ptr<ByteAccount> account_;  // this connection's share of state_->budget
+  std::unique_ptr<Stream> stream_;
   std::string peer_;
   std::function<void(std::uint64_t)> on_finished_;
+  std::optional<Error> refusal_;
   FrameReader reader_;
   WriteQueue writer_;
   boost::asio::steady_timer watchdog_;
@@ -101,6 +121,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::chrono::steady_clock::time_point handshake_deadline_{};
   std::optional<std::chrono::steady_clock::time_point> close_deadline_;
   bool handshaking_ = true;
+  bool tls_pending_ = false;      // the TLS handshake is under way
+  bool warned_overload_ = false;  // the first refusal on this connection was logged
   bool failed_ = false;     // an ERROR + close is under way
   bool peer_done_ = false;  // the peer stopped sending
   bool closing_ = false;    // the server is stopping

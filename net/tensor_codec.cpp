@@ -241,7 +241,7 @@ std::optional<Error> encode_tensor(OutgoingFrame& frame, const WireTensor& t) {
   return std::nullopt;
 }
 
-Expected<WireTensor> decode_tensor(ByteReader& r, const std::shared_ptr<const std::vector<std::byte>>& payload) {
+Expected<WireTensor> decode_tensor(ByteReader& r, const std::shared_ptr<const void>& payload_owner) {
   auto malformed = [](std::string what) { return Error::make(Errc::invalid_tensor, std::move(what)); };
   std::int32_t node = 0;
   std::uint8_t dtype_code = 0, codec_code = 0, rank = 0, reserved = 0;
@@ -285,7 +285,7 @@ Expected<WireTensor> decode_tensor(ByteReader& r, const std::shared_ptr<const st
     return malformed(fmt::format("tensor of node {}: {} bytes announced, payload has {} left", node, byte_length,
                                  r.remaining()));
   }
-  std::shared_ptr<const void> owner = payload;
+  std::shared_ptr<const void> owner = payload_owner;
   if (uses_zstd(t.codec)) {
     auto inflated = std::make_shared<std::vector<std::byte>>(static_cast<std::size_t>(expected));
     if (auto why = zstd_decompress(bytes, *inflated)) return malformed(fmt::format("tensor of node {}: {}", node, *why));

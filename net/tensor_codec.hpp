@@ -89,7 +89,8 @@ std::optional<Error> validate_tensor(const WireTensor& tensor);
 /// Returns an Error (invalid_tensor) instead when the tensor is inconsistent; throws only bad_alloc.
 std::optional<Error> encode_tensor(OutgoingFrame& frame, const WireTensor& tensor);
 /// Reads one tensor, validating every field before allocating anything; raw data points into
-/// `payload`, which the tensor keeps alive. Never throws except bad_alloc.
-Expected<WireTensor> decode_tensor(ByteReader& reader, const std::shared_ptr<const std::vector<std::byte>>& payload);
+/// the payload `reader` reads, which `payload_owner` keeps alive (the tensor holds it). Never
+/// throws except bad_alloc.
+Expected<WireTensor> decode_tensor(ByteReader& reader, const std::shared_ptr<const void>& payload_owner);
 
 }  // namespace tandem::net

@@ -4,6 +4,9 @@
 #   scripts/sanitize.sh address   ASan + UBSan into build-asan/, then the whole CTest suite
 #   scripts/sanitize.sh thread    TSan into build-tsan/, then the tests of tests/net,
 #                                 tests/edge_daemon, tests/e2e, tests/app and tests/control
+#   scripts/sanitize.sh MODE FOLDER...   only the tests of those tests/ folders (e.g. net
+#                                 control units: no LibTorch to build); the daemons are
+#                                 built too when e2e is among them
 #
 # Everything we compile is instrumented (TANDEM_SANITIZE); LibTorch, OpenBLAS,
 # OpenMP and the other Debian libraries are not. Suppressions, each explained
@@ -15,6 +18,11 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 mode="${1:-}"
+shift || true
+folders=("$@")
+for d in "${folders[@]}"; do
+  [ -f "$root/tests/$d/CMakeLists.txt" ] || { echo "sanitize.sh: no test folder tests/$d" >&2; exit 2; }
+done
 case "$mode" in
   address) build="$root/build-asan" ;;
   thread) build="$root/build-tsan" ;;
@@ -43,16 +51,18 @@ export UBSAN_OPTIONS="$common:print_stacktrace=1:halt_on_error=1"
 export TSAN_OPTIONS="$common:suppressions=$supp/tsan.supp:halt_on_error=1:second_deadlock_stack=1"
 
 start=$(date +%s)
-if [ "$mode" = address ]; then
+[ "$mode" = thread ] && [ ${#folders[@]} -eq 0 ] && folders=(net edge_daemon e2e app control)
+if [ ${#folders[@]} -eq 0 ]; then
   cmake --build "$build" -j "${TANDEM_JOBS:-$(nproc)}"
   labels=()
 else
-  targets=(edge_daemon cloud_daemon tandem tandem-torch)
-  for d in net edge_daemon e2e app control; do
+  targets=()
+  [[ " ${folders[*]} " == *" e2e "* ]] && targets+=(edge_daemon cloud_daemon tandem tandem-torch)
+  for d in "${folders[@]}"; do
     targets+=($(grep -o 'tandem_add_test([a-z_0-9]*' "$root/tests/$d/CMakeLists.txt" | sed 's/tandem_add_test(//'))
   done
   cmake --build "$build" -j "${TANDEM_JOBS:-$(nproc)}" --target "${targets[@]}"
-  labels=(-L '^(net|edge_daemon|e2e|app|control)$')
+  labels=(-L "^($(IFS='|'; echo "${folders[*]}"))\$")
 fi
 built=$(date +%s)
 echo "sanitize.sh $mode: build took $((built - start)) s" >&2

@@ -1,5 +1,5 @@
 // The executables' shared scaffolding: flags, exit statuses, log levels,
-// printable text, metrics.
+// metrics. (Printable text is net's: tests/net/printable_test.cpp.)
 #include <chrono>
 #include <string>
 #include <thread>
@@ -66,15 +66,6 @@ TEST(AppLogging, UnknownLevelIsAUsageErrorListingTheLevels) {
   }
   EXPECT_NO_THROW(setup_logging("warn", "test"));
   EXPECT_NO_THROW(setup_logging("info", "test"));
-}
-
-TEST(AppLogging, PrintableEscapesWhatCouldForgeALogLine) {
-  EXPECT_EQ(printable("edge-1"), "edge-1");
-  EXPECT_EQ(printable("a\nb\r\x1b[31m"), "a\\x0ab\\x0d\\x1b[31m");
-  EXPECT_EQ(printable("caf\xc3\xa9"), "caf\xc3\xa9");          // valid UTF-8 kept
-  EXPECT_EQ(printable("\xff\xc0\xaf"), "\\xff\\xc0\\xaf");     // invalid and overlong escaped
-  EXPECT_EQ(printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");     // a surrogate
-  EXPECT_EQ(printable(std::string(500, 'x'), 10), "xxxxxxxxxx...");
 }
 
 TEST(AppMetrics, ServesCountersHistogramsAndScrapeTimeGauges) {

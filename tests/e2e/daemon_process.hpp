@@ -38,6 +38,8 @@ class DaemonProcess {
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);
   /// Everything the process printed so far.
   std::string output() const;
+  /// The child's process id (for /proc/<pid>/status).
+  pid_t pid() const noexcept { return pid_; }
 
  private:
   void read_loop(int fd);

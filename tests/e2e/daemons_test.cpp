@@ -19,6 +19,7 @@
 #include "models/model.hpp"
 #include "testutil/http_get.hpp"
 #include "testutil/tasks.hpp"
+#include "testutil/test_pki.hpp"
 #include "testutil/tensor_compare.hpp"
 
 namespace tandem {
@@ -214,6 +215,65 @@ TEST(Daemons, BadTaskLinesGetErrorsAndTheDaemonGoesOn) {
   r = control.result(k_task_timeout);
   ASSERT_TRUE(r.has_value());
   EXPECT_TRUE(r->ok) << show(*r);
+}
+
+// TLS between the daemons (--tls-cert/--tls-key/--tls-ca on both, mutual):
+// split tasks give the same outputs as local execution and none falls back;
+// an edge without --tls-ca is refused by the TLS handshake (it finishes its
+// tasks itself) and the cloud goes on serving the TLS edge.
+TEST(Daemons, MutualTlsSplitsMatchLocalExecutionAndAPlainEdgeIsRefused) {
+  testutil::TestPki pki;
+  Daemons d;
+  ASSERT_NO_FATAL_FAILURE(d.start_cloud("lenet,resnet18", 0,
+                                        {"--tls-cert", pki.server_cert, "--tls-key", pki.server_key, "--tls-ca",
+                                         pki.ca_cert}));
+  ASSERT_NO_FATAL_FAILURE(d.start_edge("lenet,resnet18", {"--tls-ca", pki.ca_cert, "--tls-cert", pki.client_cert,
+                                                          "--tls-key", pki.client_key}));
+  ASSERT_TRUE(d.cloud->wait_for_line(std::regex("client '.*' authenticated .* over (TLS)"), k_start_timeout))
+      << d.cloud->output();
+  Control control(d.control_port);
+  std::map<std::uint64_t, std::pair<std::string, std::uint64_t>> sent;
+  std::uint64_t id = 0;
+  for (const std::string name : {"lenet", "resnet18"}) {
+    const std::string cut = middle_cut(build_model(name)->graph());
+    for (const std::string& plan : {cut, std::string("cloud_only")}) {
+      control.submit(task(id, name, 300 + id, plan, true));
+      sent[id] = {name, 300 + id};
+      ++id;
+    }
+  }
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    const auto r = control.result(k_task_timeout);
+    ASSERT_TRUE(r.has_value()) << d.edge->output();
+    ASSERT_TRUE(r->ok) << show(*r);
+    EXPECT_FALSE(r->fallback) << show(*r) << "\n" << d.edge->output();
+    EXPECT_NE(r->placement, partition::Placement::edge_only) << show(*r);
+    const auto& [name, seed] = sent.at(r->task);
+    const auto model = build_model(name);
+    EXPECT_LE(max_rel_diff(r->outputs, model->run(model->make_input(seed)).begin()->second), 1e-4) << name;
+  }
+
+  // The same cloud, an edge that does not speak TLS: refused, its task computed locally.
+  DaemonProcess plain(k_bin + "/edge_daemon",
+                      {"--cloud", "127.0.0.1:" + std::to_string(d.cloud_port), "--key-file", d.key, "--profiles",
+                       k_profiles, "--control", "127.0.0.1:0", "--threads", "1", "--models", "lenet",
+                       "--probe-interval", "200ms"});
+  const std::uint16_t plain_port = plain.wait_for_port("control listening", k_start_timeout);
+  ASSERT_NE(plain_port, 0) << plain.output();
+  ASSERT_TRUE(d.cloud->wait_for_line(std::regex("(TLS handshake failed)"), k_start_timeout)) << d.cloud->output();
+  Control plain_control(plain_port);
+  plain_control.submit(task(100, "lenet", 1, "cloud_only", true));
+  const auto refused = plain_control.result(k_task_timeout);
+  ASSERT_TRUE(refused.has_value()) << plain.output();
+  ASSERT_TRUE(refused->ok) << show(*refused);
+  EXPECT_TRUE(refused->fallback) << show(*refused);
+
+  // The TLS edge is still served.
+  control.submit(task(101, "lenet", 2, "cloud_only"));
+  const auto again = control.result(k_task_timeout);
+  ASSERT_TRUE(again.has_value());
+  ASSERT_TRUE(again->ok) << show(*again);
+  EXPECT_FALSE(again->fallback) << show(*again);
 }
 
 TEST(Daemons, TaskFromAnInputFileMatchesLocalExecution) {

@@ -1,9 +1,12 @@
 // docs/design.md §6: bad input of any kind earns its connection an ERROR and a close,
 // while a well-behaved client on the same server keeps being served.
 #include <future>
+#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "net/byte_io.hpp"
 #include "net/client.hpp"
@@ -18,7 +21,7 @@ using test::RawPeer;
 constexpr std::uint32_t k_max_payload = 1024 * 1024;
 
 class BadInput : public ::testing::Test {
- protected:
+ public:
   static ServerConfig config() {
     ServerConfig c;
     c.max_payload = k_max_payload;
@@ -28,6 +31,7 @@ class BadInput : public ::testing::Test {
     return c;
   }
 
+ protected:
   void SetUp() override {
     ClientConfig cc;
     cc.client_name = "well-behaved";
@@ -264,6 +268,63 @@ TEST_F(BadInput, ServerSurvivesTheWholeMatrixAtOnce) {
   expect_good_client_served();
   EXPECT_GE(fx_.server->stats().sessions_rejected, 8u);
   EXPECT_TRUE(test::wait_until([&] { return fx_.server->session_count() == 1; }));  // only the good client remains
+}
+
+// Everything logged through spdlog's default logger while it lives.
+class LogCapture {
+ public:
+  LogCapture() : previous_(spdlog::default_logger()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
+    sink->set_pattern("%l %v");
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+    spdlog::set_level(spdlog::level::info);
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  std::string text() {
+    spdlog::default_logger()->flush();
+    return out_.str();
+  }
+
+ private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+// A peer's client name is escaped before it reaches a log line (or the ERROR text), so a
+// newline in it cannot forge a second line.
+TEST(BadInputLogging, ClientNameWithANewlineIsLoggedEscaped) {
+  LogCapture capture;  // before the server's threads start logging
+  {
+    test::ServerFixture fx(BadInput::config());
+    RawPeer peer(fx.server->port());
+    const Challenge challenge = peer.read_challenge();
+    Hello hello;
+    hello.client_name = "edge\nwarn forged line\r\x1b[31m";
+    hello.client_nonce = random_nonce().value();
+    hello.proof = client_proof(test::make_key('x'), challenge.server_nonce, hello.client_nonce).value();  // wrong key
+    hello.models = {{"toy", test::k_toy_fingerprint}};
+    peer.send(encode_message(hello).value());
+    const auto ending = peer.read_until_closed();
+    ASSERT_TRUE(ending.error.has_value());
+    EXPECT_EQ(ending.error->code, Errc::auth_failed);
+    EXPECT_NE(ending.error->text.find("edge\\x0awarn forged line\\x0d\\x1b[31m"), std::string::npos) << ending.error->text;
+
+    // After authentication too: the right key, the same kind of name.
+    RawPeer good(fx.server->port());
+    const Challenge c2 = good.read_challenge();
+    hello.client_name = "edge\nwarn authenticated forged";
+    hello.proof = client_proof(test::make_key(), c2.server_nonce, hello.client_nonce).value();
+    good.send(encode_message(hello).value());
+    const auto ack = good.read_frame();
+    ASSERT_TRUE(ack.has_value());
+    EXPECT_EQ(ack->header.type, MessageType::hello_ack);
+  }
+  const std::string log = capture.text();
+  EXPECT_NE(log.find("client 'edge\\x0awarn authenticated forged' authenticated"), std::string::npos) << log;
+  EXPECT_NE(log.find("client 'edge\\x0awarn forged line\\x0d\\x1b[31m'"), std::string::npos) << log;
+  EXPECT_EQ(log.find("edge\n"), std::string::npos) << "a raw newline from the peer reached the log:\n" << log;
+  EXPECT_EQ(log.find("\nwarn forged"), std::string::npos) << log;
+  EXPECT_EQ(log.find('\x1b'), std::string::npos) << log;
 }
 
 }  // namespace

@@ -164,5 +164,66 @@ TEST(FrameParser, TruncatedFrameIsNeedMoreNotGood) {
   EXPECT_TRUE(p.mid_frame());
 }
 
+// A header announcing `length` payload bytes, the rest of the frame not sent.
+std::vector<std::byte> header_announcing(std::uint32_t length) {
+  auto wire = valid_frame();
+  wire.resize(k_header_size);
+  for (std::size_t i = 0; i < 4; ++i) wire[k_off_length + i] = static_cast<std::byte>((length >> (8 * i)) & 0xFFu);
+  return wire;
+}
+
+TEST(FrameParser, AnnouncedLengthAloneReservesNothing) {
+  auto account = std::make_shared<ByteAccount>(nullptr, std::size_t{1} << 30);
+  FrameParser p(k_default_max_payload);
+  p.set_account(account);
+  ASSERT_EQ(p.feed(header_announcing(k_default_max_payload)).status, ParseStatus::need_more);
+  EXPECT_EQ(account->used(), 0u) << "a 256 MiB header reserved memory before any payload byte";
+  const std::vector<std::byte> some(1000, std::byte{7});
+  ASSERT_EQ(p.feed(some).status, ParseStatus::need_more);
+  EXPECT_LE(account->used(), 64u * 1024) << "memory runs ahead of the bytes by more than one step";
+  EXPECT_LE(p.payload_window().size(), 64u * 1024);
+}
+
+TEST(FrameParser, PayloadMemoryStaysWithinTwiceWhatArrived) {
+  auto account = std::make_shared<ByteAccount>(nullptr, std::size_t{1} << 30);
+  FrameParser p(k_default_max_payload);
+  p.set_account(account);
+  ASSERT_EQ(p.feed(header_announcing(64u << 20)).status, ParseStatus::need_more);
+  std::size_t arrived = 0;
+  while (arrived < (std::size_t{8} << 20)) {
+    auto window = p.payload_window();
+    ASSERT_FALSE(window.empty());
+    ASSERT_EQ(p.commit_payload(window.size()).status, ParseStatus::need_more);
+    arrived += window.size();
+    EXPECT_LE(account->used(), 2 * arrived + 64 * 1024) << "after " << arrived << " bytes";
+  }
+}
+
+TEST(FrameParser, PayloadOverTheAccountIsReadAndDropped) {
+  auto account = std::make_shared<ByteAccount>(nullptr, 256 * 1024);
+  const auto big = frame_bytes(encode_message(test::toy_request(200'000, 1.0f), 5).value());  // ~800 KB
+  const auto small = valid_frame();
+  std::vector<std::byte> wire = big;
+  wire.insert(wire.end(), small.begin(), small.end());
+  FrameParser p;
+  p.set_account(account);
+  std::size_t fed = 0;
+  ParseStep step;
+  while (fed < big.size()) {
+    step = p.feed(std::span<const std::byte>(wire).subspan(fed, std::min<std::size_t>(4096, big.size() - fed)));
+    fed += step.consumed;
+    if (step.status != ParseStatus::need_more) break;
+  }
+  ASSERT_EQ(step.status, ParseStatus::dropped);
+  EXPECT_EQ(fed, big.size()) << "the whole dropped frame is consumed, and no more";
+  const Frame dropped = p.take_frame();
+  EXPECT_EQ(dropped.header.request_id, 5u);
+  EXPECT_EQ(dropped.payload, nullptr);
+  EXPECT_EQ(account->used(), 0u);
+  // The stream stays in step: the next frame parses.
+  ASSERT_EQ(p.feed(std::span<const std::byte>(wire).subspan(fed)).status, ParseStatus::good);
+  expect_same_frame(p.take_frame(), small);
+}
+
 }  // namespace
 }  // namespace tandem::net
