@@ -86,8 +86,13 @@ class WriteQueue {
   void close_after_drain();
   /// True when nothing is queued or being written.
   bool idle() const noexcept { return queue_.empty() && !writing_; }
+  /// Write system calls made so far (without an emulator): a batch the socket can take at
+  /// once is one call, whatever its size.
+  std::size_t write_calls() const noexcept { return write_calls_; }
 
  private:
+  boost::asio::awaitable<boost::system::error_code> write_all(std::vector<boost::asio::const_buffer> buffers);
+
   boost::asio::ip::tcp::socket& socket_;
   LinkEmulator* emulator_;
   boost::asio::steady_timer wake_;
@@ -99,6 +104,7 @@ class WriteQueue {
   bool writing_ = false;
   bool stopped_ = false;
   bool drain_then_stop_ = false;
+  std::size_t write_calls_ = 0;
 };
 
 }  // namespace tandem::net
