@@ -358,8 +358,9 @@ partition::Timeline EdgeService::timeline_locked(Clock::time_point now, const pa
 }
 
 void EdgeService::predict_at_submit_locked(Job& job) {
-  // Where the task would land if the waiting tasks ran in arrival order,
-  // each at its earliest completion: the prediction the result reports.
+  // Where the task will land: with the batch schedule of the waiting tasks
+  // when they all fit the dispatch window, else in arrival order, each at its
+  // earliest completion. The prediction the result reports.
   try {
     const auto now = Clock::now();
     const planner::Conditions cond = conditions_locked(job.codec);
@@ -372,15 +373,46 @@ void EdgeService::predict_at_submit_locked(Job& job) {
       partition::place(stages[slot.option], rtt, t);
       return slot;
     };
+    std::vector<const Job*> waiting;
     for (const JobPtr& w : queue_) {
-      if (w->fallback_pending || w->error || !w->model) continue;
-      try {
-        place_best(*w);
-      } catch (const std::exception&) {
-        // a task that will fail at dispatch takes no time
-      }
+      if (!w->fallback_pending && !w->error && w->model) waiting.push_back(w.get());
     }
-    const partition::Slot slot = place_best(job);
+    partition::Slot slot;
+    if (config_.scheduler == Scheduler::timeline && !waiting.empty() && waiting.size() < config_.batch_window) {
+      // The whole queue fits the dispatch window: predict with the batch
+      // schedule the compute thread will choose (it reorders; twins stay FIFO).
+      waiting.push_back(&job);
+      std::vector<partition::BatchTask> tasks;
+      std::map<std::tuple<std::string, int, std::string, int>, std::size_t> groups;
+      for (const Job* w : waiting) {
+        partition::BatchTask task;
+        try {
+          for (const auto& o : options_for(*w, cond)) task.options.push_back(partition::stages_of(o, cond.link));
+        } catch (const std::exception&) {
+          if (w == &job) throw;
+          task.options.push_back({});  // fails at dispatch: no time
+        }
+        const auto key = std::make_tuple(w->spec.model, static_cast<int>(w->codec), control::to_string(w->spec.plan),
+                                         static_cast<int>(w->spec.objective));
+        task.group = groups.emplace(key, groups.size()).first->second;
+        tasks.push_back(std::move(task));
+      }
+      const auto o = waiting.front()->spec.objective;
+      const auto objective = o == partition::Objective::makespan || o == partition::Objective::throughput
+                                 ? partition::BatchObjective::makespan
+                                 : partition::BatchObjective::total_completion;
+      slot = partition::schedule_batch(tasks, rtt, t, objective, partition::k_daemon_schedule_options).slots.back();
+    } else {
+      // Arrival order, each at its earliest completion.
+      for (const Job* w : waiting) {
+        try {
+          place_best(*w);
+        } catch (const std::exception&) {
+          // a task that will fail at dispatch takes no time
+        }
+      }
+      slot = place_best(job);
+    }
     TaskResult& r = job.result;
     r.predicted_completion_ms = slot.done;
     r.predicted_wait = {slot.edge_wait(), slot.uplink_wait(), slot.cloud_wait(rtt)};
