@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "app/endpoint.hpp"
+#include "app/stats.hpp"
 #include "cli/commands.hpp"
 #include "cli/submit_tasks.hpp"
 #include "control/client.hpp"
@@ -23,16 +24,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using control::TaskResult;
+using app::percentile;
 using control::TaskSpec;
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const double rank = p / 100.0 * static_cast<double>(v.size() - 1);
-  const auto lo = static_cast<std::size_t>(rank);
-  const auto hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (rank - static_cast<double>(lo));
-}
 
 std::string opt_ms(const std::optional<double>& v) { return v ? fmt::format("{:.1f}", *v) : "-"; }
 
