@@ -49,28 +49,37 @@ std::string_view describe_json_type(const nlohmann::json& example);
 /// anything).
 bool same_json_type(const nlohmann::json& example, const nlohmann::json& value);
 
+/// What strict_from_json does with a key its type does not declare.
+enum class UnknownFields {
+  refuse,  // requests: a typo is an error, never a silently ignored field
+  ignore,  // replies: a newer daemon may add fields an older client skips
+};
+
+/// Checks `value` against the JSON of a default T (`example`) before any
+/// conversion runs, recursing into nested objects: every value must have its
+/// field's type; a number must be finite with magnitude below 2^63 (so no
+/// conversion to an integer or float field is out of range); a number with a
+/// fraction or exponent in an optional (null-example) field must be >= 0 —
+/// every optional number of the protocol is a count, a time or a fraction.
+/// Throws ProtocolError naming the field (`what` prefixes it).
+void check_json_fields(const nlohmann::json& example, const nlohmann::json& value, std::string_view what,
+                       UnknownFields unknown);
+
 /// Parses `j` into T strictly: `j` must be an object; every key must be one of
-/// T's fields; every value must have its field's type and convert (enums and
-/// other custom types throw std::invalid_argument on a bad value). Fields
-/// absent from `j` keep T's defaults. Throws ProtocolError naming the field.
+/// T's fields (or is skipped, with UnknownFields::ignore); every value must
+/// pass check_json_fields and convert (enums and other custom types throw
+/// std::invalid_argument on a bad value). Fields absent from `j` keep T's
+/// defaults. Throws ProtocolError naming the field.
 template <typename T>
-T strict_from_json(const nlohmann::json& j, std::string_view what) {
+T strict_from_json(const nlohmann::json& j, std::string_view what,
+                   UnknownFields unknown = UnknownFields::refuse) {
   if (!j.is_object()) {
     throw ProtocolError(fmt::format("{} must be a JSON object, not {}", what, describe_json_type(j)));
   }
   const nlohmann::json defaults = T{};
+  check_json_fields(defaults, j, what, unknown);
   for (const auto& [key, value] : j.items()) {
-    const auto known = defaults.find(key);
-    if (known == defaults.end()) {
-      std::string names;
-      for (const auto& [k, v] : defaults.items()) names += (names.empty() ? "" : ", ") + k;
-      throw ProtocolError(fmt::format("{}: unknown field '{}' (fields: {})", what,
-                                      key.substr(0, 64), names));
-    }
-    if (!same_json_type(*known, value)) {
-      throw ProtocolError(fmt::format("{} field '{}' must be {}, not {}", what, key,
-                                      describe_json_type(*known), describe_json_type(value)));
-    }
+    if (!defaults.contains(key)) continue;
     try {
       T probe{};
       from_json(nlohmann::json::object({{key, value}}), probe);
@@ -79,7 +88,7 @@ T strict_from_json(const nlohmann::json& j, std::string_view what) {
     }
   }
   T out{};
-  from_json(j, out);
+  from_json(j, out);  // absent and unknown keys: T's defaults
   return out;
 }
 

@@ -114,6 +114,49 @@ bool same_json_type(const nlohmann::json& example, const nlohmann::json& value) 
   }
 }
 
+namespace {
+
+// Every number in `value`, at any depth: finite (the parser guarantees it)
+// and below 2^63 in magnitude, so converting it to any integer or float field
+// of the protocol is defined.
+void check_number_range(const nlohmann::json& value, std::string_view what) {
+  if (value.is_number_float()) {
+    if (!(std::fabs(value.get<double>()) < 0x1p63)) {
+      throw ProtocolError(fmt::format("{}: a number out of range (magnitude 2^63 or more)", what));
+    }
+  } else if (value.is_structured()) {
+    for (const auto& element : value) check_number_range(element, what);
+  }
+}
+
+}  // namespace
+
+void check_json_fields(const nlohmann::json& example, const nlohmann::json& value, std::string_view what,
+                       UnknownFields unknown) {
+  for (const auto& [key, v] : value.items()) {
+    const auto known = example.find(key);
+    if (known == example.end()) {
+      if (unknown == UnknownFields::ignore) continue;
+      std::string names;
+      for (const auto& [k, ignored] : example.items()) names += (names.empty() ? "" : ", ") + k;
+      throw ProtocolError(fmt::format("{}: unknown field '{}' (fields: {})", what, key.substr(0, 64), names));
+    }
+    if (!same_json_type(*known, v)) {
+      throw ProtocolError(fmt::format("{} field '{}' must be {}, not {}", what, key, describe_json_type(*known),
+                                      describe_json_type(v)));
+    }
+    const std::string field = fmt::format("{} field '{}'", what, key);
+    check_number_range(v, field);
+    // A negative double in an optional integer field would convert with
+    // undefined behaviour (a negative whole number wraps, which is defined,
+    // and the field's own check then names it).
+    if (known->is_null() && v.is_number_float() && v.get<double>() < 0) {
+      throw ProtocolError(fmt::format("{} must be >= 0", field));
+    }
+    if (known->is_object() && v.is_object()) check_json_fields(*known, v, field, unknown);
+  }
+}
+
 std::string dump_line(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -324,13 +367,20 @@ std::string auth_request_line(const std::string& token) {
   return dump_line(nlohmann::json{{"op", "auth"}, {"token", token}});
 }
 
-Reply parse_reply(std::string_view line) {
+Reply parse_reply(std::string_view line, const LineLimits& limits) {
+  if (nests_deeper_than(line, limits.max_depth)) {
+    throw ProtocolError(fmt::format("the daemon sent a line nested deeper than {} levels", limits.max_depth));
+  }
   const auto j = nlohmann::json::parse(line, nullptr, false);
   if (!j.is_object()) throw ProtocolError("the daemon sent a line that is not a JSON object");
   try {
-    if (j.value("op", "") == "status") return j.get<Status>();
-    if (!j.contains("model")) return j.get<ErrorReply>();
-    return j.get<TaskResult>();
+    // Checked like a request, but fields this client does not know are
+    // skipped: a newer daemon may add some.
+    constexpr auto skip = UnknownFields::ignore;
+    const auto op = j.find("op");
+    if (op != j.end() && *op == "status") return strict_from_json<Status>(j, "status reply", skip);
+    if (!j.contains("model")) return strict_from_json<ErrorReply>(j, "error reply", skip);
+    return strict_from_json<TaskResult>(j, "result", skip);
   } catch (const std::exception& e) {
     throw ProtocolError(fmt::format("the daemon sent a line that does not parse: {}", e.what()));
   }

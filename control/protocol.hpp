@@ -227,8 +227,10 @@ std::string auth_request_line(const std::string& token);
 
 /// What a client reads back: a result, a status or an error.
 using Reply = std::variant<TaskResult, Status, ErrorReply>;
-/// Parses a line the daemon wrote. Throws ProtocolError when it is none of them.
-Reply parse_reply(std::string_view line);
+/// Parses a line the daemon wrote, checked like a request (depth, types,
+/// number ranges) except that fields this client does not know are skipped.
+/// Throws ProtocolError when it is none of them.
+Reply parse_reply(std::string_view line, const LineLimits& limits = {});
 
 // JSON of the types above: the field lists are declared once, here.
 void to_json(nlohmann::json& j, const PlanChoice& c);
