@@ -194,7 +194,7 @@ int main(int argc, char** argv) {
     for (const LinkCase& link : parse_links(args["codec-links"].as<std::string>())) {
       say(fmt::format("codec runs on {}", link.spec()));
       runner.use_link(link);
-      for (const std::string plan : {std::string("auto"), fmt::format("split:{}", widest)}) {
+      for (const std::string& plan : {std::string("auto"), fmt::format("split:{}", widest)}) {
         double fp32_p50 = 0;
         for (partition::Codec codec : partition::k_codecs) {
           control::TaskSpec t;

@@ -95,7 +95,9 @@ struct Fixture {
     for (const auto& [name, m] : models) lc.client.models.push_back({name, m->fingerprint()});
     link = std::make_shared<CloudLink>(lc, test_key());
     link->start();
-    if (with_server) EXPECT_TRUE(link->wait_connected(20s));
+    if (with_server) {
+      EXPECT_TRUE(link->wait_connected(20s));
+    }
   }
 
   std::unique_ptr<EdgeService> service(EdgeServiceConfig config = {}) {
@@ -147,9 +149,13 @@ TEST(EdgeService, PipeliningOverlapsTasksAndKeepsOutputsExact) {
       const double a_end = a.started_ms + a.measured_ms;
       const double b_start = b.started_ms;
       if (b_start < a_end) ++overlaps;
-      if (!pipeline) EXPECT_GE(b_start, a_end) << "task " << i + 1 << " started before task " << i << " ended";
+      if (!pipeline) {
+        EXPECT_GE(b_start, a_end) << "task " << i + 1 << " started before task " << i << " ended";
+      }
     }
-    if (pipeline) EXPECT_GT(overlaps, 0);
+    if (pipeline) {
+      EXPECT_GT(overlaps, 0);
+    }
   }
 }
 
