@@ -43,12 +43,19 @@ const std::unordered_set<std::string>& data_shaped_ops() {
   return ops;
 }
 
-// Operators that only read a tensor's metadata: folded under the declared shapes.
+// Operators that only read a tensor's metadata (or make a new tensor from it):
+// folded under the declared shapes.
 const std::unordered_set<std::string>& shape_ops() {
   static const std::unordered_set<std::string> ops{
       "aten::size",  "aten::dim",       "aten::numel",      "aten::len",          "prim::dtype",
       "prim::device", "prim::layout",   "prim::is_cuda",    "aten::is_floating_point",
-      "prim::requires_grad", "aten::__len__", "prim::is_quantized", "aten::stride"};
+      "prim::requires_grad", "aten::__len__", "prim::is_quantized", "aten::stride",
+      // New tensors made from a tensor's shape, dtype and device only (Swin
+      // builds its attention mask with x.new_zeros and fills slices of it):
+      // constants under the declared shapes. The empty ones are left out:
+      // folding them would bake uninitialised memory into the model.
+      "aten::new_zeros", "aten::new_ones", "aten::new_full", "aten::zeros_like", "aten::ones_like",
+      "aten::full_like"};
   return ops;
 }
 
@@ -540,9 +547,17 @@ void Importer::visit(jit::Node* n) {
     return;
   }
   if (dropout_ops().contains(op)) {
-    // dropout(input, p, train): identity in eval mode.
-    if (ins.size() == 3 && ins[2]->kind == Bound::Kind::constant && ins[2]->constant.isBool() &&
-        !ins[2]->constant.toBool()) {
+    // dropout(input, p, train): identity in eval mode, and with p = 0 in any
+    // mode (torchvision's Swin calls it with training=True and p=0.0; the
+    // tracer then records train as the int 1).
+    const auto constant_number = [](const Bound* b) -> std::optional<double> {
+      if (b->kind != Bound::Kind::constant) return std::nullopt;
+      if (b->constant.isBool()) return b->constant.toBool() ? 1.0 : 0.0;
+      if (b->constant.isInt()) return static_cast<double>(b->constant.toInt());
+      if (b->constant.isDouble()) return b->constant.toDouble();
+      return std::nullopt;
+    };
+    if (ins.size() == 3 && (constant_number(ins[2]) == 0.0 || constant_number(ins[1]) == 0.0)) {
       set(n->output(), *ins[0]);
       ++report_->folded[op];
       return;
@@ -939,6 +954,13 @@ void Importer::data_flow(jit::Node* n) {
   for (std::size_t o = 0; o < n->outputs().size(); ++o) {
     const jit::Value* out = n->outputs()[o];
     const IValue& value = stack[o];
+    if (value.isTensor() && !value.toTensor().defined()) {
+      // An output the operator leaves undefined for these arguments (e.g.
+      // the attention weights of _native_multi_head_attention without
+      // need_weights): no data flows through it, so it is no node.
+      results[o] = Bound::of_constant(IValue());
+      continue;
+    }
     std::vector<std::pair<std::optional<std::size_t>, at::Tensor>> pieces;
     if (value.isTensor()) {
       pieces.push_back({std::nullopt, value.toTensor()});

@@ -151,6 +151,53 @@ class InputMutation(nn.Module):
         return x * 2
 
 
+class Attention(nn.Module):
+    """A ViT encoder block's attention: traced in eval mode without grad,
+    nn.MultiheadAttention takes its fast path, aten::_native_multi_head_attention,
+    whose second output (the weights, need_weights=False) is undefined."""
+
+    def __init__(self):
+        super().__init__()
+        self.norm = nn.LayerNorm(8)
+        self.attention = nn.MultiheadAttention(8, 2, batch_first=True)
+
+    def forward(self, x):
+        y = self.norm(x)
+        y, _ = self.attention(y, y, y, need_weights=False)
+        return x + y
+
+
+class ZeroDropoutInTraining(nn.Module):
+    """torchvision's Swin calls dropout with training=True and p=0.0 even in
+    eval mode: an identity all the same."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(6, 6)
+
+    def forward(self, x):
+        return F.dropout(self.fc(x), p=0.0, training=True).relu()
+
+
+class MaskFromMetadata(nn.Module):
+    """Swin's attention mask: a tensor made from x's metadata (x.new_zeros),
+    filled slice by slice, then added to data: a constant under the shapes."""
+
+    def forward(self, x):
+        mask = x.new_zeros((x.size(2), x.size(3)))
+        mask[0:2, :] = 1.0
+        mask[:, 3:] = 2.0
+        return x + mask
+
+
+class AlwaysDropout(nn.Module):
+    """Dropout forced on whatever the module's mode (the importer's eval() does
+    not reach it): not an identity, so not importable."""
+
+    def forward(self, x):
+        return F.dropout(x, p=0.5, training=True)
+
+
 small = {
     "small_shape_arithmetic": (ShapeArithmetic(), (torch.rand(1, 3, 8, 8),)),
     "small_chunk_split": (ChunkSplit(), (torch.rand(1, 3, 6, 6),)),
@@ -166,6 +213,10 @@ small = {
 for name, (module, example) in small.items():
     torch.jit.script(module.eval()).save(os.path.join(out, f"{name}.pt"))
 save_traced(TwoInputs(), small["small_two_inputs"][1], "small_two_inputs_traced.pt")
+save_traced(Attention(), torch.rand(1, 5, 8), "small_attention_traced.pt")
+save_traced(ZeroDropoutInTraining(), torch.rand(2, 6), "small_zero_dropout_traced.pt")
+save_traced(MaskFromMetadata(), torch.rand(1, 2, 4, 5), "small_mask_traced.pt")
+save_scripted(AlwaysDropout(), "small_training_dropout.pt")
 
 model_dir = os.path.join(out, "model_dir")
 os.makedirs(model_dir, exist_ok=True)

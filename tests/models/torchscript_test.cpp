@@ -201,6 +201,29 @@ TEST(TorchScriptImport, ConstantLoopsUnroll) {
   check_against_forward_and_splits("small_unrolled_loop.pt", *model);
 }
 
+// Found importing all of torchvision: ViT's attention
+// (aten::_native_multi_head_attention leaves its weights output undefined),
+// Swin's dropout (training=True, p=0.0, in eval mode) and Swin's attention
+// mask (x.new_zeros, then slices filled in place) were refused.
+TEST(TorchScriptImport, TransformerPatternsImport) {
+  ImportReport report;
+  const auto attention = import_file("small_attention_traced.pt", {{1, 5, 8}}, &report);
+  EXPECT_EQ(report.mapped.at("aten::_native_multi_head_attention").at("generic"), 1);
+  check_against_forward_and_splits("small_attention_traced.pt", *attention);
+
+  ImportReport dropout_report;
+  const auto dropout = import_file("small_zero_dropout_traced.pt", {{2, 6}}, &dropout_report);
+  EXPECT_EQ(dropout_report.folded.at("aten::dropout"), 1);
+  EXPECT_EQ(dropout->graph().size(), 3u);  // input, linear, relu
+  check_against_forward_and_splits("small_zero_dropout_traced.pt", *dropout);
+
+  ImportReport mask_report;
+  const auto mask = import_file("small_mask_traced.pt", {{1, 2, 4, 5}}, &mask_report);
+  EXPECT_EQ(mask_report.folded.at("aten::new_zeros"), 1);
+  EXPECT_EQ(mask->graph().size(), 2u);  // input, add (of the folded mask)
+  check_against_forward_and_splits("small_mask_traced.pt", *mask);
+}
+
 // Every refusal: one error naming the operator, the user's file and line,
 // and what is wrong.
 TEST(TorchScriptImport, RefusalsNameTheOperatorAndThePlace) {
@@ -221,6 +244,10 @@ TEST(TorchScriptImport, RefusalsNameTheOperatorAndThePlace) {
   EXPECT_EQ(refusal("small_input_mutation.pt", {x}),
             "cannot import " + (k_dir / "small_input_mutation.pt").string() + ":\n  - aten::add_ at " +
                 at_line("x.add_(1.0)") + ": updates a graph input in place (make a copy first, e.g. x = x.clone())");
+  const std::string training = refusal("small_training_dropout.pt", {{2, 6}});
+  EXPECT_NE(training.find("aten::dropout at "), std::string::npos) << training;
+  EXPECT_NE(training.find("dropout in training mode (save the model after model.eval())"), std::string::npos)
+      << training;
   EXPECT_EQ(refusal("small_two_inputs.pt", {{1, 3, 8, 8}}),
             "forward() takes 2 tensor input(s); --input gives 1 shape(s) (1x3x8x8)");
   const std::string wrong_shape = refusal("resnet18_traced.pt", {{1, 1, 224, 224}});
