@@ -102,6 +102,18 @@ Logits compute_logits(const Model& little, const Model& big, const app::Labelled
   return out;
 }
 
+Logits every_other(const Logits& logits, std::size_t first) {
+  Logits out;
+  out.classes = logits.classes;
+  const std::size_t c = logits.classes;
+  for (std::size_t i = first; i < logits.count(); i += 2) {
+    out.little.insert(out.little.end(), logits.little.begin() + i * c, logits.little.begin() + (i + 1) * c);
+    out.big.insert(out.big.end(), logits.big.begin() + i * c, logits.big.begin() + (i + 1) * c);
+    out.labels.push_back(logits.labels[i]);
+  }
+  return out;
+}
+
 SweepPoint evaluate_miner(const Logits& logits, control::MinerKind miner, double threshold, double box_threshold) {
   const edge::MinerConfig config{miner, threshold, box_threshold};
   std::size_t correct = 0, edge = 0;

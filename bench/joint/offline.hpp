@@ -15,6 +15,10 @@ namespace tandem::bench {
 /// Runs both models on the first `limit` images (raw pixel values, 1×1×H×W).
 Logits compute_logits(const Model& little, const Model& big, const app::LabelledImages& data, std::size_t limit);
 
+/// Every other sample from `first` (0 or 1): two disjoint halves of the test
+/// set, one to choose thresholds on and one to judge them on.
+Logits every_other(const Logits& logits, std::size_t first);
+
 /// Accuracy and edge share of each miner over a grid of thresholds (ibt: its
 /// box threshold swept with threshold 0.9, i.e. hard as soon as one class is
 /// undecided).

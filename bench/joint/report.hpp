@@ -16,7 +16,12 @@ struct JointResults {
   double little_accuracy = 0, big_accuracy = 0;  // percent, tandem's executor, whole test set
   std::string little_model, big_model;
   std::vector<SweepPoint> sweep;
-  std::vector<SweepPoint> chosen;   // per miner, the threshold the online runs used
+  // Per miner, the threshold chosen on the even-numbered test images
+  // (`calibration`, evaluated there) and judged on the odd-numbered ones
+  // (`held_out`), which the choice never saw; `chosen` is the same threshold
+  // on the whole test set, what the online runs use.
+  std::vector<SweepPoint> calibration, held_out, chosen;
+  double big_accuracy_held_out = 0;
   std::vector<CodecCut> codecs;
   partition::CodecPrices prices{};
   std::vector<OnlineRun> joint_runs;
