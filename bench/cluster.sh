@@ -124,18 +124,19 @@ fi
 
 what="${1:-}"
 [ -n "$what" ] && shift
-minutes=2 rate=1 out="$root/bench/results/cluster" per_edge=30
+minutes=2 rate=1 out="$root/bench/results/cluster" per_edge=30 edge_flags=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --minutes) minutes="$2"; shift 2 ;;
     --rate) rate="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --per-edge) per_edge="$2"; shift 2 ;;
+    --edge-flags) edge_flags="$2"; shift 2 ;;
     *) echo "cluster.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
 case "$what" in failover|scaling|steady|all) ;; *)
-  echo "usage: bench/cluster.sh failover|scaling|steady|all [--minutes M] [--rate R] [--per-edge N] [--out DIR]" >&2; exit 2 ;;
+  echo "usage: bench/cluster.sh failover|scaling|steady|all [--minutes M] [--rate R] [--per-edge N] [--out DIR] [--edge-flags \"FLAGS\"]" >&2; exit 2 ;;
 esac
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
@@ -144,7 +145,7 @@ out="$(cd "$out" && pwd)"
 run_cluster() {  # CLOUDS NAME PLAN COUNT RATE FAILURES...
   local clouds="$1"; shift
   TANDEM_CLUSTER_INNER=1 TANDEM_BENCH_OUT="$out" TANDEM_BENCH_MINUTES="$minutes" \
-    "$root/scripts/cluster.sh" --clouds "$clouds" "${cluster_flags[@]}" -- "$0" "$@"
+    "$root/scripts/cluster.sh" --clouds "$clouds" "${cluster_flags[@]}" ${edge_flags:+--edge-flags "$edge_flags"} -- "$0" "$@"
 }
 
 # The reference: every (model, seed) the queues used, run whole on an edge

@@ -35,6 +35,8 @@ options:
                         go to the edges in turn (edge i gets link i mod n) (default: none)
   --agent-inter TIME    HAProxy's health and agent check interval (default 1s)
   --drain-grace TIME    each cloud's drain on SIGTERM (default 2s)
+  --edge-flags "FLAGS"  more edge_daemon flags for every edge, e.g. "--scheduler alone --heavy-backlog 4"
+  --cloud-flags "FLAGS" more cloud_daemon flags for every cloud, e.g. "--max-connections 64"
   --no-prometheus       do not start Prometheus
   --dir DIR             keep logs and configs in DIR (default: a temporary directory, removed)
 EOF
@@ -43,6 +45,7 @@ EOF
 clouds=3 edges=2 models="resnet18,mobilenet_v2,alexnet,googlenet"
 cloud_threads=1 cloud_workers=1 edge_threads=1 slowdown=4 link="" inter=1s grace=2s
 prometheus=1 keep_dir=""
+edge_extra=() cloud_extra=()
 command=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -56,6 +59,8 @@ while [ $# -gt 0 ]; do
     --emulate-link) link="$2"; shift 2 ;;
     --agent-inter) inter="$2"; shift 2 ;;
     --drain-grace) grace="$2"; shift 2 ;;
+    --edge-flags) read -r -a edge_extra <<< "$2"; shift 2 ;;
+    --cloud-flags) read -r -a cloud_extra <<< "$2"; shift 2 ;;
     --no-prometheus) prometheus=0; shift ;;
     --dir) keep_dir="$2"; shift 2 ;;
     --help|-h) usage; exit 0 ;;
@@ -109,7 +114,7 @@ cloud_ports=() agent_ports=() cloud_metrics=()
 for i in $(seq 1 "$clouds"); do
   "$bin/cloud_daemon" --listen 127.0.0.1:0 --agent 127.0.0.1:0 --metrics 127.0.0.1:0 \
     --threads "$cloud_threads" --workers "$cloud_workers" --drain-grace "$grace" \
-    --key-file "$work/key" --models "$models" > "$work/cloud$i.log" 2>&1 &
+    --key-file "$work/key" --models "$models" "${cloud_extra[@]}" > "$work/cloud$i.log" 2>&1 &
   pids+=($!); other_pids+=($!)
 done
 for i in $(seq 1 "$clouds"); do
@@ -158,7 +163,7 @@ for i in $(seq 1 "$edges"); do
   [ ${#links[@]} -gt 0 ] && link_flag=(--emulate-link "${links[$(( (i - 1) % ${#links[@]} ))]}")
   "$bin/edge_daemon" --cloud "127.0.0.1:$haproxy_port" --key-file "$work/key" --profiles "$root/profiles" \
     --control 127.0.0.1:0 --metrics 127.0.0.1:0 --threads "$edge_threads" --slowdown "$slowdown" \
-    --models "$models" "${link_flag[@]}" > "$work/edge$i.log" 2>&1 &
+    --models "$models" "${link_flag[@]}" "${edge_extra[@]}" > "$work/edge$i.log" 2>&1 &
   pids+=($!); edge_pids+=($!)
   edge_control+=("$(port_of "$work/edge$i.log" "control listening")")
   edge_metrics+=("$(port_of "$work/edge$i.log" "metrics listening")")
