@@ -57,7 +57,7 @@ void print_row(const TaskResult& r) {
 
 struct Summary {
   std::vector<double> latencies;
-  std::vector<double> overheads;  // measured - edge compute - cloud compute, tasks that used the cloud
+  std::vector<double> overheads;  // measured - edge - cloud compute - uplink and cloud waits, tasks that used the cloud
   std::vector<double> bytes;
   std::vector<double> completion_errors;  // |predicted - measured| / measured completion, %
   int failures = 0;
@@ -150,9 +150,10 @@ int cmd_submit(const Args& args, const Context&) {
       args[0],
       "Submit a task queue to an edge daemon and print each result as it completes, then a\n"
       "summary per model (latency percentiles include queueing; 'ovh p50' is the median of\n"
-      "measured - edge compute - cloud compute over tasks that used the cloud). Tasks come from\n"
-      "--models/--count (cycling through the models, or shuffled), from --queue FILE (one JSON\n"
-      "task per line, e.g. {\"model\": \"resnet18\", \"seed\": 3, \"plan\": \"auto\"}; '#' starts a comment),\n"
+      "measured - edge compute - cloud compute - uplink and cloud queueing over tasks that used\n"
+      "the cloud). Tasks come from --models/--count (cycling through the models, or shuffled),\n"
+      "from --queue FILE (one JSON task per line, e.g. {\"model\": \"resnet18\", \"seed\": 3,\n"
+      "\"plan\": \"auto\"}; '#' starts a comment),\n"
       "or from --dataset (one task per labelled image, sent inline; the summary adds accuracy).\n"
       "Joint inference: --mode joint --little MODEL runs MODEL on the edge and sends only the\n"
       "samples the miner finds hard to the --models model.");
@@ -268,7 +269,9 @@ int cmd_submit(const Args& args, const Context&) {
       if (r->ok) {
         t->latencies.push_back(r->completion_ms > 0 ? r->completion_ms : r->measured_ms + r->queue_ms);
         if (r->placement != partition::Placement::edge_only && !r->fallback) {
-          t->overheads.push_back(r->measured_ms - r->edge_ms - r->cloud_ms);
+          // Queueing on the uplink and in the cloud is waiting, not overhead.
+          t->overheads.push_back(r->measured_ms - r->edge_ms - r->cloud_ms - r->measured_wait.uplink -
+                                 r->measured_wait.cloud);
           t->bytes.push_back(static_cast<double>(r->crossing_bytes));
         }
         if (r->completion_ms > 0 && r->predicted_completion_ms > 0) {
