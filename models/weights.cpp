@@ -304,9 +304,11 @@ std::vector<at::Tensor> load_tensors(const std::filesystem::path& path, const st
     std::int64_t numel = 1;
     for (auto& d : shape) {
       read_exact(&d, sizeof d);
-      if (d < 0 || d > k_max_tensor_elems || (numel *= d) > k_max_tensor_elems) {
+      // Checked before multiplying: two dimensions near 2^32 overflow 64 bits.
+      if (d < 0 || d > k_max_tensor_elems || (d != 0 && numel > k_max_tensor_elems / d)) {
         throw fail(fmt::format("corrupt header (dimension {})", d));
       }
+      numel *= d;
     }
     if (expected && shape != (*expected)[i]) {
       throw fail(fmt::format("tensor {} is {}, the model takes {}", i, shape_string(shape),

@@ -349,7 +349,8 @@ DeviceProfile load_profile(const std::filesystem::path& path) {
   json j;
   try {
     j = json::parse(in);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for a number beyond a double ("1e400").
     throw std::runtime_error(fmt::format("{}: not valid JSON: {}", path.string(), e.what()));
   }
   return profile_from_json(j, path.string());

@@ -99,5 +99,28 @@ TEST(Weights, RejectsWrongModelCorruptAndMissingFiles) {
   EXPECT_THROW(build_model("lenet", {.file = path}), std::runtime_error);
 }
 
+// Found by fuzz/tensor_file_fuzz.cpp under UBSan: two dimensions each under
+// the element cap (2^32 - 3 and 2^32) overflowed the element count's int64_t
+// before it was compared with the cap.
+TEST(TensorFile, DimensionsWhoseProductOverflowsAreRefused) {
+  const auto path = std::filesystem::temp_directory_path() / "tandem_overflow.tensor";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out.write("TNDMTNS1", 8);
+    const std::uint8_t rank = 2;
+    out.write(reinterpret_cast<const char*>(&rank), 1);
+    for (const std::int64_t d : {(std::int64_t{1} << 32) - 3, std::int64_t{1} << 32}) {
+      out.write(reinterpret_cast<const char*>(&d), sizeof d);
+    }
+  }
+  try {
+    load_tensor(path);
+    FAIL() << "accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("corrupt header (dimension 4294967296)"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(path);
+}
+
 }  // namespace
 }  // namespace tandem

@@ -125,6 +125,12 @@ TEST(Profile, RejectsBadJson) {
   std::filesystem::remove(path);
   EXPECT_NE(err.find(path.string()), std::string::npos) << err;
   EXPECT_NE(err.find("not valid JSON"), std::string::npos) << err;
+  // Found by fuzz/profile_fuzz.cpp: a number beyond a double is nlohmann's
+  // out_of_range, not parse_error, and escaped load_profile uncaught.
+  write(path, "{\"schema_version\": 23991e4004096}");
+  const std::string huge = load_error(path);
+  std::filesystem::remove(path);
+  EXPECT_NE(huge.find("not valid JSON"), std::string::npos) << huge;
 }
 
 TEST(Profile, RejectsMissingFile) {
