@@ -113,20 +113,18 @@ int main(int argc, char** argv) {
     say(fmt::format("running {} and {} on {} test images", r.little_model, r.big_model, samples));
     const Logits logits = compute_logits(*little, *big, data, samples);
     r.little_accuracy = evaluate_miner(logits, control::MinerKind::confidence, 0.0, 0).accuracy;  // never hard
-    r.big_accuracy = evaluate_miner(logits, control::MinerKind::ibt, 1.0, 0.5).accuracy;         // always hard
+    r.big_accuracy = big_only_accuracy(logits);
     say(fmt::format("accuracy: {} {:.2f}%, {} {:.2f}%", r.little_model, r.little_accuracy, r.big_model, r.big_accuracy));
     r.sweep = sweep_thresholds(logits);
     // Thresholds are chosen on one half of the test set and judged on the
     // other: choosing and reporting on the same images would flatter them.
     const Logits calibration = every_other(logits, 0), held_out = every_other(logits, 1);
-    const auto big_only = [](const Logits& l) { return evaluate_miner(l, control::MinerKind::ibt, 1.0, 0.5).accuracy; };
-    r.calibration = choose(sweep_thresholds(calibration), big_only(calibration) - r.goal_accuracy_gap);
-    r.big_accuracy_held_out = big_only(held_out);
+    r.calibration = choose(sweep_thresholds(calibration), big_only_accuracy(calibration) - r.goal_accuracy_gap);
+    r.big_accuracy_held_out = big_only_accuracy(held_out);
     for (const SweepPoint& c : r.calibration) {
-      const double threshold = c.miner == control::MinerKind::ibt ? edge::default_threshold(c.miner) : c.threshold;
-      const double box = c.miner == control::MinerKind::ibt ? c.threshold : 0;
-      r.held_out.push_back(evaluate_miner(held_out, c.miner, threshold, box));
-      r.chosen.push_back(evaluate_miner(logits, c.miner, threshold, box));
+      const edge::MinerConfig m = miner_config(c);
+      r.held_out.push_back(evaluate_miner(held_out, m.kind, m.threshold, m.box_threshold));
+      r.chosen.push_back(evaluate_miner(logits, m.kind, m.threshold, m.box_threshold));
       const SweepPoint& h = r.held_out.back();
       say(fmt::format("  {} {:g} (chosen on {} images): {:.2f}% at {:.1f}% on the edge on the other {}",
                       control::to_string(c.miner), c.threshold, calibration.count(), h.accuracy, h.edge_share,
@@ -189,12 +187,9 @@ int main(int argc, char** argv) {
       t.little = r.little_model;
       t.miner = c.miner;
       t.plan = control::parse_plan_choice("cloud_only");
-      if (c.miner == control::MinerKind::ibt) {
-        t.threshold = edge::default_threshold(c.miner);
-        t.box_threshold = c.threshold;
-      } else {
-        t.threshold = c.threshold;
-      }
+      const edge::MinerConfig m = miner_config(c);
+      t.threshold = m.threshold;
+      if (m.kind == control::MinerKind::ibt) t.box_threshold = m.box_threshold;
       r.joint_runs.push_back(run_images(runner, fmt::format("joint {} {:g}", control::to_string(c.miner), c.threshold),
                                         joint_link.spec(), t, data, samples, progress));
       write();

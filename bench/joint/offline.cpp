@@ -130,6 +130,17 @@ SweepPoint evaluate_miner(const Logits& logits, control::MinerKind miner, double
           100.0 * static_cast<double>(edge) / n};
 }
 
+edge::MinerConfig miner_config(const SweepPoint& point) {
+  if (point.miner == control::MinerKind::ibt) {
+    return {point.miner, edge::default_threshold(point.miner), point.threshold};
+  }
+  return {point.miner, point.threshold, 0};
+}
+
+double big_only_accuracy(const Logits& logits) {
+  return evaluate_miner(logits, control::MinerKind::ibt, 1.0, 0.5).accuracy;
+}
+
 std::vector<SweepPoint> sweep_thresholds(const Logits& logits) {
   std::vector<SweepPoint> out;
   using control::MinerKind;

@@ -8,6 +8,7 @@
 
 #include "app/dataset.hpp"
 #include "bench/joint/joint_bench.hpp"
+#include "edge_daemon/miner.hpp"
 #include "models/model.hpp"
 
 namespace tandem::bench {
@@ -26,6 +27,14 @@ std::vector<SweepPoint> sweep_thresholds(const Logits& logits);
 
 /// Accuracy and edge share of one miner setting.
 SweepPoint evaluate_miner(const Logits& logits, control::MinerKind miner, double threshold, double box_threshold);
+
+/// The miner setting a sweep point stands for: an ibt point's `threshold` is
+/// its box threshold (with the miner's default threshold), the others' their
+/// threshold.
+edge::MinerConfig miner_config(const SweepPoint& point);
+
+/// The big model's accuracy: every sample hard.
+double big_only_accuracy(const Logits& logits);
 
 /// Every codec at every cut of `big` (chains: every split; DAGs: articulation
 /// cuts) over the first `samples` images: wire bytes, top-1 change against
