@@ -368,10 +368,12 @@ std::string auth_request_line(const std::string& token) {
 }
 
 Reply parse_reply(std::string_view line, const LineLimits& limits) {
-  if (nests_deeper_than(line, limits.max_depth)) {
-    throw ProtocolError(fmt::format("the daemon sent a line nested deeper than {} levels", limits.max_depth));
+  nlohmann::json j;
+  try {
+    j = parse_json(line, limits);  // the depth bound and the errors of a request's parse
+  } catch (const ProtocolError& e) {
+    throw ProtocolError(fmt::format("the daemon sent a line that does not parse: {}", e.what()));
   }
-  const auto j = nlohmann::json::parse(line, nullptr, false);
   if (!j.is_object()) throw ProtocolError("the daemon sent a line that is not a JSON object");
   try {
     // Checked like a request, but fields this client does not know are
