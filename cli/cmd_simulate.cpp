@@ -85,6 +85,13 @@ sim::Scenario scenario_from(const cxxopts::ParseResult& args) {
     s.codec = *c;
   }
   if (args.count("no-pipeline")) s.pipeline = false;
+  if (args.count("scheduler")) {
+    const auto v = args["scheduler"].as<std::string>();
+    if (v == "timeline") s.scheduler = sim::Scheduler::timeline;
+    else if (v == "alone") s.scheduler = sim::Scheduler::alone;
+    else throw UsageError(fmt::format("--scheduler '{}': timeline or alone", v));
+  }
+  if (args.count("batch-window")) s.batch_window = args["batch-window"].as<std::size_t>();
   if (args.count("heavy-backlog")) s.heavy_backlog = args["heavy-backlog"].as<std::size_t>();
   if (args.count("probe-interval")) s.probe_interval_s = seconds_flag(args, "probe-interval");
   if (args.count("agent-inter")) s.agent_inter_s = seconds_flag(args, "agent-inter");
@@ -196,7 +203,10 @@ int cmd_simulate(const Args& argv, const Context& context) {
       ("objective", "latency, energy or throughput (default latency)", cxxopts::value<std::string>(), "OBJ")
       ("codec", "fp32 or fp16 (default fp32)", cxxopts::value<std::string>(), "CODEC")
       ("no-pipeline", "as edge_daemon --no-pipeline")
-      ("heavy-backlog", fmt::format("as edge_daemon --heavy-backlog (default {})", d.heavy_backlog), cxxopts::value<std::size_t>(), "N")
+      ("scheduler", "as edge_daemon --scheduler: timeline (plans the waiting tasks on the edge's timeline, the default) "
+       "or alone (each task as if alone, light/heavy modes)", cxxopts::value<std::string>(), "S")
+      ("batch-window", fmt::format("as edge_daemon --batch-window (timeline; default {})", d.batch_window), cxxopts::value<std::size_t>(), "N")
+      ("heavy-backlog", fmt::format("as edge_daemon --heavy-backlog (alone; default {})", d.heavy_backlog), cxxopts::value<std::size_t>(), "N")
       ("probe-interval", fmt::format("an idle edge learns its cloud's load this often (default {:g}s)", d.probe_interval_s), cxxopts::value<std::string>(), "TIME")
       ("agent-inter", fmt::format("HAProxy's agent-check interval (default {:g}s)", d.agent_inter_s), cxxopts::value<std::string>(), "TIME")
       ("agent-reference", fmt::format("as cloud_daemon --agent-reference (default {:g}ms)", d.agent_reference_ms), cxxopts::value<std::string>(), "TIME")

@@ -186,6 +186,7 @@ void validate(const Scenario& s) {
     if (!(total > 0)) bad("link_mix: the weights add up to 0");
   }
   if (!(s.compute_noise >= 0 && s.compute_noise < 3)) bad("compute_noise must be in [0, 3)");
+  if (s.batch_window < 1 || s.batch_window > 64) bad("batch_window must be between 1 and 64 (as edge_daemon)");
   if (!(s.probe_interval_s > 0) || !(s.agent_inter_s > 0)) bad("probe_interval and agent_inter must be above 0s");
   if (!(s.agent_reference_ms > 0)) bad("agent_reference must be above 0ms");
   if (!(s.drain_grace_s >= 0) || !(s.reconnect_backoff_ms > 0)) bad("drain_grace must be >= 0s, reconnect_backoff above 0ms");
@@ -213,7 +214,7 @@ Scenario load_scenario(const std::filesystem::path& path) {
   static const std::set<std::string> known{
       "edges", "clouds", "models", "shuffle_models", "arrivals", "rate", "arrival_trace", "duration",
       "link_mix", "links_in_turn", "link_trace", "cloud_workers", "compute_noise", "planning", "objective", "codec", "pipeline",
-      "heavy_backlog", "probe_interval", "agent_inter", "agent_reference", "drain_grace", "reconnect_backoff",
+      "scheduler", "batch_window", "heavy_backlog", "probe_interval", "agent_inter", "agent_reference", "drain_grace", "reconnect_backoff",
       "failures", "host_cores", "host_background", "host_background_trace", "seed"};
   Scenario s;
   const auto dir = path.parent_path();
@@ -248,6 +249,12 @@ Scenario load_scenario(const std::filesystem::path& path) {
       } else if (key == "objective") value.get_to(s.objective);
       else if (key == "codec") value.get_to(s.codec);
       else if (key == "pipeline") s.pipeline = value.get<bool>();
+      else if (key == "scheduler") {
+        const auto v = value.get<std::string>();
+        if (v == "timeline") s.scheduler = Scheduler::timeline;
+        else if (v == "alone") s.scheduler = Scheduler::alone;
+        else fail(key, "timeline or alone");
+      } else if (key == "batch_window") s.batch_window = value.get<std::size_t>();
       else if (key == "heavy_backlog") s.heavy_backlog = value.get<std::size_t>();
       else if (key == "probe_interval") s.probe_interval_s = duration_s();
       else if (key == "agent_inter") s.agent_inter_s = duration_s();
@@ -297,6 +304,8 @@ json to_json(const Scenario& s) {
           {"objective", s.objective},
           {"codec", s.codec},
           {"pipeline", s.pipeline},
+          {"scheduler", s.scheduler == Scheduler::timeline ? "timeline" : "alone"},
+          {"batch_window", s.batch_window},
           {"heavy_backlog", s.heavy_backlog},
           {"probe_interval_s", s.probe_interval_s},
           {"agent_inter_s", s.agent_inter_s},

@@ -55,6 +55,12 @@ struct Failure {
 /// How the edges plan each task (the edge daemon's planning, or a forced plan).
 enum class Planning { automatic, edge_only, cloud_only };
 
+/// How automatic plans are made, as edge_daemon --scheduler: `timeline` (the
+/// daemon's default) plans the waiting tasks on the edge's timeline of its
+/// CPU, uplink and cloud, choosing order and cuts together; `alone` plans each
+/// task as if it were alone, with the light/heavy switch on a backlog.
+enum class Scheduler { timeline, alone };
+
 struct Scenario {
   std::size_t edges = 1;
   std::size_t clouds = 1;
@@ -71,7 +77,9 @@ struct Scenario {
   partition::Objective objective = partition::Objective::latency;
   partition::Codec codec = partition::Codec::fp32;
   bool pipeline = true;           // as edge_daemon (--no-pipeline: false)
-  std::size_t heavy_backlog = 4;  // as edge_daemon --heavy-backlog (0: never)
+  Scheduler scheduler = Scheduler::timeline;  // as edge_daemon --scheduler
+  std::size_t batch_window = 16;  // as edge_daemon --batch-window (timeline)
+  std::size_t heavy_backlog = 4;  // as edge_daemon --heavy-backlog (alone; 0: never)
   double probe_interval_s = 0.5;  // an idle edge learns its cloud's load this often (STATUS), as edge_daemon
   double agent_inter_s = 1;       // HAProxy's agent-check interval
   double agent_reference_ms = 100;

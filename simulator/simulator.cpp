@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "app/agent_check.hpp"
+#include "partition/schedule.hpp"
 
 namespace tandem::sim {
 namespace {
@@ -70,6 +71,7 @@ struct Side {
   double cloud_ms = 0;     // cloud profile: the cloud side
   double fallback_ms = 0;  // edge profile: the cloud side run on the edge
   double up_bytes = 0, down_bytes = 0;
+  partition::CutWork work;  // what the edge's timeline scheduler sees of the cut
 };
 
 struct Task {
@@ -82,6 +84,8 @@ struct Task {
   bool serving = false;          // a cloud worker is computing it
   net::CloudLoad reply_load;
   double service_start_s = 0;
+  double upload_end_s = 0;       // its crossing tensors are written by then
+  std::size_t overtaken = 0;     // later tasks dispatched before it (timeline)
 };
 
 struct EdgeState {
@@ -96,6 +100,7 @@ struct EdgeState {
   std::uint64_t connection = 0;
   double backoff_ms = 0;
   std::uint32_t in_flight = 0;  // requests with the cloud on this connection
+  std::deque<std::uint32_t> sent;  // sent to the cloud, no reply yet, in send order
   net::CloudLoad known_load;
   std::uint64_t next_index = 0;
   std::size_t next_trace = 0;
@@ -257,13 +262,26 @@ class Engine {
     if (edge.busy || edge.queue.empty()) return;
     const std::uint32_t id = edge.queue.front();
     if (!tasks_[id].fallback_pending && !s_.pipeline && edge.awaiting_cloud) return;
-    edge.queue.pop_front();
-    edge.busy = true;
-    Task& task = tasks_[id];
-    if (task.fallback_pending) {
-      compute(compute_s(task.side->fallback_ms, edge.rng), edge_cpu_weight_, Ev::compute_done, e, id);
+    if (tasks_[id].fallback_pending) {
+      edge.queue.pop_front();
+      edge.busy = true;
+      compute(compute_s(tasks_[id].side->fallback_ms, edge.rng), edge_cpu_weight_, Ev::compute_done, e, id);
       return;
     }
+    edge.busy = true;
+    if (s_.planning == Planning::automatic && s_.scheduler == Scheduler::timeline && connected(edge)) {
+      const auto [pick, chosen] = choose(edge);
+      const std::uint32_t picked = edge.queue[pick];
+      edge.queue.erase(edge.queue.begin() + static_cast<std::ptrdiff_t>(pick));
+      TaskRecord& r = records_[picked];
+      r.start_s = now_;
+      tasks_[picked].side = chosen;
+      r.placement = chosen->placement;
+      compute(compute_s(chosen->edge_ms, edge.rng), edge_cpu_weight_, Ev::compute_done, e, picked);
+      return;
+    }
+    edge.queue.pop_front();
+    Task& task = tasks_[id];
     TaskRecord& r = records_[id];
     r.start_s = now_;
     task.side = &plan(edge, r);
@@ -271,12 +289,92 @@ class Engine {
     compute(compute_s(task.side->edge_ms, edge.rng), edge_cpu_weight_, Ev::compute_done, e, id);
   }
 
+  // The timeline scheduler's dispatch (EdgeService::choose): the first
+  // `batch_window` waiting tasks, their options (the latency plan's cut, then
+  // the model's scheduling candidates) placed on the edge's timeline; one
+  // task alone (or one overtaken `batch_window` times) takes its earliest
+  // completion, several the first of schedule_batch's order. Returns the
+  // task's position in the queue and its side.
+  std::pair<std::size_t, const Side*> choose(EdgeState& edge) {
+    const units::Link link = link_of(edge);
+    planner::Conditions c;
+    c.codec = s_.codec;
+    c.link.uplink_bytes_per_s = c.link.downlink_bytes_per_s = *link.bytes_per_s;
+    c.link.rtt_ms = link.rtt_ms;
+    c.cloud_wait_ms = edge.known_load.queue_length * edge.known_load.recent_service_ms;
+    const std::size_t n = std::min(edge.queue.size(), s_.batch_window);
+    // Options per model (every task of a model has the same ones).
+    std::map<std::uint32_t, std::vector<partition::CutWork>> works;
+    std::vector<partition::BatchTask> tasks;
+    std::size_t starving = n;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint32_t id = edge.queue[i];
+      const std::uint32_t model = records_[id].model;
+      auto [it, fresh] = works.try_emplace(model);
+      if (fresh) {
+        const std::string& name = s_.models[model];
+        it->second.push_back(planner_.cut_work(name, planner_.plan(name, partition::Objective::latency, c).cut, s_.codec));
+        const auto candidates = planner_.candidates(name, s_.codec);
+        it->second.insert(it->second.end(), candidates->begin(), candidates->end());
+      }
+      partition::BatchTask task;
+      for (const auto& w : it->second) task.options.push_back(partition::stages_of(w, c.link));
+      task.group = model;
+      tasks.push_back(std::move(task));
+      if (starving == n && tasks_[id].overtaken >= s_.batch_window) starving = i;
+    }
+    const partition::Timeline t = timeline_of(edge, c.link);
+    std::size_t pick = 0, option = 0;
+    if (n == 1 || starving < n) {
+      pick = starving < n ? starving : 0;
+      option = partition::earliest_completion(tasks[pick].options, c.link.rtt_ms, t).option;
+    } else {
+      const auto objective = s_.objective == partition::Objective::throughput || s_.objective == partition::Objective::makespan
+                                 ? partition::BatchObjective::makespan
+                                 : partition::BatchObjective::total_completion;
+      const partition::Schedule sched =
+          partition::schedule_batch(tasks, c.link.rtt_ms, t, objective, partition::k_daemon_schedule_options);
+      pick = sched.order.front();
+      option = sched.slots[pick].option;
+    }
+    for (std::size_t i = 0; i < pick; ++i) ++tasks_[edge.queue[i]].overtaken;
+    const std::uint32_t model = records_[edge.queue[pick]].model;
+    return {pick, &side(model, works.at(model)[option].cut)};
+  }
+
+  // When the edge's uplink and its cloud are next free, in ms from now, as
+  // EdgeService::timeline_locked: the cloud's reported queue and requests in
+  // service less this edge's own, then this edge's requests in send order
+  // (written ones from when they reached the cloud, the rest after the
+  // uplink). The compute thread is free (it is choosing).
+  partition::Timeline timeline_of(const EdgeState& edge, const partition::Link& link) const {
+    const double rtt = link.rtt_ms;
+    partition::Timeline t;
+    std::size_t written = 0;
+    for (std::uint32_t id : edge.sent) written += tasks_[id].upload_end_s <= now_ ? 1 : 0;
+    const net::CloudLoad& load = edge.known_load;
+    const double others = static_cast<double>(load.queue_length + load.in_service) - static_cast<double>(written);
+    t.cloud = std::max(0.0, others) * load.recent_service_ms;
+    for (std::uint32_t id : edge.sent) {
+      const Task& task = tasks_[id];
+      const partition::Stages st = partition::stages_of(task.side->work, link);
+      const double upload_end = (task.upload_end_s - now_) * 1e3;
+      if (upload_end <= 0) {
+        t.cloud = std::max(0.0, std::max(upload_end + rtt / 2, t.cloud) + st.cloud);
+      } else {
+        t.uplink = upload_end;
+        t.cloud = std::max(t.uplink + rtt / 2, t.cloud) + st.cloud;
+      }
+    }
+    return t;
+  }
+
   // The edge daemon's planning (EdgeService::plan_task / planning_mode / conditions).
   const Side& plan(EdgeState& edge, TaskRecord& r) {
     const std::string& model = s_.models[r.model];
     const GraphDesc& g = *graphs_[r.model];
     partition::Objective objective = s_.objective;
-    if (s_.planning == Planning::automatic && s_.heavy_backlog > 0) {
+    if (s_.planning == Planning::automatic && s_.scheduler == Scheduler::alone && s_.heavy_backlog > 0) {
       if (edge.queue.size() >= s_.heavy_backlog) edge.heavy = true;
       if (edge.queue.empty()) edge.heavy = false;
       if (edge.heavy && objective == partition::Objective::latency) objective = partition::Objective::throughput;
@@ -299,24 +397,27 @@ class Engine {
     throw std::logic_error("unhandled planning mode");
   }
 
-  const Side& side(std::uint32_t model, const partition::Plan& plan) {
-    auto key = std::make_pair(model, plan.cut.mask());
+  const Side& side(std::uint32_t model, const partition::Plan& plan) { return side(model, plan.cut); }
+
+  const Side& side(std::uint32_t model, const Cut& cut) {
+    auto key = std::make_pair(model, cut.mask());
     auto it = sides_.find(key);
     if (it != sides_.end()) return it->second;
     const GraphDesc& g = *graphs_[model];
     Side s;
-    s.placement = plan.placement;
+    s.placement = partition::placement_of(cut);
+    s.work = planner_.cut_work(s_.models[model], cut, s_.codec);
     const auto* edge = planner_.edge_predictor();
     const auto* cloud = planner_.cloud_predictor();
     if (edge && cloud) {
-      s.edge_ms = edge->edge_ms(g, plan.cut);
-      s.cloud_ms = cloud->cloud_ms(g, plan.cut);
-      s.fallback_ms = edge->cloud_ms(g, plan.cut);
+      s.edge_ms = edge->edge_ms(g, cut);
+      s.cloud_ms = cloud->cloud_ms(g, cut);
+      s.fallback_ms = edge->cloud_ms(g, cut);
     } else {
       // A planner given costs, not profiles: the sides are sums of node costs.
       const planner::ModelCosts& costs = planner_.costs(s_.models[model]);
       for (std::size_t v = g.input_count(); v < g.size(); ++v) {
-        if (plan.cut.on_edge(static_cast<NodeId>(v))) {
+        if (cut.on_edge(static_cast<NodeId>(v))) {
           s.edge_ms += costs.edge_ms[v];
         } else {
           s.cloud_ms += costs.cloud_ms[v];
@@ -324,8 +425,8 @@ class Engine {
         }
       }
     }
-    s.up_bytes = static_cast<double>(plan.predicted.upload_bytes);
-    s.down_bytes = static_cast<double>(plan.predicted.download_bytes);
+    s.up_bytes = static_cast<double>(s.work.upload_bytes);
+    s.down_bytes = static_cast<double>(s.work.download_bytes);
     return sides_.emplace(std::move(key), s).first->second;
   }
 
@@ -355,6 +456,8 @@ class Engine {
     const units::Link link = link_of(edge);
     const double start = std::max(now_, edge.uplink_free_s);
     edge.uplink_free_s = start + task.side->up_bytes / *link.bytes_per_s;
+    task.upload_end_s = edge.uplink_free_s;
+    edge.sent.push_back(id);
     edge.awaiting_cloud = true;
     ++edge.in_flight;
     task.cloud = edge.cloud;
@@ -434,6 +537,7 @@ class Engine {
     Task& task = tasks_[id];
     if (task.failed) return;
     EdgeState& edge = edges_[e];
+    std::erase(edge.sent, id);
     if (task.connection == edge.connection && edge.in_flight > 0) --edge.in_flight;
     if (task.refused) {
       queue_fallback(e, id);
@@ -497,7 +601,10 @@ class Engine {
     std::sort(connected_edges.begin(), connected_edges.end());
     for (std::uint32_t e : connected_edges) disconnect(e);
     cloud.edges.clear();
-    for (std::uint32_t id : lost) queue_fallback(records_[id].edge, id);
+    for (std::uint32_t id : lost) {
+      std::erase(edges_[records_[id].edge].sent, id);
+      queue_fallback(records_[id].edge, id);
+    }
   }
 
   void on_drain_stop(std::uint32_t c) {

@@ -6,12 +6,19 @@
 // are SplitMix64 streams per edge, not the standard library's distributions).
 //
 // What each piece does, as the daemons do it:
-// * Edge (as edge_daemon --scheduler alone; the timeline scheduler is not
-//   modelled): a FIFO of tasks and one compute thread. A task is planned when the
-//   thread takes it (planner::Planner::plan with the edge's link and the
-//   cloud load it last heard of: queue length × recent service time, as in
-//   EdgeService::conditions; heavy mode when `heavy_backlog` tasks wait), its
-//   edge side computed for the time the edge profile predicts for that side
+// * Edge: a queue of tasks and one compute thread. A task is planned when the
+//   thread takes it, as edge_daemon's scheduler does: `timeline` (the
+//   default; EdgeService::choose) places the first `batch_window` waiting
+//   tasks on the edge's timeline (its uplink backlog, its own requests at the
+//   cloud, the cloud's reported queue less those) and takes the first task of
+//   schedule_batch's order with its cut (one task: its earliest completion;
+//   a task overtaken `batch_window` times goes next); `alone` takes the
+//   oldest task with planner::Planner::plan under the edge's link and the
+//   cloud load it last heard of (queue length × recent service time, as
+//   EdgeService::conditions; heavy mode when `heavy_backlog` tasks wait).
+//   Re-planning of tasks waiting for the uplink when the link slows is not
+//   modelled (a link trace changes the rate of later transfers only). The
+//   task's edge side is computed for the time the edge profile predicts for that side
 //   (predictor::Predictor::edge_ms), and with pipelining the thread moves on
 //   while the crossing tensors upload (one connection: uploads queue behind
 //   each other at the link rate), travel half the RTT, wait and run in the

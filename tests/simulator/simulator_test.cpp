@@ -281,6 +281,52 @@ TEST(Simulator, ThePlannerChoosesByLink) {
   EXPECT_EQ(r.edge_only, r.tasks.size());
 }
 
+TEST(Simulator, TheTimelineSchedulerPlansATaskAloneAsTheLatencyOptimiser) {
+  // One task at a time: the timeline scheduler's plan is the latency plan,
+  // so both schedulers give the same results.
+  const auto planner = lenet_planner();
+  Scenario s = tiny(Planning::automatic);
+  s.link_mix = parse_link_mix("5.85mbit,rtt=40ms");
+  s.scheduler = Scheduler::alone;
+  const SimResult alone = simulate(s, *planner);
+  s.scheduler = Scheduler::timeline;
+  const SimResult timeline = simulate(s, *planner);
+  ASSERT_EQ(alone.tasks.size(), 3u);
+  ASSERT_EQ(timeline.tasks.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_DOUBLE_EQ(timeline.tasks[i].done_s, alone.tasks[i].done_s) << i;
+    EXPECT_EQ(timeline.tasks[i].placement, alone.tasks[i].placement) << i;
+  }
+}
+
+TEST(Simulator, TheTimelineSchedulerSpreadsABurstOverTheEdgeAndTheUplink) {
+  // Every lenet node 10 ms on the edge (120 ms whole) against 127 ms
+  // cloud-only: alone, each task is split after a few nodes (the cut with
+  // the fewest bytes for its edge time), and a burst of 8 queues on the
+  // uplink. The timeline scheduler keeps some on the edge and sends some
+  // whole while others upload: a shorter makespan and mean latency.
+  auto planner = std::make_shared<planner::Planner>();
+  const GraphDesc g = zoo_graph("lenet");
+  planner->add_model(g, planner::ModelCosts{std::vector<double>(g.size(), 10.0), std::vector<double>(g.size(), 0.5)});
+  Scenario s = tiny(Planning::automatic);
+  s.arrivals.kind = Arrivals::Kind::trace;
+  s.arrivals.trace_s = std::vector<double>(8, 0.0);
+  s.scheduler = Scheduler::alone;
+  s.heavy_backlog = 0;  // Neurosurgeon: every task planned for its own latency
+  const SimResult alone = simulate(s, *planner);
+  s.scheduler = Scheduler::timeline;
+  const SimResult timeline = simulate(s, *planner);
+  ASSERT_EQ(alone.completed, 8u);
+  ASSERT_EQ(timeline.completed, 8u);
+  EXPECT_EQ(alone.edge_only, 0u);  // alone, the split wins every time
+  EXPECT_EQ(alone.split, 8u);
+  EXPECT_GT(timeline.edge_only, 0u);
+  EXPECT_GT(timeline.split, 0u);
+  EXPECT_GT(timeline.cloud_only, 0u);
+  EXPECT_LT(timeline.makespan_s, alone.makespan_s);
+  EXPECT_LT(timeline.latency_ms.mean, alone.latency_ms.mean);
+}
+
 TEST(Simulator, SeededAndDeterministic) {
   const auto planner = lenet_planner();
   Scenario s = tiny();
@@ -349,9 +395,20 @@ TEST(SimulatorScenario, ParsesMixesFailuresAndFilesAndRefusesNamingTheField) {
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "arrivals.txt") << "# seconds\n0\n0.5\n";
   std::ofstream(dir / "s.json") << R"({"edges": 3, "clouds": 2, "models": ["lenet"], "arrivals": "trace",
-      "arrival_trace": "arrivals.txt", "duration": "10s", "link_mix": "wifi", "failures": ["kill:2@1s"]})";
+      "arrival_trace": "arrivals.txt", "duration": "10s", "link_mix": "wifi", "failures": ["kill:2@1s"],
+      "scheduler": "alone", "batch_window": 4})";
   const Scenario loaded = load_scenario(dir / "s.json");
   EXPECT_EQ(loaded.edges, 3u);
+  EXPECT_EQ(loaded.scheduler, Scheduler::alone);
+  EXPECT_EQ(loaded.batch_window, 4u);
+  EXPECT_EQ(Scenario{}.scheduler, Scheduler::timeline);  // as edge_daemon
+  std::ofstream(dir / "sched.json") << R"({"scheduler": "fifo"})";
+  try {
+    load_scenario(dir / "sched.json");
+    FAIL() << "scheduler fifo was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("scheduler: timeline or alone"), std::string::npos) << e.what();
+  }
   EXPECT_EQ(loaded.arrivals.trace_s, (std::vector<double>{0, 0.5}));
   EXPECT_DOUBLE_EQ(loaded.duration_s, 10);
   std::ofstream(dir / "bad.json") << R"({"edges": 3, "cloudz": 2})";
