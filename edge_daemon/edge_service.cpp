@@ -319,6 +319,8 @@ partition::Timeline EdgeService::timeline_locked(Clock::time_point now, const pa
                                                  bool with_uplink_queue) const {
   const double rtt = link.rtt_ms;
   partition::Timeline t;
+  t.serial = !config_.pipeline;
+  double last_done = 0;  // of this edge's requests with the cloud (no pipelining: the edge waits for it)
   // Other edges' work at the cloud: its reported queue and requests in
   // service, less this edge's own requests there.
   if (link_) {
@@ -331,15 +333,18 @@ partition::Timeline EdgeService::timeline_locked(Clock::time_point now, const pa
     const auto s = partition::stages_of(j->work, link);
     const double arrival = ms_between(now, j->written) + rtt / 2;  // negative: in the past
     t.cloud = std::max(0.0, std::max(arrival, t.cloud) + s.cloud);
+    last_done = std::max(last_done, t.cloud + s.download + rtt / 2);
   }
   // On the wire, then waiting for the uplink.
   if (on_wire_) {
     auto s = partition::stages_of(on_wire_->work, link);
     s.upload = std::max(0.0, s.upload - ms_between(on_wire_->upload_start, now));
-    place_after_edge(s, rtt, 0, t);
+    last_done = std::max(last_done, place_after_edge(s, rtt, 0, t));
   }
   if (with_uplink_queue) {
-    for (const JobPtr& j : uplink_queue_) place_after_edge(partition::stages_of(j->work, link), rtt, 0, t);
+    for (const JobPtr& j : uplink_queue_) {
+      last_done = std::max(last_done, place_after_edge(partition::stages_of(j->work, link), rtt, 0, t));
+    }
   }
   // The edge: the task on the compute thread (its upload after the queue's),
   // then fallback jobs.
@@ -347,13 +352,16 @@ partition::Timeline EdgeService::timeline_locked(Clock::time_point now, const pa
     const double rest = std::max(0.0, ms_between(now, edge_until_));
     t.edge = rest;
     if (with_uplink_queue && !edge_job_->work.edge_only) {
-      place_after_edge(partition::stages_of(edge_job_->work, link), rtt, rest, t);
+      last_done = std::max(last_done, place_after_edge(partition::stages_of(edge_job_->work, link), rtt, rest, t));
     }
   }
   for (const JobPtr& j : queue_) {
     if (!j->fallback_pending) break;  // fallback jobs are at the front
     t.edge += j->local_rest_ms;
   }
+  // Without pipelining the next task starts once the last reply is back
+  // (fallback jobs run meanwhile).
+  if (t.serial) t.edge = std::max(t.edge, last_done);
   return t;
 }
 

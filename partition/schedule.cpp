@@ -191,6 +191,7 @@ Slot place(const Stages& stages, double rtt_ms, Timeline& t) {
   s.cloud_end = s.cloud_start + stages.cloud;
   t.cloud = s.cloud_end;
   s.done = s.cloud_end + stages.download + rtt_ms / 2;
+  if (t.serial) t.edge = s.done;
   return s;
 }
 

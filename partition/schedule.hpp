@@ -103,6 +103,11 @@ struct Timeline {
   double edge = 0;
   double uplink = 0;
   double cloud = 0;
+  /// Without pipelining (edge_daemon --no-pipeline): the edge starts no
+  /// task while one is with the cloud, so a task that sends holds the edge
+  /// until its result is back. Every bound below stays valid (it only
+  /// delays), though looser.
+  bool serial = false;
 };
 
 /// One task placed on a timeline, times in ms from the timeline's origin.

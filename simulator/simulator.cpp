@@ -350,6 +350,7 @@ class Engine {
   partition::Timeline timeline_of(const EdgeState& edge, const partition::Link& link) const {
     const double rtt = link.rtt_ms;
     partition::Timeline t;
+    t.serial = !s_.pipeline;  // nothing is with the cloud then: try_start waits for the reply
     std::size_t written = 0;
     for (std::uint32_t id : edge.sent) written += tasks_[id].upload_end_s <= now_ ? 1 : 0;
     const net::CloudLoad& load = edge.known_load;

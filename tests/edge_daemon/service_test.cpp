@@ -155,6 +155,15 @@ TEST(EdgeService, PipeliningOverlapsTasksAndKeepsOutputsExact) {
     }
     if (pipeline) {
       EXPECT_GT(overlaps, 0);
+    } else {
+      // Predicted at submission on a timeline without pipelining: each task
+      // waits for the previous one's result, so task k completes k+1 task
+      // latencies after the first was submitted (the first alone: its latency).
+      const double alone = results.by_task.at(0).predicted_completion_ms;
+      ASSERT_GT(alone, 0);
+      for (std::uint64_t k = 1; k < results.by_task.size(); ++k) {
+        EXPECT_GE(results.by_task.at(k).predicted_completion_ms, 0.95 * static_cast<double>(k + 1) * alone) << k;
+      }
     }
   }
 }

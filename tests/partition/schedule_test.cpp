@@ -131,6 +131,7 @@ Reference simulate(const std::vector<const Stages*>& seq, double rtt, const Time
       u = std::max(e, u) + s->upload;
       c = std::max(u + rtt / 2, c) + s->cloud;
       done = c + s->download + rtt / 2;
+      if (start.serial) e = done;  // no pipelining: the edge waits for the reply
     }
     r.makespan = std::max(r.makespan, done);
     r.total += done;
@@ -202,13 +203,16 @@ std::size_t search_size(const Instance& in) {
   return size;
 }
 
-TEST(BatchSchedule, EqualsExhaustiveSearchOnSmallBatches) {
-  std::mt19937_64 rng(42);
+// Batches of 2..6 tasks over small graphs against every order and every
+// closed cut; `serial`: without pipelining (Timeline::serial).
+void expect_exhaustive_optimum(bool serial, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
   int checked = 0;
   std::array<int, 7> by_size{};
   for (int trial = 0; checked < 60 && trial < 400; ++trial) {
     const std::size_t n = 2 + static_cast<std::size_t>(trial % 5);  // 2..6 tasks
-    const Instance in = random_instance(rng, n, 1 + trial % 3, n >= 5 ? 3 : 3 + trial % 2);
+    Instance in = random_instance(rng, n, 1 + trial % 3, n >= 5 ? 3 : 3 + trial % 2);
+    in.start.serial = serial;
     if (search_size(in) > 1'000'000) continue;
     ++by_size[n];
     ++checked;
@@ -231,6 +235,32 @@ TEST(BatchSchedule, EqualsExhaustiveSearchOnSmallBatches) {
   }
   EXPECT_GE(checked, 50);
   EXPECT_GE(by_size[6], 5);  // six-task batches are among them
+}
+
+TEST(BatchSchedule, EqualsExhaustiveSearchOnSmallBatches) { expect_exhaustive_optimum(false, 42); }
+
+TEST(BatchSchedule, EqualsExhaustiveSearchWithoutPipelining) { expect_exhaustive_optimum(true, 43); }
+
+TEST(Timeline, WithoutPipeliningATaskThatSendsHoldsTheEdgeUntilItsResult) {
+  // Two tasks that send: pipelined, the second's edge stage overlaps the
+  // first's upload; serial, it starts when the first's result is back.
+  const Stages send{.edge = 10, .upload = 30, .cloud = 5, .download = 1, .sends = true};
+  const Stages local{.edge = 20};
+  Timeline pipelined, serial;
+  serial.serial = true;
+  const Slot a = place(send, 20, pipelined);
+  const Slot b = place(send, 20, pipelined);
+  EXPECT_DOUBLE_EQ(a.done, 10 + 30 + 10 + 5 + 1 + 10);
+  EXPECT_DOUBLE_EQ(b.edge_start, 10);
+  const Slot c = place(send, 20, serial);
+  const Slot d = place(send, 20, serial);
+  const Slot e = place(local, 20, serial);
+  EXPECT_DOUBLE_EQ(c.done, a.done);
+  EXPECT_DOUBLE_EQ(d.edge_start, c.done);
+  EXPECT_DOUBLE_EQ(d.done, 2 * c.done);
+  EXPECT_DOUBLE_EQ(e.edge_start, d.done);  // an edge-only task waits too
+  EXPECT_DOUBLE_EQ(e.done, d.done + 20);
+  EXPECT_DOUBLE_EQ(serial.edge, e.done);
 }
 
 // The heuristic alone (no branch and bound) on the same kind of batches:
@@ -296,7 +326,9 @@ TEST(BatchSchedule, InterchangeableTasksKeepTheirOrder) {
       std::map<std::size_t, std::size_t> last;
       for (std::size_t j : s.order) {
         const std::size_t g = tasks[j].group;
-        if (last.count(g)) EXPECT_LT(last[g], j) << "group " << g << ", " << n << " tasks";
+        if (last.count(g)) {
+          EXPECT_LT(last[g], j) << "group " << g << ", " << n << " tasks";
+        }
         last[g] = j;
       }
     }
