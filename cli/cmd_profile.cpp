@@ -1,7 +1,9 @@
 // tandem profile: measure this machine into a device profile, or validate one.
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <map>
 #include <sstream>
 #include <string_view>
 
@@ -10,7 +12,9 @@
 #include "cli/commands.hpp"
 #include "models/catalog.hpp"
 #include "models/model.hpp"
+#include "predictor/predictor.hpp"
 #include "predictor/profiler.hpp"
+#include "predictor/regression.hpp"
 
 namespace tandem::cli {
 namespace {
@@ -75,6 +79,52 @@ int validate(const std::string& path, const std::vector<std::string>& models, co
   fmt::print("in-table whole-model MAPE {:.1f}%\n", report.table_mape_pct);
   fmt::print("MAPE {:.1f}%\n", report.lomo_mape_pct);
   return 0;
+}
+
+// Leave-one-model-out against the profile's own stored whole runs, without
+// timing anything: for each run, the profile refitted without that model's
+// samples predicts the model's whole run. The same question as --validate's
+// LOMO column, answered from the measurements the profile was made from (so
+// the machine's noise today does not enter): what a feature or fitting change
+// is judged by before a re-measurement.
+void print_stored_lomo(const predictor::DeviceProfile& p, const ModelCatalog& catalog) {
+  if (p.runs.empty()) return;
+  fmt::print("leave-one-model-out on the stored whole runs (no timing):\n{:<14} {:>11} {:>10} {:>9}  {}\n", "model",
+             "stored ms", "LOMO ms", "LOMO err", "largest misses by class: stored -> predicted");
+  double sum = 0;
+  int counted = 0;
+  for (const auto& run : p.runs) {
+    if (!catalog.contains(run.model) || !(run.whole_ms > 0)) {
+      fmt::print("{:<14} (not in the zoo or --model-dir: skipped)\n", run.model);
+      continue;
+    }
+    const GraphDesc graph = catalog.load(run.model)->graph();
+    const predictor::Predictor lomo(predictor::without_model(p, run.model));
+    const double predicted = lomo.whole_ms(graph);
+    // Where the miss comes from: stored and predicted ms per regression
+    // class over the model's table nodes, the two largest differences.
+    std::map<std::string, std::pair<double, double>> by_class;
+    for (const auto& m : p.measured) {
+      if (m.model != run.model || m.id <= 0 || static_cast<std::size_t>(m.id) >= graph.size()) continue;
+      auto& [stored, pred] = by_class[predictor::regression_class(m.kind, m.x, p.regressions.split_conv)];
+      stored += m.ms;
+      pred += lomo.node_ms(graph, m.id);
+    }
+    std::vector<std::pair<std::string, std::pair<double, double>>> worst(by_class.begin(), by_class.end());
+    std::sort(worst.begin(), worst.end(), [](const auto& a, const auto& b) {
+      return std::abs(a.second.second - a.second.first) > std::abs(b.second.second - b.second.first);
+    });
+    std::string detail;
+    for (std::size_t i = 0; i < std::min<std::size_t>(2, worst.size()); ++i) {
+      const auto& [cls, v] = worst[i];
+      detail += fmt::format("  {} {:.1f} -> {:.1f} ms", cls, v.first, v.second);
+    }
+    fmt::print("{:<14} {:>11.2f} {:>10.2f} {:>9}{}\n", run.model, run.whole_ms, predicted,
+               signed_pct(predicted, run.whole_ms), detail);
+    sum += std::abs(predicted - run.whole_ms) / run.whole_ms;
+    ++counted;
+  }
+  if (counted > 0) fmt::print("stored-run LOMO MAPE {:.1f}% over {} models\n", 100 * sum / counted, counted);
 }
 
 // How much the timed nodes varied from run to run (MeasuredNode::spread).
@@ -161,6 +211,7 @@ int cmd_profile(const Args& args, const Context&) {
     const std::string out = (*result)["out"].as<std::string>();
     predictor::save_profile(profile, out);
     print_summary(profile, out);
+    print_stored_lomo(profile, catalog);
     return 0;
   }
   if (result->count("validate")) {

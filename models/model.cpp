@@ -144,7 +144,7 @@ TensorMap Model::run_nodes(const std::vector<bool>& compute, const TensorMap& av
       if (!v.defined()) continue;
       for (NodeId c : graph_.consumers(id)) {
         if (compute[static_cast<std::size_t>(c)] && executor_->onednn_at(c)) {
-          v.as_onednn();
+          executor_->prepare_supplied(id, v);
           break;
         }
       }

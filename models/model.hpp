@@ -56,8 +56,9 @@ struct RunOptions {
 struct ExecOptions {
   /// Plan as if the 4-D f32 inputs came from a node computing on oneDNN's
   /// layout, as a layer inside a network finds its input; a run converts
-  /// such inputs before its first node, outside any node's time. For the
-  /// profiler's one-layer models (build_layer_model).
+  /// such inputs, into the blocked format a convolution writes, before its
+  /// first node, outside any node's time. For the profiler's one-layer
+  /// models (build_layer_model).
   bool inputs_in_onednn = false;
 };
 
