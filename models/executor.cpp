@@ -132,13 +132,17 @@ Executor::Executor(const GraphDesc& graph, const std::vector<std::vector<at::Ten
   }
 }
 
-void Executor::prepare_supplied(NodeId id, Value& v) const {
-  v.as_onednn();
+void Executor::prepare_supplied(NodeId id, Value& v, bool onednn_reader) const {
   const auto i = static_cast<std::size_t>(id);
-  if (i >= identity_.size() || !identity_[i].first.defined()) return;
+  if (i >= identity_.size() || !identity_[i].first.defined()) {
+    if (onednn_reader) v.as_onednn();
+    return;
+  }
   const auto& [weight, bias] = identity_[i];
-  v.onednn = at::mkldnn_convolution(v.onednn, weight, bias, {0, 0}, {1, 1}, {1, 1}, weight.size(0));
+  v.onednn = at::mkldnn_convolution(v.as_onednn(), weight, bias, {0, 0}, {1, 1}, {1, 1}, weight.size(0));
   v.onednn_owned = true;
+  v.dense = at::Tensor();  // as after a convolution: dense readers convert
+  v.dense_owned = false;
 }
 
 Executor::~Executor() = default;

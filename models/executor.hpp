@@ -78,13 +78,16 @@ class Executor {
   bool onednn_at(NodeId id) const { return onednn_at_.at(static_cast<std::size_t>(id)) != 0; }
 
   /// Gives a tensor the caller supplied for node `id` (defined in `v`) the
-  /// oneDNN form its readers compute on, before the run's first node. With
-  /// ExecOptions::inputs_in_onednn an input node's tensor is passed through
-  /// an identity depthwise convolution, so it arrives in the blocked format a
-  /// convolution writes, as a layer inside a network finds it (a plain
-  /// to_mkldnn tensor makes a depthwise convolution reorder it on every
-  /// call: 1.4x slower measured, 96x112x112 3x3). Exact: x * 1 + 0.
-  void prepare_supplied(NodeId id, Value& v) const;
+  /// form its readers compute on, before the run's first node: oneDNN's when
+  /// `onednn_reader`. With ExecOptions::inputs_in_onednn an image input is
+  /// instead left as a convolution inside a network leaves its output: only
+  /// in oneDNN's blocked format (through an identity depthwise convolution;
+  /// exact, x * 1 + 0), so a layer that computes on it finds it as it would
+  /// in context (a plain to_mkldnn tensor makes a depthwise convolution
+  /// reorder it on every call: 1.4x slower measured, 96x112x112 3x3), and a
+  /// layer that needs dense input (concat, flatten) converts it in its own
+  /// time, as it does after a convolution.
+  void prepare_supplied(NodeId id, Value& v, bool onednn_reader) const;
 
  private:
   struct Prepared;

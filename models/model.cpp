@@ -138,16 +138,17 @@ TensorMap Model::run_nodes(const std::vector<bool>& compute, const TensorMap& av
   }
   if (!options.plain) {
     // Supplied tensors go to the layout their readers compute in before the
-    // first node starts, so no node's time includes a caller's conversion.
+    // first node starts, so no node's time includes a caller's conversion
+    // (the profiler's one-layer models: as a convolution would leave them,
+    // Executor::prepare_supplied).
     for (const auto& [id, t] : available) {
       detail::Value& v = values[static_cast<std::size_t>(id)];
       if (!v.defined()) continue;
+      bool onednn_reader = false;
       for (NodeId c : graph_.consumers(id)) {
-        if (compute[static_cast<std::size_t>(c)] && executor_->onednn_at(c)) {
-          executor_->prepare_supplied(id, v);
-          break;
-        }
+        onednn_reader = onednn_reader || (compute[static_cast<std::size_t>(c)] && executor_->onednn_at(c));
       }
+      executor_->prepare_supplied(id, v, onednn_reader);
     }
   }
 
