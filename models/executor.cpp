@@ -22,6 +22,10 @@ namespace jit = torch::jit;
 // against 15.2 us through at::conv2d; the two cross near 1M MACs).
 constexpr double k_small_conv_macs = 1e6;
 
+// A pool whose dense input is at least this large converts it to oneDNN
+// (Executor::plan_layouts).
+constexpr std::int64_t k_dense_pool_bytes = 64 * 1024;
+
 // ReLU6 on a oneDNN tensor: LibTorch 1.13 has no oneDNN hardtanh in ATen, but
 // the JIT's optimize_for_inference registers one (prim::MKLDNNHardTanh[_],
 // bounds as node attributes). A one-node graph holds it; its Operation is a
@@ -183,12 +187,15 @@ void Executor::plan_layouts(const std::function<bool(NodeId)>& builtin, bool inp
         break;
       case OpKind::max_pool2d:
       case OpKind::avg_pool2d:
-        // Always oneDNN, converting a dense input: LibTorch 1.13's own CPU
-        // pooling on dense NCHW is an order of magnitude slower (one thread,
-        // 3x3 stride 1, ceil_mode, 1x256x28x28: 4.2 ms dense against 0.11 ms
-        // on oneDNN plus 0.04 ms to convert). GoogLeNet's pools after each
-        // concat (dense) took a third of its time before.
-        on = image;
+        // oneDNN, converting a dense input unless it is small: LibTorch
+        // 1.13's own CPU pooling on dense NCHW is an order of magnitude
+        // slower (one thread, 3x3 stride 1, ceil_mode, 1x256x28x28: 4.2 ms
+        // dense against 0.11 ms on oneDNN plus 0.04 ms to convert).
+        // GoogLeNet's pools after each concat (dense) took a third of its
+        // time before. Small inputs stay dense: the gain is microseconds, and
+        // the small convolutions after them would follow onto oneDNN, whose
+        // tiny kernels at two threads do not repeat bit for bit.
+        on = image && (all || graph_.node(n.inputs.front()).output_bytes >= k_dense_pool_bytes);
         break;
       case OpKind::adaptive_avg_pool2d: {
         const Shape& in = graph_.node(n.inputs.front()).out_shape;
