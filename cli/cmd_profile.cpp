@@ -206,7 +206,7 @@ int cmd_profile(const Args& args, const Context&) {
       throw app::UsageError("--refit needs --profile FILE and --out FILE");
     }
     predictor::DeviceProfile profile =
-        predictor::load_profile((*result)["profile"].as<std::string>());
+        predictor::load_profile((*result)["profile"].as<std::string>(), predictor::StoredRegressors::ignore);
     predictor::refit(profile);
     const std::string out = (*result)["out"].as<std::string>();
     predictor::save_profile(profile, out);

@@ -152,9 +152,10 @@ Regressor read_regressor(const Reader& r, const json& j, const std::string& cls,
   out.coefficients = r.numbers(j, path, "coefficients");
   const json& names = r.array(j, path, "features");
   if (names != json(design_names(cls, out.form))) {
-    r.fail(path + ".features", fmt::format("is {}, this build's {} design is {}", names.dump(),
-                                           to_string(out.form),
-                                           json(design_names(cls, out.form)).dump()));
+    r.fail(path + ".features",
+           fmt::format("is {}, this build's {} design is {} (refit the profile from its samples: "
+                       "tandem profile --refit --profile FILE --out FILE)",
+                       names.dump(), to_string(out.form), json(design_names(cls, out.form)).dump()));
   }
   if (out.coefficients.size() != names.size() + 1) {
     r.fail(path + ".coefficients", fmt::format("has {} values, expected {} (intercept first)",
@@ -258,7 +259,7 @@ nlohmann::json to_json(const DeviceProfile& p) {
           {"samples", samples}};
 }
 
-DeviceProfile profile_from_json(const nlohmann::json& j, const std::string& origin) {
+DeviceProfile profile_from_json(const nlohmann::json& j, const std::string& origin, StoredRegressors regressors) {
   const Reader r(origin);
   if (!j.is_object()) {
     throw std::runtime_error(fmt::format("{}: not a profile (top level is {}, expected an object)",
@@ -297,6 +298,7 @@ DeviceProfile profile_from_json(const nlohmann::json& j, const std::string& orig
   const json& classes = r.at(reg, "regressions", "classes");
   if (!classes.is_object()) r.fail("regressions.classes", "is not an object");
   for (const auto& [cls, rj] : classes.items()) {
+    if (regressors == StoredRegressors::ignore) break;
     p.regressions.regressors[cls] = read_regressor(r, rj, cls, "regressions.classes." + cls);
   }
 
@@ -343,7 +345,7 @@ void save_profile(const DeviceProfile& profile, const std::filesystem::path& pat
   if (!out) throw std::runtime_error(fmt::format("{}: write failed", path.string()));
 }
 
-DeviceProfile load_profile(const std::filesystem::path& path) {
+DeviceProfile load_profile(const std::filesystem::path& path, StoredRegressors regressors) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error(fmt::format("{}: cannot open profile", path.string()));
   json j;
@@ -353,7 +355,7 @@ DeviceProfile load_profile(const std::filesystem::path& path) {
     // parse_error, and out_of_range for a number beyond a double ("1e400").
     throw std::runtime_error(fmt::format("{}: not valid JSON: {}", path.string(), e.what()));
   }
-  return profile_from_json(j, path.string());
+  return profile_from_json(j, path.string(), regressors);
 }
 
 }  // namespace tandem::predictor

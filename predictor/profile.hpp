@@ -88,17 +88,24 @@ RunOverhead fit_overhead(const std::vector<ModelRun>& runs);
 /// entries, runs), refitted: the leave-one-model-out predictor's profile.
 DeviceProfile without_model(const DeviceProfile& profile, const std::string& model);
 
+/// What loading does with a profile's stored regressors.
+enum class StoredRegressors {
+  check,   // read them; a class whose design differs from this build's is an error
+  ignore,  // leave them out (the caller refits from the samples: tandem profile --refit)
+};
+
 /// The profile as JSON.
 nlohmann::json to_json(const DeviceProfile& profile);
 /// Parses a profile. Throws std::runtime_error naming `origin` and the field
 /// when the schema version is wrong or a field is missing or mistyped.
-DeviceProfile profile_from_json(const nlohmann::json& j, const std::string& origin);
+DeviceProfile profile_from_json(const nlohmann::json& j, const std::string& origin,
+                                StoredRegressors regressors = StoredRegressors::check);
 
 /// Writes the profile as indented JSON. Throws std::runtime_error naming the
 /// path on I/O failure.
 void save_profile(const DeviceProfile& profile, const std::filesystem::path& path);
 /// Reads a profile. Throws std::runtime_error naming the path and the problem
 /// (unreadable, bad JSON, wrong schema, missing or mistyped field).
-DeviceProfile load_profile(const std::filesystem::path& path);
+DeviceProfile load_profile(const std::filesystem::path& path, StoredRegressors regressors = StoredRegressors::check);
 
 }  // namespace tandem::predictor

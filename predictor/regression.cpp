@@ -47,6 +47,13 @@ const FeatureDef k_out{"output_bytes", [](const NodeFeatures& x) { return x.outp
                        k_mega, k_bytes_knee};
 const FeatureDef k_param{"param_bytes", [](const NodeFeatures& x) { return x.param_bytes; },
                          k_mega, k_bytes_knee};
+// Weight bytes beyond a private cache: a fully connected layer's weights
+// that fit stay cached between calls; beyond, every byte streams from memory
+// at a lower rate (the knee of a batch-1 FC layer's time).
+constexpr double k_private_cache_bytes = 1 << 20;
+const FeatureDef k_param_beyond_cache{"param_bytes_beyond_cache",
+                                      [](const NodeFeatures& x) { return std::max(0.0, x.param_bytes - k_private_cache_bytes); },
+                                      k_mega, k_bytes_knee};
 const FeatureDef k_flops{"flops", [](const NodeFeatures& x) { return x.flops; }, k_mega,
                          k_macs_knee};
 const FeatureDef k_arity{"arity", [](const NodeFeatures& x) { return x.arity; }, 1, 1};
@@ -67,7 +74,7 @@ const std::map<std::string, ClassDesign>& designs() {
                            {&k_macs, &k_in, &k_out, &k_param, &k_cin, &k_kernel, &k_spatial}};
     for (const char* c : {"conv2d", "conv2d.depthwise", "conv2d.1x1", "conv2d.kxk"}) t[c] = conv;
     // Fully connected layers at batch 1 are memory-bound: weight bytes lead.
-    t["linear"] = {{&k_param, &k_macs, &k_in, &k_out}, {&k_param, &k_macs, &k_in, &k_out}};
+    t["linear"] = {{&k_param, &k_param_beyond_cache, &k_macs, &k_in, &k_out}, {&k_param, &k_param_beyond_cache, &k_macs, &k_in, &k_out}};
     const ClassDesign pool{{&k_in, &k_out, &k_flops}, {&k_in, &k_out, &k_flops, &k_kernel}};
     t["max_pool2d"] = pool;
     t["avg_pool2d"] = pool;
