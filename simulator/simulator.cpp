@@ -72,6 +72,9 @@ struct Side {
   double fallback_ms = 0;  // edge profile: the cloud side run on the edge
   double up_bytes = 0, down_bytes = 0;
   partition::CutWork work;  // what the edge's timeline scheduler sees of the cut
+  // On a shared host, the cores the edge asks for while computing its side
+  // and the fallback (see edge_weight()).
+  double edge_weight = 1, fallback_weight = 1;
 };
 
 struct Task {
@@ -152,8 +155,9 @@ class Engine {
     }
     for (std::size_t c = 0; c < s_.clouds; ++c) clouds_[c].rng = Rng(stream_seed(s_.seed, 2, c));
     // On a shared host, how many cores' worth a computing daemon asks for: the
-    // cloud its intra-op threads; the edge its threads for 1/slowdown of the
-    // time (the executor sleeps the rest of its stretch).
+    // cloud its intra-op threads; the edge, per side of a cut, what its
+    // stretch spends (edge_weight()); this is for planners without profiles:
+    // its threads for 1/slowdown of the time.
     if (const auto* edge = planner_.edge_predictor()) {
       edge_cpu_weight_ = edge->profile().threads / std::max(edge->profile().slowdown, 1.0);
     }
@@ -265,7 +269,7 @@ class Engine {
     if (tasks_[id].fallback_pending) {
       edge.queue.pop_front();
       edge.busy = true;
-      compute(compute_s(tasks_[id].side->fallback_ms, edge.rng), edge_cpu_weight_, Ev::compute_done, e, id);
+      compute(compute_s(tasks_[id].side->fallback_ms, edge.rng), tasks_[id].side->fallback_weight, Ev::compute_done, e, id);
       return;
     }
     edge.busy = true;
@@ -277,7 +281,7 @@ class Engine {
       r.start_s = now_;
       tasks_[picked].side = chosen;
       r.placement = chosen->placement;
-      compute(compute_s(chosen->edge_ms, edge.rng), edge_cpu_weight_, Ev::compute_done, e, picked);
+      compute(compute_s(chosen->edge_ms, edge.rng), chosen->edge_weight, Ev::compute_done, e, picked);
       return;
     }
     edge.queue.pop_front();
@@ -286,7 +290,7 @@ class Engine {
     r.start_s = now_;
     task.side = &plan(edge, r);
     r.placement = task.side->placement;
-    compute(compute_s(task.side->edge_ms, edge.rng), edge_cpu_weight_, Ev::compute_done, e, id);
+    compute(compute_s(task.side->edge_ms, edge.rng), task.side->edge_weight, Ev::compute_done, e, id);
   }
 
   // The timeline scheduler's dispatch (EdgeService::choose): the first
@@ -410,10 +414,13 @@ class Engine {
     s.work = planner_.cut_work(s_.models[model], cut, s_.codec);
     const auto* edge = planner_.edge_predictor();
     const auto* cloud = planner_.cloud_predictor();
+    s.edge_weight = s.fallback_weight = edge_cpu_weight_;
     if (edge && cloud) {
       s.edge_ms = edge->edge_ms(g, cut);
       s.cloud_ms = cloud->cloud_ms(g, cut);
       s.fallback_ms = edge->cloud_ms(g, cut);
+      s.edge_weight = edge_weight(g, cut, true);
+      s.fallback_weight = edge_weight(g, cut, false);
     } else {
       // A planner given costs, not profiles: the sides are sums of node costs.
       const planner::ModelCosts& costs = planner_.costs(s_.models[model]);
@@ -431,6 +438,27 @@ class Engine {
     return sides_.emplace(std::move(key), s).first->second;
   }
 
+  // The cores an edge asks for while computing one side of a cut, as the
+  // executor's stretch spends them (models/model.cpp): each node computes for
+  // t on `threads` cores, then waits (slowdown - 1) t on one core, spinning
+  // through waits up to k_stretch_spin_ms and sleeping through longer ones
+  // but their last 0.2 ms. Cores asked = busy core-time / wall time.
+  double edge_weight(const GraphDesc& g, const Cut& cut, bool edge_side) const {
+    const auto* edge = planner_.edge_predictor();
+    const double slowdown = std::max(edge->profile().slowdown, 1.0);
+    const double threads = edge->profile().threads;
+    constexpr double k_final_spin_ms = 0.2;
+    double busy = 0, wall = 0;
+    for (std::size_t v = g.input_count(); v < g.size(); ++v) {
+      if (cut.on_edge(static_cast<NodeId>(v)) != edge_side) continue;
+      const double ms = edge->node_ms(g, static_cast<NodeId>(v));
+      const double t = ms / slowdown, wait = ms - t;
+      busy += threads * t + (wait <= k_stretch_spin_ms ? wait : std::min(wait, k_final_spin_ms));
+      wall += ms;
+    }
+    return wall > 0 ? busy / wall : edge_cpu_weight_;
+  }
+
   void on_compute_done(std::uint32_t e, std::uint32_t id) {
     EdgeState& edge = edges_[e];
     Task& task = tasks_[id];
@@ -443,7 +471,7 @@ class Engine {
       r.fallback = true;
       task.fallback_pending = true;
       edge.busy = true;
-      compute(compute_s(task.side->fallback_ms, edge.rng), edge_cpu_weight_, Ev::compute_done, e, id);
+      compute(compute_s(task.side->fallback_ms, edge.rng), task.side->fallback_weight, Ev::compute_done, e, id);
       return;
     } else {
       send(e, id);

@@ -367,6 +367,32 @@ TEST(Simulator, ProfilesDriveComputeTimes) {
   EXPECT_NEAR(r.tasks[0].latency_ms(), planner->edge_predictor()->whole_ms(g), 1e-9);
 }
 
+TEST(Simulator, AStretchedEdgeAsksForTheCoresItsSpinningTakes) {
+  // The 4x edge's stretch spins through short waits: mobilenet_v2 (small
+  // layers) keeps its core busy most of its stretched time, so two such
+  // edges computing at once on one core slow each other down (asking only
+  // 1/slowdown of a core each, they would not: 2 x 0.25 < 1).
+  const auto planner = planner::Planner::from_profiles(std::filesystem::path(TANDEM_PROFILES_DIR) / "edge.json",
+                                                       std::filesystem::path(TANDEM_PROFILES_DIR) / "cloud.json");
+  planner->add_model(zoo_graph("mobilenet_v2"));
+  ASSERT_GT(planner->edge_predictor()->profile().slowdown, 1.0);
+  Scenario s;
+  s.models = {"mobilenet_v2"};
+  s.edges = 2;
+  s.link_mix = parse_link_mix("wifi");
+  s.planning = Planning::edge_only;
+  s.arrivals.kind = Arrivals::Kind::trace;
+  s.arrivals.trace_s = {0};
+  s.host_cores = 1;
+  const SimResult r = simulate(s, *planner);
+  ASSERT_EQ(r.tasks.size(), 2u);
+  const double alone = planner->edge_predictor()->whole_ms(zoo_graph("mobilenet_v2"));
+  for (const TaskRecord& t : r.tasks) {
+    EXPECT_GT(t.latency_ms(), 1.2 * alone);
+    EXPECT_LT(t.latency_ms(), 2.0 * alone + 1e-6);  // never more than sharing one core evenly
+  }
+}
+
 TEST(SimulatorScenario, ParsesMixesFailuresAndFilesAndRefusesNamingTheField) {
   const auto mix = parse_link_mix("5.85mbit,rtt=40ms:3;1.1mbit,one-way=40ms");
   ASSERT_EQ(mix.size(), 2u);
