@@ -11,6 +11,10 @@
 #   bench/cluster.sh steady     # 2 clouds, 6 edges at --rate for --minutes, no failures (simulator check)
 #   bench/cluster.sh all
 #
+# --plan P gives the failover and steady queues another plan than auto (e.g.
+# cloud_only, so that the killed and drained clouds hold requests when the
+# planner would keep everything on the edges); use another --out with it.
+#
 # Each run writes to --out (default bench/results/cluster/): the edges'
 # result lines, HAProxy's stats samples, CPU seconds per process, and a
 # summary JSON that bench/cluster/analyse.py prints; bench/simulate.sh
@@ -124,7 +128,7 @@ fi
 
 what="${1:-}"
 [ -n "$what" ] && shift
-minutes=2 rate=1 out="$root/bench/results/cluster" per_edge=30 edge_flags=""
+minutes=2 rate=1 out="$root/bench/results/cluster" per_edge=30 edge_flags="" plan=auto
 while [ $# -gt 0 ]; do
   case "$1" in
     --minutes) minutes="$2"; shift 2 ;;
@@ -132,11 +136,12 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --per-edge) per_edge="$2"; shift 2 ;;
     --edge-flags) edge_flags="$2"; shift 2 ;;
+    --plan) plan="$2"; shift 2 ;;
     *) echo "cluster.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
 case "$what" in failover|scaling|steady|all) ;; *)
-  echo "usage: bench/cluster.sh failover|scaling|steady|all [--minutes M] [--rate R] [--per-edge N] [--out DIR] [--edge-flags \"FLAGS\"]" >&2; exit 2 ;;
+  echo "usage: bench/cluster.sh failover|scaling|steady|all [--minutes M] [--rate R] [--per-edge N] [--out DIR] [--edge-flags \"FLAGS\"] [--plan P]" >&2; exit 2 ;;
 esac
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
@@ -179,10 +184,10 @@ EOF
 per_minute=$(echo "$rate * 60 * $minutes" | bc | cut -d. -f1)
 third=$(echo "$minutes * 20" | bc)
 if [ "$what" = failover ] || [ "$what" = all ]; then
-  run_cluster 3 failover auto "$per_minute" "$rate" "KILL:1@$third" "TERM:2@$(echo "$third * 2" | bc)"
+  run_cluster 3 failover "$plan" "$per_minute" "$rate" "KILL:1@$third" "TERM:2@$(echo "$third * 2" | bc)"
 fi
 if [ "$what" = steady ] || [ "$what" = all ]; then
-  run_cluster 2 steady auto "$per_minute" "$rate"
+  run_cluster 2 steady "$plan" "$per_minute" "$rate"
 fi
 if [ "$what" = scaling ] || [ "$what" = all ]; then
   for c in 1 2 3; do
