@@ -11,8 +11,9 @@
 #   bench/simulate.sh all
 #
 # Options: --out DIR (default bench/results/simulate), --measured DIR
-# (default bench/results/cluster), --minutes/--rate/--per-edge as given to
-# bench/cluster.sh (defaults 2, 1, 30), --fleet-duration TIME (default 60s).
+# (default bench/results/cluster), --minutes/--rate/--per-edge/--plan as given
+# to bench/cluster.sh (defaults 2, 1, 30, auto), --fleet-duration TIME
+# (default 60s).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tandem="${TANDEM_BUILD_DIR:-$root/build}/bin/tandem"
@@ -21,7 +22,7 @@ py=/usr/bin/python3
 what="${1:-}"
 [ -n "$what" ] && shift
 out="$root/bench/results/simulate" measured="$root/bench/results/cluster"
-minutes=2 rate=1 per_edge=30 fleet_duration=60s
+minutes=2 rate=1 per_edge=30 fleet_duration=60s plan=auto
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift 2 ;;
@@ -29,6 +30,7 @@ while [ $# -gt 0 ]; do
     --minutes) minutes="$2"; shift 2 ;;
     --rate) rate="$2"; shift 2 ;;
     --per-edge) per_edge="$2"; shift 2 ;;
+    --plan) plan="$2"; shift 2 ;;
     --fleet-duration) fleet_duration="$2"; shift 2 ;;
     *) echo "simulate.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
@@ -65,9 +67,9 @@ if [ "$what" = validate ] || [ "$what" = all ]; then
       --json "$out/$name.json" --svg "$out/$name.svg" >/dev/null
     "$tandem" simulate "${common[@]}" "$@" --json "$out/$name-own.json" >/dev/null
   }
-  sim failover --clouds 3 --arrival-trace "$out/rate_arrivals.txt" --duration "${seconds}s" \
+  sim failover --clouds 3 --arrival-trace "$out/rate_arrivals.txt" --duration "${seconds}s" --planning "$plan" \
     --fail "kill:1@${third}s" --fail "drain:2@$(echo "$third * 2" | bc)s"
-  sim steady --clouds 2 --arrival-trace "$out/rate_arrivals.txt" --duration "${seconds}s"
+  sim steady --clouds 2 --arrival-trace "$out/rate_arrivals.txt" --duration "${seconds}s" --planning "$plan"
   for c in 1 2 3; do
     sim "scaling-auto-$c" --clouds "$c" --arrival-trace "$out/burst_arrivals.txt" --duration 1s
     sim "scaling-cloud-$c" --clouds "$c" --arrival-trace "$out/burst_arrivals.txt" --duration 1s --planning cloud_only

@@ -85,6 +85,7 @@ struct Task {
   bool failed = false;           // lost at the cloud (kill): its cloud events are void
   bool refused = false;
   bool serving = false;          // a cloud worker is computing it
+  bool arrived = false;          // its request reached the cloud (queued, in service or answered)
   net::CloudLoad reply_load;
   double service_start_s = 0;
   double upload_end_s = 0;       // its crossing tensors are written by then
@@ -517,6 +518,7 @@ class Engine {
     if (task.failed) return;
     CloudState& cloud = clouds_[c];
     const TaskRecord& r = records_[id];
+    task.arrived = true;
     if (cloud.stopping) {
       // Server::stop: answered with ERROR shutting_down; the edge finishes it.
       task.refused = true;
@@ -578,14 +580,33 @@ class Engine {
     maybe_close_stopping(e);
   }
 
-  // A stopping cloud closes a session once nothing of it is in flight.
+  // A stopping cloud closes a session once nothing of it is queued or in
+  // service there (net::Server: it knows nothing of what the edge is still
+  // uploading). The edge's request on the wire fails with the connection, and
+  // the rest of its uplink queue with it: the edge finds no connection for
+  // them during its reconnect back-off (EdgeService::send_to_cloud) and
+  // finishes them itself.
   void maybe_close_stopping(std::uint32_t e) {
     EdgeState& edge = edges_[e];
-    if (edge.cloud < 0 || edge.in_flight > 0) return;
-    CloudState& cloud = clouds_[static_cast<std::size_t>(edge.cloud)];
-    if (!cloud.stopping) return;
+    if (edge.cloud < 0) return;
     const auto c = static_cast<std::uint32_t>(edge.cloud);
+    CloudState& cloud = clouds_[c];
+    if (!cloud.stopping) return;
+    std::vector<std::uint32_t> uploading;
+    for (std::uint32_t id : cloud.tasks) {
+      if (records_[id].edge != e) continue;
+      if (tasks_[id].arrived) return;
+      uploading.push_back(id);
+    }
+    std::sort(uploading.begin(), uploading.end());
+    for (std::uint32_t id : uploading) {
+      tasks_[id].failed = true;  // its arrival is void
+      cloud.tasks.erase(id);
+      std::erase(edge.sent, id);
+      ++cloud.summary.refused;
+    }
     disconnect(e);
+    for (std::uint32_t id : uploading) queue_fallback(e, id);
     maybe_down(c);
   }
 

@@ -38,11 +38,14 @@
 //   the wire, queued, in service) fails and falls back; its edges reconnect
 //   after the back-off. Drain: the agent says drain (seen at HAProxy's next
 //   check: no new connections); after the grace the cloud refuses new
-//   requests (they fall back), finishes the rest, and each connection closes
-//   once it has nothing in flight; those edges reconnect elsewhere.
+//   requests (they fall back), finishes the rest, and closes each session
+//   once nothing of it is queued or in service there: the edge's uploads
+//   still on the way fail with the connection and fall back (during the
+//   reconnect back-off the edge has no connection to send them on); those
+//   edges reconnect elsewhere.
 //
-// Not modelled: CPU shared between daemons on one host (each daemon has its
-// own processor), bandwidth probes' bytes, TCP slow start, clock skew.
+// Not modelled: bandwidth probes' bytes, TCP slow start, clock skew. CPU
+// shared between daemons on one host only with Scenario::host_cores.
 
 #include <cstdint>
 #include <memory>
@@ -71,7 +74,7 @@ struct TaskRecord {
 
 struct CloudSummary {
   std::uint64_t requests = 0;   // computed to the end
-  std::uint64_t refused = 0;    // refused while stopping
+  std::uint64_t refused = 0;    // refused while stopping, or cut off uploading when it closed the session
   std::uint64_t failed = 0;     // lost to a kill (the edge fell back)
   double busy_s = 0;            // worker time spent computing
   double utilisation = 0;       // busy / (workers × the time it was up)
