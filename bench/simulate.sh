@@ -7,7 +7,7 @@
 #                                # p95 and throughput from bench/results/cluster/summary.json
 #   bench/simulate.sh fleet      # 10,000 edges at 1 task/s (Poisson) over the 4g mix: the fewest
 #                                # clouds keeping p95 <= 300 ms, with the planner and cloud-only,
-#                                # p95 by the number of clouds, and the fewest within 500 ms
+#                                # and p95 by the number of clouds
 #   bench/simulate.sh all
 #
 # Options: --out DIR (default bench/results/simulate), --measured DIR
@@ -136,6 +136,4 @@ EOF
       done
     } | tee "$out/fleet-$planning.txt"
   done
-  # 300 ms is out of reach (above); the fewest clouds within 500 ms.
-  "$tandem" simulate "${fleet[@]}" --find-clouds 500ms | tee "$out/fleet-auto-500ms.txt"
 fi
