@@ -1,5 +1,6 @@
 #include "predictor/regression.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <random>
@@ -68,11 +69,12 @@ TEST(Nnls, ClampsANegativeCoefficientAndSatisfiesKkt) {
 }
 
 TEST(Regression, LinearFormRecoversKnownCoefficients) {
-  // ms = 0.02 + 0.25/MB weights + 0.01/M MACs + 0/MB in + 0.5/MB out
-  const std::vector<double> truth{0.02, 0.25, 0.01, 0.0, 0.5};
+  // ms = 0.02 + 0.25/MB weights + 0.1/MB weights beyond 1 MiB + 0.01/M MACs
+  //      + 0/MB in + 0.5/MB out
+  const std::vector<double> truth{0.02, 0.25, 0.1, 0.01, 0.0, 0.5};
   const auto f = [&](const NodeFeatures& x) {
-    return truth[0] + truth[1] * x.param_bytes / 1e6 + truth[2] * x.macs / 1e6 +
-           truth[3] * x.input_bytes / 1e6 + truth[4] * x.output_bytes / 1e6;
+    return truth[0] + truth[1] * x.param_bytes / 1e6 + truth[2] * std::max(0.0, x.param_bytes - (1 << 20)) / 1e6 +
+           truth[3] * x.macs / 1e6 + truth[4] * x.input_bytes / 1e6 + truth[5] * x.output_bytes / 1e6;
   };
   const auto samples = make_samples(OpKind::linear, 200, 7, 0.0, random_linear, f);
   const Regressor r = fit_regressor("linear", RegressionForm::linear, samples);
