@@ -723,12 +723,14 @@ void EdgeService::send_to_cloud(const JobPtr& job) {
   for (NodeId id : job->cut->crossing(g)) {
     request.tensors.push_back(net::to_wire(id, job->held.at(id), wire_codec(job->codec)));
   }
-  // The I/O thread only queues events for the completion thread.
+  // The I/O thread only queues events for the completion thread. It
+  // notifies under the lock: the completion thread cannot take the event
+  // (and finish the last task, letting the destructor run) before this
+  // thread is done with the condition variable (TSan found the destructor
+  // destroying it while a notify_one after the unlock was still inside it).
   const auto post = [this](Event e) {
-    {
-      std::lock_guard lock(mutex_);
-      events_.push_back(std::move(e));
-    }
+    std::lock_guard lock(mutex_);
+    events_.push_back(std::move(e));
     events_ready_.notify_one();
   };
   link_->client().infer(
