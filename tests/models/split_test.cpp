@@ -61,7 +61,9 @@ void expect_split_equals_whole(const Model& m, const Cut& cut, const at::Tensor&
     EXPECT_LE(max_rel_diff(got, expected), k_rel_tol);
     EXPECT_LE(max_rel_diff(got, whole.plain.at(sink)), k_rel_tol);
     // Same process, same thread count, same kernels: bitwise equal.
-    if (exact) EXPECT_TRUE(at::equal(got, expected));
+    if (exact) {
+      EXPECT_TRUE(at::equal(got, expected));
+    }
   }
 }
 
