@@ -87,9 +87,9 @@ sim::Scenario scenario_from(const cxxopts::ParseResult& args) {
   if (args.count("no-pipeline")) s.pipeline = false;
   if (args.count("scheduler")) {
     const auto v = args["scheduler"].as<std::string>();
-    if (v == "timeline") s.scheduler = sim::Scheduler::timeline;
-    else if (v == "alone") s.scheduler = sim::Scheduler::alone;
-    else throw UsageError(fmt::format("--scheduler '{}': timeline or alone", v));
+    const auto scheduler = sim::scheduler_from_string(v);
+    if (!scheduler) throw UsageError(fmt::format("--scheduler '{}': timeline or alone", v));
+    s.scheduler = *scheduler;
   }
   if (args.count("batch-window")) s.batch_window = args["batch-window"].as<std::size_t>();
   if (args.count("heavy-backlog")) s.heavy_backlog = args["heavy-backlog"].as<std::size_t>();

@@ -71,6 +71,16 @@ std::string to_string(const Failure& f) {
 
 }  // namespace
 
+std::string_view to_string(Scheduler scheduler) {
+  return scheduler == Scheduler::timeline ? "timeline" : "alone";
+}
+
+std::optional<Scheduler> scheduler_from_string(std::string_view text) {
+  if (text == "timeline") return Scheduler::timeline;
+  if (text == "alone") return Scheduler::alone;
+  return std::nullopt;
+}
+
 std::vector<LinkShare> parse_link_mix(const std::string& text) {
   if (text == "4g") {
     return {{units::parse_link("1.1mbit,rtt=40ms"), 1},
@@ -250,10 +260,9 @@ Scenario load_scenario(const std::filesystem::path& path) {
       else if (key == "codec") value.get_to(s.codec);
       else if (key == "pipeline") s.pipeline = value.get<bool>();
       else if (key == "scheduler") {
-        const auto v = value.get<std::string>();
-        if (v == "timeline") s.scheduler = Scheduler::timeline;
-        else if (v == "alone") s.scheduler = Scheduler::alone;
-        else fail(key, "timeline or alone");
+        const auto scheduler = scheduler_from_string(value.get<std::string>());
+        if (!scheduler) fail(key, "timeline or alone");
+        s.scheduler = *scheduler;
       } else if (key == "batch_window") s.batch_window = value.get<std::size_t>();
       else if (key == "heavy_backlog") s.heavy_backlog = value.get<std::size_t>();
       else if (key == "probe_interval") s.probe_interval_s = duration_s();
@@ -304,7 +313,7 @@ json to_json(const Scenario& s) {
           {"objective", s.objective},
           {"codec", s.codec},
           {"pipeline", s.pipeline},
-          {"scheduler", s.scheduler == Scheduler::timeline ? "timeline" : "alone"},
+          {"scheduler", to_string(s.scheduler)},
           {"batch_window", s.batch_window},
           {"heavy_backlog", s.heavy_backlog},
           {"probe_interval_s", s.probe_interval_s},

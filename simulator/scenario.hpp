@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -60,6 +62,10 @@ enum class Planning { automatic, edge_only, cloud_only };
 /// CPU, uplink and cloud, choosing order and cuts together; `alone` plans each
 /// task as if it were alone, with the light/heavy switch on a backlog.
 enum class Scheduler { timeline, alone };
+/// "timeline" / "alone" (edge_daemon --scheduler's names).
+std::string_view to_string(Scheduler scheduler);
+/// Parses a scheduler name; std::nullopt otherwise.
+std::optional<Scheduler> scheduler_from_string(std::string_view text);
 
 struct Scenario {
   std::size_t edges = 1;

@@ -429,6 +429,8 @@ TEST(SimulatorScenario, ParsesMixesFailuresAndFilesAndRefusesNamingTheField) {
   EXPECT_EQ(loaded.scheduler, Scheduler::alone);
   EXPECT_EQ(loaded.batch_window, 4u);
   EXPECT_EQ(Scenario{}.scheduler, Scheduler::timeline);  // as edge_daemon
+  for (Scheduler k : {Scheduler::timeline, Scheduler::alone}) EXPECT_EQ(scheduler_from_string(to_string(k)), k);
+  EXPECT_FALSE(scheduler_from_string("fifo"));
   EXPECT_EQ(loaded.arrivals.trace_s, (std::vector<double>{0, 0.5}));
   EXPECT_DOUBLE_EQ(loaded.duration_s, 10);
   // Files load_scenario refuses, naming the field.
