@@ -297,9 +297,10 @@ DeviceProfile profile_from_json(const nlohmann::json& j, const std::string& orig
   p.regressions.cv_conv_joint_pct = r.num(reg, "regressions", "cv_conv_joint_pct");
   const json& classes = r.at(reg, "regressions", "classes");
   if (!classes.is_object()) r.fail("regressions.classes", "is not an object");
-  for (const auto& [cls, rj] : classes.items()) {
-    if (regressors == StoredRegressors::ignore) break;
-    p.regressions.regressors[cls] = read_regressor(r, rj, cls, "regressions.classes." + cls);
+  if (regressors == StoredRegressors::check) {
+    for (const auto& [cls, rj] : classes.items()) {
+      p.regressions.regressors[cls] = read_regressor(r, rj, cls, "regressions.classes." + cls);
+    }
   }
 
   const json& measured = r.array(j, "", "measured");
