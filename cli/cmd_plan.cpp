@@ -331,6 +331,8 @@ int cmd_plan(const Args& args, const Context& context) {
   const auto& costs = planner->costs(g.name());
   model.edge_ms = costs.edge_ms;
   model.cloud_ms = costs.cloud_ms;
+  model.edge_run_ms = costs.edge_run_ms;
+  model.cloud_run_ms = costs.cloud_run_ms;
   try {
     model.edge_pinned = partition::privacy_pinned(g, floor);
   } catch (const std::invalid_argument& e) {

@@ -168,7 +168,10 @@ void print_summary(const predictor::DeviceProfile& p, const std::string& out) {
                predictor::to_string(r.form), r.stats.n, r.stats.r2, r.stats.median_abs_pct,
                r.stats.mean_abs_pct, r.stats.cv_linear_pct, r.stats.cv_log_linear_pct);
   }
-  fmt::print("run overhead: {:.2f}% of the nodes' sum\n", 100 * p.overhead.fraction);
+  fmt::print("run overhead: {:.2f}% of the nodes' sum, plus a cold start of {:.3f} ms per run ({} after another "
+             "model: {:.3f} ms, after itself: {:.3f} ms, medians of {})\n",
+             100 * p.overhead.fraction, p.overhead.cold_ms, p.cold_start.probe, p.cold_start.cold_ms,
+             p.cold_start.warm_ms, p.cold_start.runs);
   print_spread(p);
 }
 

@@ -38,7 +38,7 @@ ChainResult optimise_chain(const GraphDesc& graph, const CostModel& model, Objec
     const Node& sent = graph.nodes()[s];
     const Transfer transfer{expected_wire_bytes(sent, model), codec_ms(sent, model), expected_wire_bytes(last, model),
                             codec_ms(last, model)};
-    p.breakdown = compose_breakdown(model, edge_only, edge_ms, transfer, suffix_cloud[s]);
+    p.breakdown = compose_breakdown(model, edge_only, s > 0, edge_ms, transfer, suffix_cloud[s]);
     p.objective_value = objective_value(p.breakdown, objective);
   }
 

@@ -47,6 +47,10 @@ void validate(const GraphDesc& graph, const CostModel& model) {
   require(std::isfinite(l.rtt_ms) && l.rtt_ms >= 0, "RTT must be finite and >= 0 ms", l.rtt_ms);
   require(std::isfinite(model.cloud_wait_ms) && model.cloud_wait_ms >= 0,
           "cloud wait must be finite and >= 0 ms", model.cloud_wait_ms);
+  require(std::isfinite(model.edge_run_ms) && model.edge_run_ms >= 0,
+          "edge run cost must be finite and >= 0 ms", model.edge_run_ms);
+  require(std::isfinite(model.cloud_run_ms) && model.cloud_run_ms >= 0,
+          "cloud run cost must be finite and >= 0 ms", model.cloud_run_ms);
   const auto& p = model.power;
   require(std::isfinite(p.compute_w) && p.compute_w >= 0, "compute power must be finite and >= 0 W", p.compute_w);
   require(std::isfinite(p.transmit_w) && p.transmit_w >= 0, "transmit power must be finite and >= 0 W", p.transmit_w);
@@ -160,10 +164,10 @@ double download_ms(const Node& node, const CostModel& model) {
   return expected_wire_bytes(node, model) * k_ms_per_s / model.link.downlink_bytes_per_s + codec_ms(node, model);
 }
 
-Breakdown compose_breakdown(const CostModel& model, bool edge_only, double edge_ms, const Transfer& transfer,
-                            double cloud_ms) {
+Breakdown compose_breakdown(const CostModel& model, bool edge_only, bool edge_computes, double edge_ms,
+                            const Transfer& transfer, double cloud_ms) {
   Breakdown b;
-  b.edge_ms = edge_ms;
+  b.edge_ms = edge_ms + (edge_computes ? model.edge_run_ms : 0.0);
   if (edge_only) {
     b.total_ms = b.edge_ms;
     b.energy_mj = model.power.compute_w * b.edge_ms;
@@ -172,7 +176,7 @@ Breakdown compose_breakdown(const CostModel& model, bool edge_only, double edge_
   }
   b.upload_bytes = std::llround(transfer.upload_bytes);
   b.download_bytes = std::llround(transfer.download_bytes);
-  b.cloud_ms = cloud_ms;
+  b.cloud_ms = cloud_ms + model.cloud_run_ms;
   b.codec_ms = transfer.upload_codec_ms + transfer.download_codec_ms;
   b.upload_ms = transfer.upload_bytes * k_ms_per_s / model.link.uplink_bytes_per_s + transfer.upload_codec_ms;
   b.download_ms =
@@ -192,15 +196,17 @@ Breakdown evaluate(const GraphDesc& graph, const CostModel& model, const Cut& cu
   double edge_ms = 0;
   double cloud_ms = 0;
   bool all_on_edge = true;
+  bool edge_computes = false;
   for (std::size_t v = graph.input_count(); v < graph.size(); ++v) {
     if (on_edge[v]) {
       edge_ms += model.edge_ms[v];
+      edge_computes = true;
     } else {
       all_on_edge = false;
       cloud_ms += model.cloud_ms[v];
     }
   }
-  if (all_on_edge) return compose_breakdown(model, true, edge_ms, {}, 0);
+  if (all_on_edge) return compose_breakdown(model, true, edge_computes, edge_ms, {}, 0);
   Transfer transfer;
   for (std::size_t v = 0; v < graph.size(); ++v) {
     if (!on_edge[v]) continue;
@@ -217,7 +223,7 @@ Breakdown evaluate(const GraphDesc& graph, const CostModel& model, const Cut& cu
     transfer.download_bytes += expected_wire_bytes(graph.node(s), model);
     transfer.download_codec_ms += codec_ms(graph.node(s), model);
   }
-  return compose_breakdown(model, false, edge_ms, transfer, cloud_ms);
+  return compose_breakdown(model, false, edge_computes, edge_ms, transfer, cloud_ms);
 }
 
 double latency(const GraphDesc& graph, const CostModel& model, const Cut& cut) {

@@ -81,6 +81,10 @@ struct CostModel {
   std::vector<double> cloud_ms;  // predicted cloud time per node, indexed by NodeId
   Link link;
   double cloud_wait_ms = 0.0;  // expected queue wait at the cloud, >= 0
+  // What one run costs a side beyond its nodes (the device profile's cold
+  // start, docs/design.md §9): paid once by a side that computes any node.
+  double edge_run_ms = 0.0;
+  double cloud_run_ms = 0.0;
   Codec codec = Codec::fp32;
   CodecPrices codec_prices = default_codec_prices();
   EdgePower power;
@@ -92,12 +96,12 @@ struct CostModel {
 
 /// Every term of docs/design.md §4 for one cut.
 struct Breakdown {
-  double edge_ms = 0;              // Σ_{v∈S} e_v
+  double edge_ms = 0;              // Σ_{v∈S} e_v, plus edge_run_ms when S computes a node
   std::int64_t upload_bytes = 0;   // Σ crossing tensors, expected on the wire (codec applied)
   double upload_ms = 0;            // upload_bytes / B_up + encode/decode time of those tensors
   double rtt_ms = 0;               // r, when anything is sent
   double cloud_wait_ms = 0;        // w, when anything is sent
-  double cloud_ms = 0;             // Σ_{v∉S} c_v
+  double cloud_ms = 0;             // Σ_{v∉S} c_v, plus cloud_run_ms when anything is sent
   std::int64_t download_bytes = 0; // outputs of cloud sinks, on the wire
   double download_ms = 0;          // download_bytes / B_down + encode/decode time of those tensors
   double codec_ms = 0;             // encode + decode time, both directions (inside upload_ms and download_ms)
@@ -152,9 +156,10 @@ struct Transfer {
 };
 
 /// The breakdown of a cut from its sums: edge and cloud compute and what
-/// crosses the link. `edge_only` plans send nothing. evaluate() uses it.
-Breakdown compose_breakdown(const CostModel& model, bool edge_only, double edge_ms, const Transfer& transfer,
-                            double cloud_ms);
+/// crosses the link. `edge_only` plans send nothing; `edge_computes` is false
+/// only for a cut with no computed node on the edge. evaluate() uses it.
+Breakdown compose_breakdown(const CostModel& model, bool edge_only, bool edge_computes, double edge_ms,
+                            const Transfer& transfer, double cloud_ms);
 
 /// evaluate(...).total_ms.
 double latency(const GraphDesc& graph, const CostModel& model, const Cut& cut);

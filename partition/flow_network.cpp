@@ -25,12 +25,14 @@ std::size_t vertex_count(const GraphDesc& graph) {
 }  // namespace
 
 LinearWeights latency_weights(const CostModel& model) {
-  return {1.0, 1.0, 1.0, 1.0, model.link.rtt_ms + model.cloud_wait_ms};
+  // Paid by every cut that sends anything: the round trip, the cloud's queue
+  // and its run's fixed cost (the edge's run cost is compared explicitly).
+  return {1.0, 1.0, 1.0, 1.0, model.link.rtt_ms + model.cloud_wait_ms + model.cloud_run_ms};
 }
 
 LinearWeights energy_weights(const CostModel& model) {
   const auto& p = model.power;
-  return {p.compute_w, p.transmit_w, p.idle_w, p.idle_w, p.idle_w * (model.link.rtt_ms + model.cloud_wait_ms)};
+  return {p.compute_w, p.transmit_w, p.idle_w, p.idle_w, p.idle_w * (model.link.rtt_ms + model.cloud_wait_ms + model.cloud_run_ms)};
 }
 
 void DadsNetwork::add_arc(std::size_t from, std::size_t to, Capacity forward, Capacity backward) {

@@ -104,6 +104,7 @@ double structural_lower_bound(const GraphDesc& graph, const CostModel& model, do
   }
   double min_sink_cloud = std::numeric_limits<double>::infinity();
   for (NodeId o : graph.sinks()) min_sink_cloud = std::min(min_sink_cloud, model.cloud_ms[static_cast<std::size_t>(o)]);
+  min_sink_cloud += model.cloud_run_ms;
   return std::min(edge_only_period, std::max(min_upload, min_sink_cloud));
 }
 

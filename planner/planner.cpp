@@ -21,7 +21,11 @@ predictor::DeviceProfile load_profile_for_planning(const std::filesystem::path& 
 
 ModelCosts predict_costs(const predictor::Predictor& edge, const predictor::Predictor& cloud,
                          const GraphDesc& graph) {
-  return {edge.node_ms(graph), cloud.node_ms(graph)};
+  // The edge side of every cut but cloud-only starts at the graph's first
+  // node; the cloud side of a split never does (a cloud-only run of a
+  // profiled zoo model is charged the cold start its table already holds).
+  return {edge.node_ms(graph), cloud.node_ms(graph), edge.cold_start_ms(graph, true),
+          cloud.cold_start_ms(graph, false)};
 }
 
 Planner::Planner(partition::EdgePower power) : power_(power) {}
@@ -73,6 +77,8 @@ partition::CostModel Planner::cost_model(const std::string& model, const Conditi
   partition::CostModel m;
   m.edge_ms = e.costs.edge_ms;
   m.cloud_ms = e.costs.cloud_ms;
+  m.edge_run_ms = e.costs.edge_run_ms;
+  m.cloud_run_ms = e.costs.cloud_run_ms;
   m.link = c.link;
   m.cloud_wait_ms = c.cloud_wait_ms;
   m.codec = c.codec;

@@ -28,6 +28,10 @@ namespace tandem::planner {
 struct ModelCosts {
   std::vector<double> edge_ms;
   std::vector<double> cloud_ms;
+  // Each side's fixed cost of a run (the profiles' cold start), paid once by
+  // a side that computes anything (partition::CostModel).
+  double edge_run_ms = 0;
+  double cloud_run_ms = 0;
 };
 
 /// What the planner knows about the link and the cloud right now.

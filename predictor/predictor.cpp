@@ -57,13 +57,34 @@ std::vector<double> Predictor::node_ms(const GraphDesc& graph) const {
   return out;
 }
 
-double Predictor::run_overhead_ms(std::size_t nodes, double node_ms) const {
-  return profile_.overhead.ms(nodes, node_ms);
+double Predictor::run_overhead_ms(std::size_t nodes, double node_ms, bool cold_in_table) const {
+  return profile_.overhead.ms(nodes, node_ms, cold_in_table);
+}
+
+namespace {
+
+// The first node a whole run computes (the executor runs nodes in id order).
+NodeId first_computed(const GraphDesc& graph) {
+  for (const Node& n : graph.nodes()) {
+    if (n.kind != OpKind::input) return n.id;
+  }
+  return -1;
+}
+
+}  // namespace
+
+double Predictor::cold_start_ms(const GraphDesc& graph, bool starts_graph) const {
+  const NodeId first = first_computed(graph);
+  const bool in_table = starts_graph && first >= 0 && lookup(graph, first) != nullptr;
+  return in_table ? 0.0 : profile_.overhead.cold_ms;
 }
 
 double Predictor::side_ms(const GraphDesc& graph, const Cut& cut, bool edge) const {
   double total = 0;
   std::size_t computed = 0;
+  const NodeId first = first_computed(graph);
+  // The table's runs paid the cold start on the graph's first nodes.
+  const bool cold_in_table = first >= 0 && cut.on_edge(first) == edge && lookup(graph, first) != nullptr;
   for (const Node& n : graph.nodes()) {
     if (n.kind == OpKind::input || cut.on_edge(n.id) != edge) continue;
     // A batch norm whose convolution is across the cut runs on its own.
@@ -71,7 +92,7 @@ double Predictor::side_ms(const GraphDesc& graph, const Cut& cut, bool edge) con
     total += conv >= 0 && cut.on_edge(conv) != edge ? regression_ms(graph, n.id) : node_ms(graph, n.id);
     ++computed;
   }
-  return total + run_overhead_ms(computed, total);
+  return total + run_overhead_ms(computed, total, cold_in_table);
 }
 
 double Predictor::edge_ms(const GraphDesc& graph, const Cut& cut) const {

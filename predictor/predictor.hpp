@@ -38,8 +38,13 @@ class Predictor {
   bool in_table(const GraphDesc& graph, NodeId id) const;
 
   /// Overhead of one run computing `nodes` nodes whose predictions sum to
-  /// `node_ms` (0 for none); see RunOverhead.
-  double run_overhead_ms(std::size_t nodes, double node_ms) const;
+  /// `node_ms` (0 for none): the fraction plus the cold start; see RunOverhead.
+  double run_overhead_ms(std::size_t nodes, double node_ms, bool cold_in_table = false) const;
+  /// The cold start a run of `graph` pays beyond its nodes' predictions
+  /// (ColdStart; 0 for profiles made before it was measured): none when the
+  /// run starts at the graph's first computed node (`starts_graph`) and
+  /// that node is answered from the in-context table, which holds it.
+  double cold_start_ms(const GraphDesc& graph, bool starts_graph) const;
   /// Predicted ms of the edge side of `cut`: its computed nodes (the input
   /// excluded; a folded batch norm whose convolution is in the cloud at its
   /// regression) plus one run's overhead; 0 when only the input is on the edge.

@@ -129,6 +129,12 @@ std::vector<ModelTiming> time_models(const std::vector<const Model*>& models, co
     if (noisy.empty()) break;
     const int more = std::min(step, options.max_repeats - done);
     for (int r = 0; r < more; ++r) {
+      // Every timed run follows another model's run, as in the rounds above:
+      // a model alone would run right after itself, without its cold start.
+      if (noisy.size() == 1 && states.size() > 1) {
+        const auto k = static_cast<std::size_t>(noisy.front() - states.data());
+        run(states[(k + states.size() - 1) % states.size()], false);
+      }
       for (State* st : noisy) run(*st, true);
     }
     done += more;
@@ -166,6 +172,13 @@ std::vector<double> time_wholes(const std::vector<const Model*>& models, const T
       if (relative_spread(wall[k]) > k_spread_target) noisy.push_back(k);
     }
     if (noisy.empty()) break;
+    // Every timed run follows another model's run, as in the rounds above: a
+    // model alone would run right after itself, without its cold start.
+    if (noisy.size() == 1 && models.size() > 1) {
+      const std::size_t k = noisy.front();
+      const std::size_t before = (k + models.size() - 1) % models.size();
+      models[before]->run(inputs[before], run);
+    }
     round(noisy);
   }
   std::vector<double> out;
@@ -175,6 +188,37 @@ std::vector<double> time_wholes(const std::vector<const Model*>& models, const T
 
 double time_whole(const Model& model, const TimingOptions& options) {
   return time_wholes({&model}, options).front();
+}
+
+ColdStart measure_cold_start(const std::vector<const Model*>& others, const TimingOptions& options) {
+  const auto probe = make_model(cold_start_probe());
+  const auto input = probe->make_inputs(1);
+  const RunOptions run{.slowdown = options.slowdown};
+  const auto timed = [&] {
+    const auto t0 = Clock::now();
+    probe->run(input, run);
+    return ms_between(t0, Clock::now()) - options.timer_overhead_ms;
+  };
+  for (int i = 0; i < std::max(options.warmup, 1); ++i) timed();
+  std::vector<std::vector<at::Tensor>> inputs;
+  for (const Model* m : others) inputs.push_back(m->make_inputs(1));
+  // Round r: another model (each in turn), the probe cold, the probe warm.
+  const int rounds = std::max(options.repeats, 2 * static_cast<int>(others.size()));
+  std::vector<double> cold, warm;
+  for (int r = 0; r < rounds; ++r) {
+    if (!others.empty()) {
+      const std::size_t k = static_cast<std::size_t>(r) % others.size();
+      others[k]->run(inputs[k], run);
+    }
+    cold.push_back(timed());
+    warm.push_back(timed());
+  }
+  ColdStart out;
+  out.probe = probe->graph().name();
+  out.runs = rounds;
+  out.cold_ms = std::max(0.0, median(std::move(cold)));
+  out.warm_ms = std::max(0.0, median(std::move(warm)));
+  return out;
 }
 
 std::vector<LayerTiming> time_layers(const std::vector<SweepLayer>& layers, double slowdown, double budget_ms,
@@ -285,7 +329,8 @@ DeviceProfile profile_device(const ProfileOptions& options) {
   const std::vector<SweepLayer> sweep = sweep_layers(options.quick, options.seed);
   double total = 0;
   for (const auto& m : models) {
-    total += (plan.warmup + plan.repeats) * estimate_ms(m->graph().flops(), options.slowdown);
+    // The cold start's rounds run each model about twice more.
+    total += (plan.warmup + plan.repeats + 2) * estimate_ms(m->graph().flops(), options.slowdown);
   }
   total += static_cast<double>(sweep.size()) * plan.layer_budget_ms;
   Progress progress(fmt::format("profiling {}", options.device), total, options.progress);
@@ -320,6 +365,7 @@ DeviceProfile profile_device(const ProfileOptions& options) {
     p.runs.push_back({g.name(), t.computed_nodes, t.whole_ms, t.node_sum_ms});
     progress.advance((plan.warmup + t.runs) * estimate_ms(g.flops(), options.slowdown), g.name());
   }
+  p.cold_start = measure_cold_start(pointers, timing);
   const std::vector<LayerTiming> layers =
       time_layers(sweep, options.slowdown, plan.layer_budget_ms, timer_ms, [&](std::size_t i) {
         progress.advance(plan.layer_budget_ms,

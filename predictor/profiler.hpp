@@ -56,16 +56,23 @@ struct ModelTiming {
 
 /// Times several models with per-node callbacks, interleaved: round r runs
 /// each model once, so a burst of load on the machine falls on every model a
-/// little rather than on one model's every run. After `repeats` rounds, the
-/// models whose spread() is above k_spread_target get more rounds, up to
-/// `max_repeats`. Throws ExecError from the executor.
+/// little rather than on one model's every run, and every run follows
+/// another model's (cold, as in a queue of mixed tasks). After `repeats`
+/// rounds, the models whose spread() is above k_spread_target get more
+/// rounds, up to `max_repeats`. Throws ExecError from the executor.
 std::vector<ModelTiming> time_models(const std::vector<const Model*>& models, const TimingOptions& options);
 /// time_models of one model.
 ModelTiming time_model(const Model& model, const TimingOptions& options);
 /// Median wall ms of plain whole runs (no callback), as a daemon runs them.
 double time_whole(const Model& model, const TimingOptions& options);
-/// time_whole of several models, interleaved round by round (as time_models).
+/// time_whole of several models, interleaved round by round, each run right
+/// after another model's (cold, as in a queue of mixed tasks).
 std::vector<double> time_wholes(const std::vector<const Model*>& models, const TimingOptions& options);
+
+/// A run's cold start on this device (profile.hpp ColdStart): the probe timed
+/// right after each of `others` in turn and right after itself, over
+/// max(repeats, 2 x others) rounds after `warmup` runs; medians.
+ColdStart measure_cold_start(const std::vector<const Model*>& others, const TimingOptions& options);
 
 /// One configuration of the synthetic sweep.
 struct SweepLayer {

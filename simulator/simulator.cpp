@@ -425,13 +425,21 @@ class Engine {
     } else {
       // A planner given costs, not profiles: the sides are sums of node costs.
       const planner::ModelCosts& costs = planner_.costs(s_.models[model]);
+      bool edge_computes = false, cloud_computes = false;
       for (std::size_t v = g.input_count(); v < g.size(); ++v) {
         if (cut.on_edge(static_cast<NodeId>(v))) {
           s.edge_ms += costs.edge_ms[v];
+          edge_computes = true;
         } else {
           s.cloud_ms += costs.cloud_ms[v];
           s.fallback_ms += costs.edge_ms[v];
+          cloud_computes = true;
         }
+      }
+      if (edge_computes) s.edge_ms += costs.edge_run_ms;
+      if (cloud_computes) {
+        s.cloud_ms += costs.cloud_run_ms;
+        s.fallback_ms += costs.edge_run_ms;
       }
     }
     s.up_bytes = static_cast<double>(s.work.upload_bytes);

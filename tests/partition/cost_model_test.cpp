@@ -76,6 +76,45 @@ TEST(PartitionCostModel, CloudOnlyUploadsTheInput) {
   EXPECT_DOUBLE_EQ(period(g, hand_model(), Cut::cloud_only(g)), 400);
 }
 
+TEST(PartitionCostModel, EachSidePaysItsRunCostOnceWhenItComputes) {
+  const auto g = two_sink_graph();
+  auto m = hand_model();
+  m.edge_run_ms = 0.25;
+  m.cloud_run_ms = 0.5;
+  const auto split = evaluate(g, m, Cut({true, true, false, false, false}));
+  EXPECT_DOUBLE_EQ(split.edge_ms, 10.25);
+  EXPECT_DOUBLE_EQ(split.cloud_ms, 9.5);
+  EXPECT_DOUBLE_EQ(split.total_ms, 261.75);
+  const auto local = evaluate(g, m, Cut::edge_only(g));
+  EXPECT_DOUBLE_EQ(local.edge_ms, 100.25);
+  EXPECT_DOUBLE_EQ(local.cloud_ms, 0);
+  const auto remote = evaluate(g, m, Cut::cloud_only(g));
+  EXPECT_DOUBLE_EQ(remote.edge_ms, 0);  // only the input on the edge: no run
+  EXPECT_DOUBLE_EQ(remote.cloud_ms, 10.5);
+}
+
+TEST(PartitionCostModel, RunCostsMoveATinyModelOffTheEdge) {
+  // LeNet on a fast LAN, in miniature: edge-only is cheaper by node costs
+  // alone, cloud-only once the edge's run pays its cold start.
+  const auto g = testutil::make_graph({{}, {0}, {1}, {2}}, {1000, 500, 200, 10});
+  CostModel m;
+  m.edge_ms = {0, 0.2, 0.1, 0.1};
+  m.cloud_ms = {0, 0.02, 0.01, 0.01};
+  m.link = {4e7, 4e7, 0.3};  // the 4 KB input: 0.1 ms up, plus 0.3 ms RTT
+  const auto best = [&](const CostModel& model) {
+    const Cut cuts[] = {Cut::edge_only(g), Cut::cloud_only(g), Cut({true, true, false, false})};
+    std::size_t arg = 0;
+    for (std::size_t i = 1; i < 3; ++i) {
+      if (latency(g, model, cuts[i]) < latency(g, model, cuts[arg])) arg = i;
+    }
+    return arg;
+  };
+  EXPECT_EQ(best(m), 0u);
+  m.edge_run_ms = 0.5;
+  m.cloud_run_ms = 0.05;
+  EXPECT_EQ(best(m), 1u);
+}
+
 TEST(PartitionCostModel, Fp16HalvesF32TensorsBothWays) {
   auto m = hand_model();
   m.codec = Codec::fp16;
@@ -185,6 +224,8 @@ TEST(PartitionCostModel, ValidateRejectsBadModels) {
   expect_bad([](CostModel& m) { m.link.downlink_bytes_per_s = std::numeric_limits<double>::infinity(); });
   expect_bad([](CostModel& m) { m.link.rtt_ms = -1; });
   expect_bad([](CostModel& m) { m.cloud_wait_ms = -0.5; });
+  expect_bad([](CostModel& m) { m.edge_run_ms = -0.1; });
+  expect_bad([](CostModel& m) { m.cloud_run_ms = std::numeric_limits<double>::infinity(); });
   expect_bad([](CostModel& m) { m.power.idle_w = -1; });
 }
 

@@ -78,6 +78,7 @@ DeviceProfile synthetic_profile() {
   }
   p.runs.push_back({"tiny", 4, 1.2, 1.0});
   p.runs.push_back({"other", 40, 3.0, 2.0});
+  p.cold_start = {"cold_start_probe", 1.0, 50.0, 5};
   refit(p);
   return p;
 }
@@ -206,11 +207,11 @@ TEST(Predictor, SidesOfACutSumTheirNodesPlusOneRunOverhead) {
   const RunOverhead& ov = pred.profile().overhead;
   EXPECT_GT(ov.fraction, 0.0);  // the runs above cost more than their nodes
   const Cut cut = Cut::chain_prefix(g, 2);   // conv1, relu1 on the edge
-  EXPECT_NEAR(pred.edge_ms(g, cut), 0.3 + ov.ms(2, 0.3), 1e-12);
+  EXPECT_NEAR(pred.edge_ms(g, cut), 0.3 + ov.ms(2, 0.3, true), 1e-12);
   EXPECT_NEAR(pred.cloud_ms(g, cut), 0.7 + ov.ms(2, 0.7), 1e-12);
   EXPECT_DOUBLE_EQ(pred.cloud_ms(g, Cut::edge_only(g)), 0.0);
   EXPECT_DOUBLE_EQ(pred.edge_ms(g, Cut::cloud_only(g)), 0.0);
-  EXPECT_NEAR(pred.whole_ms(g), 1.0 + ov.ms(4, 1.0), 1e-12);
+  EXPECT_NEAR(pred.whole_ms(g), 1.0 + ov.ms(4, 1.0, true), 1e-12);
 }
 
 TEST(Profile, WithoutModelDropsItsDataAndRefits) {
@@ -225,6 +226,48 @@ TEST(Profile, WithoutModelDropsItsDataAndRefits) {
   for (NodeId id = 1; id < 5; ++id) EXPECT_FALSE(lomo.in_table(g, id));
 }
 
+TEST(Predictor, ACutSidePaysTheColdStartUnlessTheTableHoldsIt) {
+  const Predictor pred(synthetic_profile());
+  const double cold = pred.profile().overhead.cold_ms;
+  const double f = pred.profile().overhead.fraction;
+  // The synthetic regression has no pool class to predict the probe with:
+  // the probe's cold run beyond its warm one.
+  EXPECT_NEAR(cold, 49.0, 1e-12);
+  // The measured tiny graph: its table runs started cold at conv1.
+  const GraphDesc known = tiny_graph(8);
+  const Cut cut = Cut::chain_prefix(known, 2);
+  EXPECT_NEAR(pred.edge_ms(known, cut), 0.3 * (1 + f), 1e-12);          // starts at conv1, from the table
+  EXPECT_NEAR(pred.cloud_ms(known, cut), 0.7 * (1 + f) + cold, 1e-12);  // starts mid-graph
+  EXPECT_DOUBLE_EQ(pred.cold_start_ms(known, true), 0.0);
+  EXPECT_DOUBLE_EQ(pred.cold_start_ms(known, false), cold);
+  // A graph the profile never ran: every side pays it.
+  const GraphDesc unseen = tiny_graph(40, "unseen");
+  double sum = 0;
+  for (NodeId id = 1; id < 5; ++id) sum += pred.node_ms(unseen, id);
+  EXPECT_NEAR(pred.whole_ms(unseen), sum * (1 + f) + cold, 1e-12);
+  EXPECT_DOUBLE_EQ(pred.cold_start_ms(unseen, true), cold);
+}
+
+TEST(Profile, ColdStartRoundTripsAndIsOptionalInOlderProfiles) {
+  const DeviceProfile p = synthetic_profile();
+  json j = to_json(p);
+  EXPECT_EQ(j.at("cold_start").at("probe"), "cold_start_probe");
+  const DeviceProfile q = profile_from_json(j, "test", StoredRegressors::check);
+  EXPECT_DOUBLE_EQ(q.cold_start.cold_ms, 50.0);
+  EXPECT_DOUBLE_EQ(q.overhead.cold_ms, p.overhead.cold_ms);
+  j.erase("cold_start");
+  j["run_overhead"].erase("cold_ms");
+  const DeviceProfile older = profile_from_json(j, "test", StoredRegressors::check);
+  EXPECT_DOUBLE_EQ(older.overhead.cold_ms, 0.0);
+  EXPECT_EQ(older.cold_start.runs, 0);
+  EXPECT_DOUBLE_EQ(cold_start_residual(older), 0.0);  // nothing measured, nothing added
+  j = to_json(p);
+  j["cold_start"]["cold_ms"] = -1.0;
+  EXPECT_THROW(profile_from_json(j, "test", StoredRegressors::check), std::runtime_error);
+  // A probe faster cold than warm (noise) costs nothing, never a negative.
+  EXPECT_DOUBLE_EQ((ColdStart{"probe", 0.3, 0.2, 5}.excess_ms()), 0.0);
+}
+
 TEST(Profile, OverheadIsTheMedianRatioOverTheRuns) {
   std::vector<ModelRun> runs;
   for (double f : {0.02, 0.03, 0.5, 0.01, 0.04}) runs.push_back({"m", 10, 100 * (1 + f), 100});
@@ -233,6 +276,7 @@ TEST(Profile, OverheadIsTheMedianRatioOverTheRuns) {
   EXPECT_DOUBLE_EQ(ov.ms(0, 0.0), 0.0);
   EXPECT_NEAR(ov.ms(3, 10.0), 0.3, 1e-9);
   EXPECT_DOUBLE_EQ(fit_overhead({}).fraction, 0.0);
+  EXPECT_DOUBLE_EQ(ov.cold_ms, 0.0);  // refit sets it from the probe
 }
 
 }  // namespace

@@ -64,6 +64,21 @@ TEST(Profiler, TimeModelGivesAPerNodeMedianForEveryComputedNode) {
   EXPECT_GT(t.whole_ms, 0.0);
 }
 
+TEST(Profiler, ColdStartTimesTheProbeAfterEveryOtherModelAndAfterItself) {
+  const auto lenet = build_model("lenet");
+  const auto probe_again = make_model(cold_start_probe());  // a second "other" model
+  const ColdStart c = measure_cold_start({lenet.get(), probe_again.get()}, {.warmup = 1, .repeats = 3});
+  EXPECT_EQ(c.probe, "cold_start_probe");
+  EXPECT_EQ(c.runs, 4);  // at least twice per other model
+  EXPECT_GT(c.warm_ms, 0.0);
+  EXPECT_GT(c.cold_ms, 0.0);
+  EXPECT_GE(c.excess_ms(), 0.0);
+  // The probe is no zoo model: a leave-one-model-out check never sees one through it.
+  for (const auto& name : zoo_names()) EXPECT_NE(name, c.probe);
+  // Without other models the probe still times (cold = after itself).
+  EXPECT_EQ(measure_cold_start({}, {.warmup = 1, .repeats = 2}).runs, 2);
+}
+
 TEST(Profiler, QuickLenetProfileLoadsAndPredictsEveryNode) {
   ProfileOptions o;
   o.device = "test";
@@ -87,6 +102,14 @@ TEST(Profiler, QuickLenetProfileLoadsAndPredictsEveryNode) {
   EXPECT_FALSE(p.cpu_model.empty());
   ASSERT_EQ(p.runs.size(), 1u);
   EXPECT_EQ(p.runs[0].model, "lenet");
+  EXPECT_EQ(p.cold_start.probe, "cold_start_probe");
+  EXPECT_GE(p.cold_start.runs, 2);
+  // The probe's cold run beyond what the fitted regression predicts for it.
+  EXPECT_DOUBLE_EQ(p.overhead.cold_ms, cold_start_residual(p));
+  DeviceProfile without = p;
+  without.overhead.cold_ms = 0;
+  EXPECT_DOUBLE_EQ(p.overhead.cold_ms,
+                   std::max(0.0, p.cold_start.cold_ms - Predictor(without).whole_ms(cold_start_probe())));
   const auto lenet = build_model("lenet");
   const GraphDesc& g = lenet->graph();
   EXPECT_EQ(p.measured.size(), g.size() - 1);
