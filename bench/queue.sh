@@ -7,6 +7,8 @@
 #   alone_heavy                the light/heavy switch (--scheduler alone, 4 waiting)
 #   timeline                   the timeline scheduler, mean completion (default)
 #   timeline_makespan          the timeline scheduler, tasks asking for the makespan
+#   timeline_nocal             the timeline scheduler on the profiles as made (--no-calibrate;
+#                              not in the default set: QUEUE_POLICIES="timeline timeline_nocal")
 # Then Poisson arrivals at 50/80/95% of the timeline scheduler's measured
 # capacity (tasks / makespan) for the same policies.
 #
@@ -32,6 +34,7 @@ edge_flags() {
   case "$1" in
     alone) echo "--scheduler alone --heavy-backlog 0" ;;
     alone_heavy) echo "--scheduler alone --heavy-backlog 4" ;;
+    timeline_nocal) echo "--scheduler timeline --no-calibrate" ;;
     *) echo "--scheduler timeline" ;;
   esac
 }

@@ -11,7 +11,7 @@ import re
 import statistics
 import sys
 
-POLICIES = ["edge_only", "cloud_only", "alone", "alone_heavy", "timeline", "timeline_makespan"]
+POLICIES = ["edge_only", "cloud_only", "alone", "alone_heavy", "timeline", "timeline_makespan", "timeline_nocal"]
 
 
 def load(path):

@@ -186,6 +186,10 @@ struct Status {
   std::optional<double> rtt_ms;
   std::uint32_t cloud_queue_length = 0;
   double cloud_recent_service_ms = 0;
+  // Measured / profiled compute of recent tasks, per side (1: as profiled);
+  // the planner multiplies the profiles' costs by them.
+  double edge_compute_scale = 1.0;
+  double cloud_compute_scale = 1.0;
 };
 
 /// A line the daemon could not accept.
@@ -261,7 +265,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Status, op, submitted, completed
                                                 edge_only, split, cloud_only, queued, in_flight,
                                                 uplink_queued, scheduler, heavy,
                                                 cloud_connected, cloud_connections, bandwidth_mbit,
-                                                rtt_ms, cloud_queue_length, cloud_recent_service_ms)
+                                                rtt_ms, cloud_queue_length, cloud_recent_service_ms,
+                                                edge_compute_scale, cloud_compute_scale)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ErrorReply, ok, error, task)
 
 }  // namespace tandem::control

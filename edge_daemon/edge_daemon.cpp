@@ -27,6 +27,12 @@ void add_gauges(app::Metrics& metrics, const EdgeService& service, const std::sh
                    [&service] { return static_cast<double>(service.stats().uplink_queued); });
   metrics.gauge_fn("tandem_edge_heavy_mode", "1 while a backlog makes the edge plan for throughput.",
                    [&service] { return service.stats().heavy ? 1.0 : 0.0; });
+  metrics.gauge_fn("tandem_edge_edge_compute_scale",
+                   "Measured / profiled edge compute of recent tasks (1: as profiled).",
+                   [&service] { return service.stats().edge_compute_scale; });
+  metrics.gauge_fn("tandem_edge_cloud_compute_scale",
+                   "Measured / profiled cloud compute of recent tasks (1: as profiled).",
+                   [&service] { return service.stats().cloud_compute_scale; });
   if (!link) return;
   metrics.gauge_fn("tandem_edge_bandwidth_mbit", "Uplink bandwidth estimate (Mbit/s; 0 before any sample).",
                    [link] { return link->estimate().mbit().value_or(0.0); });

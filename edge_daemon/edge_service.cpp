@@ -76,6 +76,18 @@ std::optional<Scheduler> scheduler_from_string(std::string_view text) {
   return std::nullopt;
 }
 
+namespace {
+
+// A cut's work with the devices' current compute scales applied (the
+// candidates are cached at scale 1; a scale per side keeps their Pareto front).
+partition::CutWork scaled(partition::CutWork work, const planner::Conditions& conditions) {
+  work.edge_ms *= conditions.edge_scale;
+  work.cloud_ms *= conditions.cloud_scale;
+  return work;
+}
+
+}  // namespace
+
 struct EdgeService::Job {
   TaskSpec spec;
   ResultCallback done;
@@ -90,6 +102,7 @@ struct EdgeService::Job {
   partition::CutWork work;    // of the cut in use: the timeline's view of the task
   double local_rest_ms = 0;   // predicted edge ms of the nodes not in the cut
   double planned_bytes_per_s = 0;  // the uplink estimate its cut was chosen with
+  double edge_scale = 1.0, cloud_scale = 1.0;  // compute scales `work` was predicted with
   TensorMap held;             // edge outputs: crossing tensors and edge-side sinks
   std::size_t overtaken = 0;  // later tasks dispatched before it
   bool fallback_pending = false;
@@ -205,6 +218,8 @@ EdgeStats EdgeService::stats() const {
   s.in_flight = in_flight_;
   s.uplink_queued = uplink_queue_.size() + (on_wire_ ? 1 : 0);
   s.heavy = heavy_;
+  s.edge_compute_scale = compute_.edge_scale();
+  s.cloud_compute_scale = compute_.cloud_scale();
   return s;
 }
 
@@ -223,6 +238,8 @@ control::Status EdgeService::status() const {
   out.uplink_queued = s.uplink_queued;
   out.scheduler = std::string(to_string(config_.scheduler));
   out.heavy = s.heavy;
+  out.edge_compute_scale = s.edge_compute_scale;
+  out.cloud_compute_scale = s.cloud_compute_scale;
   if (link_) {
     out.cloud_connected = link_->connected();
     out.cloud_connections = link_->connections();
@@ -255,6 +272,10 @@ planner::Conditions EdgeService::conditions_locked(partition::Codec codec) const
     const auto load = link_->cloud_load();
     c.cloud_wait_ms = load.queue_length * load.recent_service_ms;
   }
+  if (config_.calibrate_compute) {
+    c.edge_scale = compute_.edge_scale();
+    c.cloud_scale = compute_.cloud_scale();
+  }
   // The transfer on the wire taking longer than predicted bounds the
   // bandwidth before any sample says so.
   if (overrun_bytes_per_s_) c.link.uplink_bytes_per_s = std::min(c.link.uplink_bytes_per_s, *overrun_bytes_per_s_);
@@ -279,7 +300,7 @@ std::vector<partition::CutWork> EdgeService::options_for(const Job& job, const p
     if (const std::string why = partition::privacy_violation(g, job.floor, cut); !why.empty()) {
       throw std::invalid_argument(why);
     }
-    return std::vector{planner_->cut_work(spec.model, cut, job.codec)};
+    return std::vector{scaled(planner_->cut_work(spec.model, cut, job.codec), cond)};
   };
   using Mode = control::PlanChoice::Mode;
   switch (spec.plan.mode) {
@@ -295,7 +316,7 @@ std::vector<partition::CutWork> EdgeService::options_for(const Job& job, const p
       const auto candidates = planner_->candidates(spec.model, job.codec);
       const auto pinned = partition::privacy_pinned(g, job.floor);
       for (const auto& w : *candidates) {
-        if (partition::pinned_violation(g, pinned, w.cut).empty()) options.push_back(w);
+        if (partition::pinned_violation(g, pinned, w.cut).empty()) options.push_back(scaled(w, cond));
       }
       return options;
     }
@@ -530,9 +551,10 @@ EdgeService::Choice EdgeService::choose_alone(const JobPtr& job) {
   try {
     if (spec.plan.mode == control::PlanChoice::Mode::automatic) {
       if (link_ && link_->connected()) {
-        c.work = planner_->cut_work(spec.model, planner_->plan(spec.model, c.objective, c.cond).cut, job->codec);
+        c.work = scaled(planner_->cut_work(spec.model, planner_->plan(spec.model, c.objective, c.cond).cut, job->codec),
+                        c.cond);
       } else {
-        c.work = planner_->cut_work(spec.model, Cut::edge_only(job->model->graph()), job->codec);
+        c.work = scaled(planner_->cut_work(spec.model, Cut::edge_only(job->model->graph()), job->codec), c.cond);
         c.cloud_down = link_ ? fmt::format("cloud unreachable: {}", link_->last_error()) : "no cloud configured";
       }
     } else {
@@ -639,8 +661,10 @@ void EdgeService::start_task(const JobPtr& job, const Choice& choice) {
   r.privacy_floor = partition::to_string(job->floor);
   const auto candidates = planner_->candidates(spec.model, job->codec);
   const auto edge_only = std::find_if(candidates->begin(), candidates->end(), [](const auto& w) { return w.edge_only; });
-  job->local_rest_ms = std::max(0.0, edge_only->edge_ms - job->work.edge_ms);
+  job->local_rest_ms = std::max(0.0, edge_only->edge_ms * cond.edge_scale - job->work.edge_ms);
   job->planned_bytes_per_s = choice.cond.link.uplink_bytes_per_s;
+  job->edge_scale = cond.edge_scale;
+  job->cloud_scale = cond.cloud_scale;
   r.placement = plan.placement;
   r.cut = job->cut->to_string();
   r.edge_nodes = job->cut->computed_on_edge();
@@ -672,6 +696,10 @@ void EdgeService::run_edge_side(Job& job) {
   const auto start = Clock::now();
   job.held = model.run_edge(*job.cut, inputs, RunOptions{.slowdown = config_.slowdown});
   job.result.edge_ms = ms_between(start, Clock::now());
+  if (!job.cut->is_cloud_only()) {
+    std::lock_guard lock(mutex_);
+    compute_.add_edge(job.work.edge_ms / job.edge_scale, job.result.edge_ms);
+  }
 }
 
 void EdgeService::enqueue_upload(const JobPtr& job) {
@@ -873,6 +901,10 @@ void EdgeService::complete_from_cloud(const JobPtr& job, net::Expected<net::Infe
       const auto& res = reply.value();
       r.cloud_ms = res.compute_ms;
       r.cloud_queue_ms = res.queue_wait_ms;
+      {
+        std::lock_guard lock(mutex_);
+        compute_.add_cloud(job->work.cloud_ms / job->cloud_scale, res.compute_ms);
+      }
       r.transfer_ms = std::max(0.0, ms_between(job->upload_start, Clock::now()) - res.compute_ms - res.queue_wait_ms);
       link_->note_load(res.load);
       for (auto& [id, t] : outputs.value()) job->held.insert_or_assign(id, std::move(t));

@@ -43,6 +43,7 @@
 #include "control/protocol.hpp"
 #include "edge_daemon/cloud_link.hpp"
 #include "edge_daemon/codec_policy.hpp"
+#include "edge_daemon/compute_monitor.hpp"
 #include "models/model.hpp"
 #include "partition/schedule.hpp"
 #include "planner/planner.hpp"
@@ -79,6 +80,9 @@ struct EdgeServiceConfig {
   partition::PrivacyFloor privacy_floor;
   // Measured top-1 change of lossy codecs per model, for accuracy budgets; null: none.
   std::shared_ptr<const CodecAccuracy> codec_accuracy;
+  // Scale the profiles' compute costs by how fast recent tasks really
+  // computed on each side (compute_monitor.hpp); off: the profiles as made.
+  bool calibrate_compute = true;
 };
 
 /// Counters for status and metrics.
@@ -89,6 +93,8 @@ struct EdgeStats {
   std::size_t uplink_queued = 0;   // edge side done, waiting for or on the uplink
   std::uint64_t replanned = 0;     // finished on the edge after the uplink slowed
   bool heavy = false;  // planning for throughput because of a backlog
+  double edge_compute_scale = 1.0;   // measured / profiled compute (ComputeMonitor)
+  double cloud_compute_scale = 1.0;
 };
 
 using ResultCallback = std::function<void(control::TaskResult)>;
@@ -173,6 +179,7 @@ class EdgeService {
   JobPtr edge_job_;                      // on the compute thread
   Clock::time_point edge_until_{};       // its predicted end of edge work
   std::optional<double> overrun_bytes_per_s_;  // bound from the transfer on the wire overrunning
+  ComputeMonitor compute_;               // measured against predicted compute, both sides
   std::uint64_t next_seq_ = 0;
   std::size_t in_flight_ = 0;            // submitted, not finished
   bool awaiting_cloud_ = false;          // pipeline off: a task is with the cloud

@@ -56,6 +56,9 @@ int main(int argc, char** argv) {
         ("emulate-link", "shape the uplink to the cloud, e.g. 5.85mbit,rtt=40ms", cxxopts::value<std::string>(), "LINK")
         ("deadline", "default deadline of each task's cloud part (0ms: none)", cxxopts::value<std::string>()->default_value("0ms"), "TIME")
         ("no-pipeline", "wait for each task's cloud part before starting the next")
+        ("no-calibrate", "plan with the profiles' compute costs as made; by default they are scaled by how "
+                         "fast the last tasks really computed on each side (status: edge_compute_scale, "
+                         "cloud_compute_scale)")
         ("scheduler", "timeline: plan each task on the edge/uplink/cloud timeline, waiting tasks ordered together; alone: each task as if alone (Neurosurgeon), for comparison", cxxopts::value<std::string>()->default_value("timeline"), "S")
         ("batch-window", "timeline: waiting tasks ordered and planned together (also the most later tasks that may overtake one)", cxxopts::value<std::size_t>()->default_value("16"), "N")
         ("heavy-backlog", "alone: plan for throughput while this many tasks wait (0: never)", cxxopts::value<std::size_t>()->default_value("4"), "N")
@@ -102,6 +105,7 @@ int main(int argc, char** argv) {
     if (c.service.threads < 1) throw app::UsageError("--threads must be at least 1");
     if (!(c.service.slowdown >= 1)) throw app::UsageError("--slowdown must be at least 1");
     c.service.pipeline = args.count("no-pipeline") == 0;
+    c.service.calibrate_compute = args.count("no-calibrate") == 0;
     c.service.default_deadline_ms = app::parse_flag(args, "deadline", units::parse_duration_ms);
     c.service.assumed_bandwidth_bytes_per_s = app::parse_flag(args, "assume-bandwidth", units::parse_bandwidth);
     c.service.heavy_backlog = args["heavy-backlog"].as<std::size_t>();

@@ -28,6 +28,18 @@ ModelCosts predict_costs(const predictor::Predictor& edge, const predictor::Pred
           cloud.cold_start_ms(graph, false)};
 }
 
+namespace {
+
+void check_scales(const Conditions& c) {
+  const auto ok = [](double v) { return std::isfinite(v) && v > 0; };
+  if (!ok(c.edge_scale) || !ok(c.cloud_scale)) {
+    throw std::invalid_argument(
+        fmt::format("compute scales must be finite and > 0 (edge {}, cloud {})", c.edge_scale, c.cloud_scale));
+  }
+}
+
+}  // namespace
+
 Planner::Planner(partition::EdgePower power) : power_(power) {}
 
 std::shared_ptr<Planner> Planner::from_profiles(const std::filesystem::path& edge_profile,
@@ -75,10 +87,13 @@ const ModelCosts& Planner::costs(const std::string& model) const { return entry(
 partition::CostModel Planner::cost_model(const std::string& model, const Conditions& c) const {
   const Entry& e = entry(model);
   partition::CostModel m;
+  check_scales(c);
   m.edge_ms = e.costs.edge_ms;
   m.cloud_ms = e.costs.cloud_ms;
-  m.edge_run_ms = e.costs.edge_run_ms;
-  m.cloud_run_ms = e.costs.cloud_run_ms;
+  for (double& v : m.edge_ms) v *= c.edge_scale;
+  for (double& v : m.cloud_ms) v *= c.cloud_scale;
+  m.edge_run_ms = e.costs.edge_run_ms * c.edge_scale;
+  m.cloud_run_ms = e.costs.cloud_run_ms * c.cloud_scale;
   m.link = c.link;
   m.cloud_wait_ms = c.cloud_wait_ms;
   m.codec = c.codec;
@@ -90,7 +105,8 @@ partition::CostModel Planner::cost_model(const std::string& model, const Conditi
 partition::Plan Planner::plan(const std::string& model, partition::Objective objective,
                               const Conditions& conditions) const {
   const Entry& e = entry(model);
-  constexpr double k_bandwidth_step = 1.02;  // 2% buckets
+  check_scales(conditions);
+  constexpr double k_bandwidth_step = 1.02;  // 2% buckets (bandwidths and compute scales)
   constexpr double k_ms_step = 0.5;
   const auto bucket = [&](double bytes_per_s) {
     return std::lround(std::log(std::max(bytes_per_s, 1.0)) / std::log(k_bandwidth_step));
@@ -100,6 +116,8 @@ partition::Plan Planner::plan(const std::string& model, partition::Objective obj
                      static_cast<int>(conditions.codec),
                      bucket(conditions.link.uplink_bytes_per_s),
                      bucket(conditions.link.downlink_bytes_per_s),
+                     std::lround(std::log(conditions.edge_scale) / std::log(k_bandwidth_step)),
+                     std::lround(std::log(conditions.cloud_scale) / std::log(k_bandwidth_step)),
                      std::lround(conditions.link.rtt_ms / k_ms_step),
                      std::lround(conditions.cloud_wait_ms / k_ms_step),
                      conditions.privacy.empty() ? std::string() : partition::to_string(conditions.privacy)};

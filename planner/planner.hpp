@@ -40,11 +40,15 @@ struct Conditions {
   double cloud_wait_ms = 0;
   partition::Codec codec = partition::Codec::fp32;
   partition::PrivacyFloor privacy;  // nodes whose outputs must not leave the edge (partition/privacy.hpp)
+  // How much slower (> 1) or faster than its profile each device computes
+  // now (edge_daemon/compute_monitor.hpp): multiplies its node and run costs.
+  double edge_scale = 1.0;
+  double cloud_scale = 1.0;
 };
 
 /// Set up once (add_model), then plan() from any thread. Plans are cached
-/// per (model, objective, codec, privacy floor) and small buckets of bandwidth (2% steps),
-/// RTT and cloud wait (0.5 ms steps): a new measurement within a bucket reuses
+/// per (model, objective, codec, privacy floor) and small buckets of bandwidth and
+/// compute scales (2% steps), RTT and cloud wait (0.5 ms steps): a new measurement within a bucket reuses
 /// the plan, so the optimiser runs only when conditions really move.
 class Planner {
  public:
@@ -108,7 +112,7 @@ class Planner {
   partition::EdgePower power_;
   std::shared_ptr<const predictor::Predictor> edge_, cloud_;
   std::map<std::string, Entry> models_;
-  using CacheKey = std::tuple<std::string, int, int, long, long, long, long, std::string>;
+  using CacheKey = std::tuple<std::string, int, int, long, long, long, long, long, long, std::string>;
   mutable std::mutex cache_mutex_;
   mutable std::map<CacheKey, partition::Plan> cache_;
   mutable std::mutex candidates_mutex_;

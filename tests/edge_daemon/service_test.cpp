@@ -208,6 +208,50 @@ TEST(EdgeService, WithoutACloudEveryTaskRunsOnTheEdgeAndSaysWhy) {
   EXPECT_EQ(results.by_task.at(0).placement, partition::Placement::edge_only);
 }
 
+// The planner is told the edge is three times faster than it is; a few
+// tasks later the service has measured the difference and predicts with it.
+TEST(EdgeService, LearnsHowFastTheEdgeReallyComputesFromItsTasks) {
+  for (const bool calibrate : {true, false}) {
+    SCOPED_TRACE(calibrate ? "calibrating" : "--no-calibrate");
+    Fixture f;
+    const GraphDesc& g = f.models.at("resnet18")->graph();
+    planner::ModelCosts costs = planner::predict_costs(*f.planner->edge_predictor(), *f.planner->cloud_predictor(), g);
+    const auto measured = [&] {  // this machine's edge-only run, now
+      const auto& m = *f.models.at("resnet18");
+      const auto input = m.make_input(1);
+      m.run(input);
+      const auto t0 = std::chrono::steady_clock::now();
+      m.run(input);
+      return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    }();
+    double unscaled = costs.edge_run_ms;
+    for (double v : costs.edge_ms) unscaled += v;
+    const double tell = measured / 3 / unscaled;  // the planner's edge: three times faster than this one
+    for (double& v : costs.edge_ms) v *= tell;
+    costs.edge_run_ms *= tell;
+    unscaled *= tell;
+    f.planner->add_model(g, costs);
+    Results results;
+    auto service = f.service({.calibrate_compute = calibrate});
+    for (std::uint64_t i = 0; i < 5; ++i) service->submit(task(i, "resnet18", "edge_only"), results.callback());
+    ASSERT_TRUE(results.wait_for(5));
+    const control::Status status = service->status();
+    service->submit(task(5, "resnet18", "edge_only"), results.callback());
+    ASSERT_TRUE(results.wait_for(6));
+    for (const auto& [id, r] : results.by_task) ASSERT_TRUE(r.ok) << control::to_line(r);
+    // The monitor measures either way; only calibration plans with it.
+    EXPECT_GT(status.edge_compute_scale, 1.5);
+    EXPECT_DOUBLE_EQ(status.cloud_compute_scale, 1.0);  // nothing ran in the cloud
+    const double predicted = results.by_task.at(5).predicted_edge_ms;
+    if (calibrate) {
+      EXPECT_GT(predicted, 1.5 * unscaled);
+    } else {
+      EXPECT_NEAR(predicted, unscaled, 1e-9 * unscaled);
+    }
+    EXPECT_NEAR(results.by_task.at(0).predicted_edge_ms, unscaled, 1e-9 * unscaled);  // before any sample
+  }
+}
+
 TEST(EdgeService, TheAloneSchedulerSwitchesToThroughputPlanningBehindABacklog) {
   Fixture f;
   Results results;

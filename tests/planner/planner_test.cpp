@@ -42,6 +42,47 @@ TEST(Planner, PlacementFollowsBandwidthAndCachesWithinABucket) {
   EXPECT_THROW(planner.add_model(g, wrong), std::invalid_argument);
 }
 
+// The compute monitor's scales multiply each side's node and run costs: an
+// edge found three times slower than its profile moves the plan off the edge.
+TEST(Planner, ComputeScalesMultiplyEachSidesCostsAndMoveThePlan) {
+  // input (4000 B) -> 20000 B -> 20000 B -> 40 B: only the input is worth sending.
+  const GraphDesc g = testutil::make_graph({{}, {0}, {1}, {2}}, {1000, 5000, 5000, 10});
+  Planner planner;
+  ModelCosts costs;
+  costs.edge_ms.assign(g.size(), 2.0);
+  costs.cloud_ms.assign(g.size(), 1.0);
+  costs.edge_ms[0] = costs.cloud_ms[0] = 0;
+  costs.edge_run_ms = 0.5;
+  costs.cloud_run_ms = 0.25;
+  planner.add_model(g, costs);
+  // The input costs 6 ms on the wire: edge-only 6.5 ms against cloud-only
+  // 6 + 3.25 ms; with the edge 3x slower, 19.5 ms against the same.
+  const double in_bytes = static_cast<double>(g.node(0).output_bytes);
+  Conditions c{.link = {.uplink_bytes_per_s = in_bytes / 6e-3, .downlink_bytes_per_s = 1e12}};
+  EXPECT_EQ(planner.plan(g.name(), partition::Objective::latency, c).placement, partition::Placement::edge_only);
+  Conditions slow_edge = c;
+  slow_edge.edge_scale = 3.0;
+  const auto m = planner.cost_model(g.name(), slow_edge);
+  EXPECT_DOUBLE_EQ(m.edge_ms[1], 6.0);
+  EXPECT_DOUBLE_EQ(m.edge_run_ms, 1.5);
+  EXPECT_DOUBLE_EQ(m.cloud_ms[1], 1.0);
+  EXPECT_EQ(planner.plan(g.name(), partition::Objective::latency, slow_edge).placement,
+            partition::Placement::cloud_only);
+  // A slow cloud as well brings it back: the scales are in the cache key.
+  Conditions both_slow = slow_edge;
+  both_slow.cloud_scale = 10.0;
+  EXPECT_EQ(planner.plan(g.name(), partition::Objective::latency, both_slow).placement,
+            partition::Placement::edge_only);
+  for (double bad : {0.0, -1.0, std::nan("")}) {
+    Conditions b = c;
+    b.edge_scale = bad;
+    EXPECT_THROW(planner.plan(g.name(), partition::Objective::latency, b), std::invalid_argument);
+    b = c;
+    b.cloud_scale = bad;
+    EXPECT_THROW(planner.cost_model(g.name(), b), std::invalid_argument);
+  }
+}
+
 TEST(Planner, FromProfilesPredictsEveryZooModel) {
   const std::string dir = TANDEM_PROFILES_DIR;
   const auto planner = Planner::from_profiles(dir + "/edge.json", dir + "/cloud.json");
