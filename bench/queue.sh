@@ -57,6 +57,13 @@ run() {
   "$bin/tandem" submit --edge "127.0.0.1:$control_port" --models "$models" --count "$count" \
     --shuffle --seed 7 --json $(submit_flags "$policy") "$@" > "$out/$label.jsonl" || true
   cp "$work/edge.log" "$out/$label.edge.log"
+  # The edge's status after the queue: its compute scales (measured /
+  # profiled compute of the last tasks) give the bound at the speed measured.
+  if exec 3<>"/dev/tcp/127.0.0.1/$control_port"; then
+    printf '{"op":"status"}\n' >&3
+    IFS= read -r -t 5 line <&3 && printf '%s\n' "$line" > "$out/$label.status.json" || true
+    exec 3>&-
+  fi
   stop_edge
 }
 
@@ -73,6 +80,13 @@ for link in $links; do
       run "burst-$tag-$policy-$rep" "$link" "$policy" "$tasks"
     done
   done
+  # The same bound with the profiles' costs scaled by the speed the
+  # calibrating edges measured (median over the timeline runs).
+  if scales=$($py "$root/bench/queue_report.py" scales "$out" "$tag"); then
+    read -r edge_scale cloud_scale <<< "$scales"
+    "$bin/bench_queue_bound" --models "$models" --count "$tasks" --shuffle --seed 7 --link "$link" \
+      --profiles "$root/profiles" --edge-scale "$edge_scale" --cloud-scale "$cloud_scale" > "$out/bound-$tag-measured.json"
+  fi
 done
 
 if [ "$poisson_s" != 0 ]; then

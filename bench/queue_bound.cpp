@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -65,6 +66,9 @@ int main(int argc, char** argv) {
       ("link", "the link, e.g. 5.85mbit,one-way=20ms", cxxopts::value<std::string>())
       ("profiles", "directory with edge.json and cloud.json", cxxopts::value<std::string>()->default_value("profiles"))
       ("window", "tasks in the daemon's planning window (time one decision)", cxxopts::value<std::size_t>()->default_value("16"))
+      ("edge-scale", "multiply the edge profile's compute by F (the speed a calibrating edge measured)",
+       cxxopts::value<double>()->default_value("1"), "F")
+      ("cloud-scale", "the same for the cloud profile", cxxopts::value<double>()->default_value("1"), "F")
       ("help", "this text");
   try {
     const auto args = options.parse(argc, argv);
@@ -79,6 +83,17 @@ int main(int argc, char** argv) {
     const auto planner = planner::Planner::from_profiles(dir / "edge.json", dir / "cloud.json");
     for (const auto& m : models) planner->add_model(zoo_graph(m));
 
+    const double edge_scale = args["edge-scale"].as<double>(), cloud_scale = args["cloud-scale"].as<double>();
+    if (!(edge_scale > 0) || !(cloud_scale > 0) || !std::isfinite(edge_scale) || !std::isfinite(cloud_scale)) {
+      throw std::invalid_argument("--edge-scale and --cloud-scale must be finite and > 0");
+    }
+    // A cut's stages at the scaled speeds (candidates are cached at scale 1;
+    // scaling a side keeps their Pareto front).
+    const auto stages = [&](partition::CutWork w, const partition::Link& l) {
+      w.edge_ms *= edge_scale;
+      w.cloud_ms *= cloud_scale;
+      return partition::stages_of(w, l);
+    };
     const partition::Link plink{.uplink_bytes_per_s = *link.bytes_per_s,
                                 .downlink_bytes_per_s = *link.bytes_per_s,
                                 .rtt_ms = link.rtt_ms};
@@ -89,16 +104,18 @@ int main(int argc, char** argv) {
       const std::size_t k = args.count("shuffle") ? rng() % models.size() : i % models.size();
       const auto candidates = planner->candidates(models[k], partition::Codec::fp32);
       partition::BatchTask t{.group = k};
-      for (const auto& w : *candidates) t.options.push_back(partition::stages_of(w, plink));
+      for (const auto& w : *candidates) t.options.push_back(stages(w, plink));
       tasks.push_back(t);
       const GraphDesc& g = planner->graph(models[k]);
-      edge_only.push_back({{partition::stages_of(planner->cut_work(models[k], Cut::edge_only(g), partition::Codec::fp32), plink)}, k});
-      cloud_only.push_back({{partition::stages_of(planner->cut_work(models[k], Cut::cloud_only(g), partition::Codec::fp32), plink)}, k});
+      edge_only.push_back({{stages(planner->cut_work(models[k], Cut::edge_only(g), partition::Codec::fp32), plink)}, k});
+      cloud_only.push_back({{stages(planner->cut_work(models[k], Cut::cloud_only(g), partition::Codec::fp32), plink)}, k});
     }
     using partition::BatchObjective;
     const partition::Timeline free;
     nlohmann::json out;
     out["link"] = units::to_string(link);
+    out["edge_scale"] = edge_scale;
+    out["cloud_scale"] = cloud_scale;
     out["tasks"] = tasks.size();
     out["bound"] = {{"makespan_ms", partition::batch_lower_bound(tasks, link.rtt_ms, free, BatchObjective::makespan)},
                     {"mean_completion_ms", partition::batch_lower_bound(tasks, link.rtt_ms, free, BatchObjective::total_completion) /

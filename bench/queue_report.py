@@ -2,6 +2,9 @@
 """Summarises bench/queue.sh's runs (one JSON result per line per run).
 
   queue_report.py capacity OUT_DIR TAG   tasks/s of the timeline scheduler's median burst
+  queue_report.py scales OUT_DIR TAG     "EDGE CLOUD": the compute scales the calibrating
+                                         timeline edges reported after their bursts (medians;
+                                         exit 1 when there are none)
   queue_report.py report OUT_DIR         the markdown tables
 """
 import glob
@@ -79,6 +82,20 @@ def capacity(out, tag):
     return tasks / med([r["makespan_s"] for r in runs])
 
 
+def scales(out, tag):
+    edge, cloud = [], []
+    for policy in ("timeline", "timeline_makespan"):
+        for p in sorted(glob.glob(f"{out}/burst-{tag}-{policy}-*.status.json")):
+            with open(p) as f:
+                status = json.load(f)
+            if "edge_compute_scale" in status:
+                edge.append(status["edge_compute_scale"])
+                cloud.append(status["cloud_compute_scale"])
+    if not edge:
+        sys.exit(1)
+    return med(edge), med(cloud)
+
+
 def report(out):
     lines = []
     tags = sorted({re.match(r"burst-(.+?)-(?:%s)-\d+\.jsonl" % "|".join(POLICIES), os.path.basename(p)).group(1)
@@ -104,6 +121,17 @@ def report(out):
         lines.append(f"Lower bound on the makespan (cost model, busiest resource's least work): {lb:.2f} s; "
                      f"the batch scheduler's offline schedule of the whole queue: "
                      f"{bound['schedule_makespan']['makespan_ms'] / 1e3:.2f} s (predicted).")
+        measured_path = f"{out}/bound-{tag}-measured.json"
+        if os.path.exists(measured_path):
+            with open(measured_path) as f:
+                mb = json.load(f)
+            mlb = mb["bound"]["makespan_ms"] / 1e3
+            lines.append(f"The same bound at the speed the calibrating edges measured (edge x {mb['edge_scale']:.2f}, "
+                         f"cloud x {mb['cloud_scale']:.2f}): {mlb:.2f} s.")
+            if "timeline" in rows:
+                t = med([r["makespan_s"] for r in rows["timeline"]])
+                lines.append(f"Timeline (mean-completion objective) median {t:.2f} s = {t / lb:.2f}x the profiles' "
+                             f"bound, {t / mlb:.2f}x the measured-speed bound.")
         if "timeline" in rows:
             t = med([r["makespan_s"] for r in rows.get("timeline_makespan", rows["timeline"])])
             statics = {p: med([r["makespan_s"] for r in rows[p]]) for p in ("edge_only", "cloud_only") if p in rows}
@@ -136,6 +164,8 @@ def report(out):
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "capacity":
         print(f"{capacity(sys.argv[2], sys.argv[3]):.4f}")
+    elif len(sys.argv) == 4 and sys.argv[1] == "scales":
+        print("%.4f %.4f" % scales(sys.argv[2], sys.argv[3]))
     elif len(sys.argv) == 3 and sys.argv[1] == "report":
         report(sys.argv[2])
     else:

@@ -366,6 +366,9 @@ DeviceProfile profile_device(const ProfileOptions& options) {
     progress.advance((plan.warmup + t.runs) * estimate_ms(g.flops(), options.slowdown), g.name());
   }
   p.cold_start = measure_cold_start(pointers, timing);
+  double cold_work = 0;
+  for (const auto& m : models) cold_work += 2 * estimate_ms(m->graph().flops(), options.slowdown);
+  progress.advance(cold_work, "cold start");
   const std::vector<LayerTiming> layers =
       time_layers(sweep, options.slowdown, plan.layer_budget_ms, timer_ms, [&](std::size_t i) {
         progress.advance(plan.layer_budget_ms,
