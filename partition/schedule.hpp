@@ -63,9 +63,9 @@ namespace tandem::partition {
 /// What one cut asks of each resource, independent of the link's speed.
 struct CutWork {
   Cut cut{std::vector<bool>{}};
-  double edge_ms = 0;              // Σ_{v∈S} e_v
+  double edge_ms = 0;              // Breakdown::edge_ms: Σ_{v∈S} e_v plus the edge's run cost
   std::int64_t upload_bytes = 0;   // crossing tensors on the wire
-  double cloud_ms = 0;             // Σ_{v∉S} c_v
+  double cloud_ms = 0;             // Breakdown::cloud_ms: Σ_{v∉S} c_v plus the cloud's run cost
   std::int64_t download_bytes = 0; // outputs of cloud sinks on the wire
   double upload_codec_ms = 0;      // encode + decode of the crossing tensors (the codec's price)
   double download_codec_ms = 0;    // the same for the downloaded outputs
