@@ -87,12 +87,10 @@ int main(int argc, char** argv) {
     if (!(edge_scale > 0) || !(cloud_scale > 0) || !std::isfinite(edge_scale) || !std::isfinite(cloud_scale)) {
       throw std::invalid_argument("--edge-scale and --cloud-scale must be finite and > 0");
     }
-    // A cut's stages at the scaled speeds (candidates are cached at scale 1;
-    // scaling a side keeps their Pareto front).
-    const auto stages = [&](partition::CutWork w, const partition::Link& l) {
-      w.edge_ms *= edge_scale;
-      w.cloud_ms *= cloud_scale;
-      return partition::stages_of(w, l);
+    const planner::Conditions speeds{.edge_scale = edge_scale, .cloud_scale = cloud_scale};
+    // A cut's stages at the measured speeds.
+    const auto stages = [&](const partition::CutWork& w, const partition::Link& l) {
+      return partition::stages_of(planner::scaled(w, speeds), l);
     };
     const partition::Link plink{.uplink_bytes_per_s = *link.bytes_per_s,
                                 .downlink_bytes_per_s = *link.bytes_per_s,

@@ -328,13 +328,12 @@ int cmd_plan(const Args& args, const Context& context) {
   setup.edge_device = planner->edge_predictor()->profile().device;
   setup.cloud_device = planner->cloud_predictor()->profile().device;
   planner->add_model(g);
-  const auto& costs = planner->costs(g.name());
-  model.edge_ms = costs.edge_ms;
-  model.cloud_ms = costs.cloud_ms;
-  model.edge_run_ms = costs.edge_run_ms;
-  model.cloud_run_ms = costs.cloud_run_ms;
+  // The daemons' cost model: the planner's (node and run costs, the power
+  // it was made with) under this command's conditions.
+  const planner::Conditions conditions{
+      .link = model.link, .cloud_wait_ms = model.cloud_wait_ms, .codec = model.codec, .privacy = floor};
   try {
-    model.edge_pinned = partition::privacy_pinned(g, floor);
+    model = planner->cost_model(g.name(), conditions);
   } catch (const std::invalid_argument& e) {
     throw UsageError(fmt::format("--privacy-floor: {}", e.what()));
   }

@@ -76,18 +76,6 @@ std::optional<Scheduler> scheduler_from_string(std::string_view text) {
   return std::nullopt;
 }
 
-namespace {
-
-// A cut's work with the devices' current compute scales applied (the
-// candidates are cached at scale 1; a scale per side keeps their Pareto front).
-partition::CutWork scaled(partition::CutWork work, const planner::Conditions& conditions) {
-  work.edge_ms *= conditions.edge_scale;
-  work.cloud_ms *= conditions.cloud_scale;
-  return work;
-}
-
-}  // namespace
-
 struct EdgeService::Job {
   TaskSpec spec;
   ResultCallback done;
@@ -300,7 +288,7 @@ std::vector<partition::CutWork> EdgeService::options_for(const Job& job, const p
     if (const std::string why = partition::privacy_violation(g, job.floor, cut); !why.empty()) {
       throw std::invalid_argument(why);
     }
-    return std::vector{scaled(planner_->cut_work(spec.model, cut, job.codec), cond)};
+    return std::vector{planner::scaled(planner_->cut_work(spec.model, cut, job.codec), cond)};
   };
   using Mode = control::PlanChoice::Mode;
   switch (spec.plan.mode) {
@@ -316,7 +304,7 @@ std::vector<partition::CutWork> EdgeService::options_for(const Job& job, const p
       const auto candidates = planner_->candidates(spec.model, job.codec);
       const auto pinned = partition::privacy_pinned(g, job.floor);
       for (const auto& w : *candidates) {
-        if (partition::pinned_violation(g, pinned, w.cut).empty()) options.push_back(scaled(w, cond));
+        if (partition::pinned_violation(g, pinned, w.cut).empty()) options.push_back(planner::scaled(w, cond));
       }
       return options;
     }
@@ -551,10 +539,10 @@ EdgeService::Choice EdgeService::choose_alone(const JobPtr& job) {
   try {
     if (spec.plan.mode == control::PlanChoice::Mode::automatic) {
       if (link_ && link_->connected()) {
-        c.work = scaled(planner_->cut_work(spec.model, planner_->plan(spec.model, c.objective, c.cond).cut, job->codec),
-                        c.cond);
+        const Cut cut = planner_->plan(spec.model, c.objective, c.cond).cut;
+        c.work = planner::scaled(planner_->cut_work(spec.model, cut, job->codec), c.cond);
       } else {
-        c.work = scaled(planner_->cut_work(spec.model, Cut::edge_only(job->model->graph()), job->codec), c.cond);
+        c.work = planner::scaled(planner_->cut_work(spec.model, Cut::edge_only(job->model->graph()), job->codec), c.cond);
         c.cloud_down = link_ ? fmt::format("cloud unreachable: {}", link_->last_error()) : "no cloud configured";
       }
     } else {

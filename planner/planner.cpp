@@ -40,6 +40,12 @@ void check_scales(const Conditions& c) {
 
 }  // namespace
 
+partition::CutWork scaled(partition::CutWork work, const Conditions& conditions) {
+  work.edge_ms *= conditions.edge_scale;
+  work.cloud_ms *= conditions.cloud_scale;
+  return work;
+}
+
 Planner::Planner(partition::EdgePower power) : power_(power) {}
 
 std::shared_ptr<Planner> Planner::from_profiles(const std::filesystem::path& edge_profile,

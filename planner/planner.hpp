@@ -119,6 +119,10 @@ class Planner {
   mutable std::map<std::pair<std::string, int>, std::shared_ptr<const std::vector<partition::CutWork>>> candidates_;
 };
 
+/// `work` at the compute scales of `conditions` (candidates() and cut_work()
+/// are at scale 1; scaling each side keeps the candidates' Pareto front).
+partition::CutWork scaled(partition::CutWork work, const Conditions& conditions);
+
 /// Per-node costs of `graph` predicted by two devices' predictors.
 ModelCosts predict_costs(const predictor::Predictor& edge, const predictor::Predictor& cloud,
                          const GraphDesc& graph);

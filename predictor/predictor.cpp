@@ -73,18 +73,21 @@ NodeId first_computed(const GraphDesc& graph) {
 
 }  // namespace
 
-double Predictor::cold_start_ms(const GraphDesc& graph, bool starts_graph) const {
+bool Predictor::cold_start_in_table(const GraphDesc& graph, bool starts_graph) const {
+  // The table's runs paid the cold start on the graph's first nodes.
   const NodeId first = first_computed(graph);
-  const bool in_table = starts_graph && first >= 0 && lookup(graph, first) != nullptr;
-  return in_table ? 0.0 : profile_.overhead.cold_ms;
+  return starts_graph && first >= 0 && lookup(graph, first) != nullptr;
+}
+
+double Predictor::cold_start_ms(const GraphDesc& graph, bool starts_graph) const {
+  return cold_start_in_table(graph, starts_graph) ? 0.0 : profile_.overhead.cold_ms;
 }
 
 double Predictor::side_ms(const GraphDesc& graph, const Cut& cut, bool edge) const {
   double total = 0;
   std::size_t computed = 0;
   const NodeId first = first_computed(graph);
-  // The table's runs paid the cold start on the graph's first nodes.
-  const bool cold_in_table = first >= 0 && cut.on_edge(first) == edge && lookup(graph, first) != nullptr;
+  const bool cold_in_table = cold_start_in_table(graph, first >= 0 && cut.on_edge(first) == edge);
   for (const Node& n : graph.nodes()) {
     if (n.kind == OpKind::input || cut.on_edge(n.id) != edge) continue;
     // A batch norm whose convolution is across the cut runs on its own.

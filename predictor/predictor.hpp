@@ -57,6 +57,9 @@ class Predictor {
 
  private:
   const MeasuredNode* lookup(const GraphDesc& graph, NodeId id) const;
+  /// A run that starts at the graph's first computed node (`starts_graph`)
+  /// answered from the in-context table: the table holds its cold start.
+  bool cold_start_in_table(const GraphDesc& graph, bool starts_graph) const;
   double side_ms(const GraphDesc& graph, const Cut& cut, bool edge) const;
 
   DeviceProfile profile_;

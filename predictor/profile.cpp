@@ -1,8 +1,5 @@
 #include "predictor/profile.hpp"
 
-#include "models/graph_builder.hpp"
-#include "predictor/predictor.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <ctime>
@@ -12,6 +9,9 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "models/graph_builder.hpp"
+#include "predictor/predictor.hpp"
 
 namespace tandem::predictor {
 
