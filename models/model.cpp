@@ -43,6 +43,27 @@ at::ScalarType scalar_type_of(DType dtype) {
   return at::kFloat;
 }
 
+// Uniform floats in [0, 1) for seeded inputs: element k is a SplitMix64 hash of
+// (seed, k), 24 bits per float, two floats per hash. The same bits on every
+// machine and independent of threads; ~8x faster than at::rand's Mersenne
+// Twister, which took 0.6 ms of every 224x224 task's latency on the edge
+// (perf, docs/design.md §5).
+at::Tensor uniform_floats(const Shape& shape, std::uint64_t seed) {
+  at::Tensor t = at::empty(shape, at::kFloat);
+  float* p = t.data_ptr<float>();
+  const std::int64_t n = t.numel();
+  constexpr float k_unit = 1.0f / 16777216.0f;  // 2^-24
+  for (std::int64_t k = 0; k < n; k += 2) {
+    std::uint64_t z = seed + static_cast<std::uint64_t>(k / 2 + 1) * 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    p[k] = static_cast<float>(z >> 40) * k_unit;
+    if (k + 1 < n) p[k + 1] = static_cast<float>((z >> 8) & 0xFFFFFFu) * k_unit;
+  }
+  return t;
+}
+
 std::string first_line(const char* what) {
   std::string s(what);
   if (auto nl = s.find('\n'); nl != std::string::npos) s.resize(nl);
@@ -79,9 +100,7 @@ std::vector<at::Tensor> Model::make_inputs(std::uint64_t seed) const {
   for (std::size_t i = 0; i < graph_.input_count(); ++i) {
     // Input 0 keeps the plain seed (single-input models are unchanged).
     const std::uint64_t s = i == 0 ? seed : seed ^ (0x9e3779b97f4a7c15ULL * (i + 1));
-    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(s);
-    // Uniform in [0, 1): bitwise the same on every machine (no vectorised path).
-    out.push_back(at::rand(graph_.nodes()[i].out_shape, gen, at::kFloat));
+    out.push_back(uniform_floats(graph_.nodes()[i].out_shape, s));
   }
   return out;
 }
