@@ -24,7 +24,7 @@ for r in $(seq 1 "$rounds"); do
     dir="$a"; [ "$side" = B ] && dir="$b"
     load="$(cut -d' ' -f1 /proc/loadavg)"
     out="$(TANDEM_BUILD_DIR="$dir" "$here/overhead.sh" "$n")"
-    # "== MODEL: ..." then the summary's 'all' row: 'ovh p50' is its column 12.
+    # "== MODEL/PLAN: ..." then the summary's 'all' row: 'ovh p50' is its column 12.
     echo "$out" | awk -v side="$side" -v r="$r" -v load="$load" \
       '$1 == "==" { model = $2; sub(/:$/, "", model) }
        $1 == "all" && NF >= 12 { printf "%s %s %s %s %s\n", side, r, model, $12, load }' \
