@@ -7,7 +7,9 @@
 // bytes/seconds of one transfer; the harmonic mean weights them by time, so
 // one transfer that happened to be fast (e.g. it arrived in a single read)
 // cannot inflate the estimate the way an arithmetic mean would. Samples too
-// small to time (below min_timed_bytes or min_duration) are rejected. When
+// small to time (below min_timed_bytes) are rejected; one faster than
+// min_duration counts as bytes/min_duration (a lower bound) when that is above
+// the estimate, and is ignored otherwise. When
 // the newest change_samples samples all lie beyond change_factor of the older
 // ones' estimate, in the same direction, the link has stepped: the older
 // samples are dropped (a 40 -> 3 mbit step is followed within two samples,
@@ -53,7 +55,8 @@ class BandwidthMonitor {
  public:
   explicit BandwidthMonitor(MonitorConfig config = {});
 
-  /// Adds a transfer of `bytes` in `seconds`; returns false (and ignores it) when too small to time.
+  /// Adds a transfer of `bytes` in `seconds`; returns false (and ignores it) when too small to
+  /// time, or too fast to time and no faster than the estimate already says.
   bool add_bandwidth_sample(std::uint64_t bytes, double seconds, SampleSource source,
                             std::chrono::steady_clock::time_point at = std::chrono::steady_clock::now());
   /// Adds the receive timing the cloud reported for one frame; returns false when too small to time.
