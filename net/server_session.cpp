@@ -106,7 +106,10 @@ void Responder::State::finish(Expected<InferResult> outcome) noexcept {
       result.queue_wait_ms = was_started ? std::max(0.0, ms_between(context.received_at, context.started_at)) : 0.0;
       result.receive = context.receive;
       if (result.compute_ms <= 0) result.compute_ms = service_ms;
+      // The load this reply leaves behind: the request it answers is done.
       result.load = server->load();
+      std::uint32_t& self = was_started ? result.load.in_service : result.load.queue_length;
+      if (self > 0) --self;
       for (WireTensor& t : result.outputs) {
         if (t.owner) continue;  // unowned bytes: copy, the handler may free them once we return
         auto copy = std::make_shared<std::vector<std::byte>>(t.data.begin(), t.data.end());

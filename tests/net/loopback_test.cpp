@@ -71,6 +71,22 @@ TEST(Loopback, SeveralRequestsInFlightAreMatchedByRequestId) {
   }
 }
 
+// A RESULT reports the load it leaves behind. Counting the request it answers
+// made every edge see one phantom request in service after each reply, and
+// predict a whole service time of cloud queueing for its next task.
+TEST(Loopback, AResultsLoadLeavesOutTheRequestItAnswers) {
+  test::ServerFixture fx;
+  Client client(toy_client(), test::make_key());
+  ASSERT_TRUE(client.connect("127.0.0.1", fx.server->port()).ok());
+  for (int i = 0; i < 3; ++i) {
+    auto f = client.infer(test::toy_request(1000, 1.0f));
+    const auto r = get(f);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r.value().load.in_service, 0u);
+    EXPECT_EQ(r.value().load.queue_length, 0u);
+  }
+}
+
 TEST(Loopback, LargeTensorRoundTripAndFp16) {
   test::ServerFixture fx;
   Client client(toy_client(), test::make_key());
