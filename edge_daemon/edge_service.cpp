@@ -969,11 +969,28 @@ void EdgeService::finish(const JobPtr& job) {
     } else {
       const at::Tensor& out = it->second;
       r.output_shape.assign(out.sizes().begin(), out.sizes().end());
-      r.top1 = out.flatten().argmax().item<std::int64_t>();
-      r.output_checksum = out.sum().item<double>();
-      if (job->spec.return_outputs) {
-        const at::Tensor flat = out.contiguous().flatten();
-        r.outputs.assign(flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel());
+      if (out.scalar_type() == at::kFloat) {
+        // One pass over the floats: three LibTorch calls (argmax, sum, item)
+        // cost ~0.15 ms of dispatch per task on a 1000-class output (perf).
+        const at::Tensor flat = out.contiguous();
+        const float* v = flat.data_ptr<float>();
+        const std::int64_t n = flat.numel();
+        std::int64_t best = 0;
+        double sum = 0;
+        for (std::int64_t i = 0; i < n; ++i) {
+          sum += v[i];
+          if (v[best] == v[best] && (v[i] > v[best] || v[i] != v[i])) best = i;  // the first NaN wins, as in argmax
+        }
+        r.top1 = best;
+        r.output_checksum = sum;
+        if (job->spec.return_outputs) r.outputs.assign(v, v + n);
+      } else {
+        r.top1 = out.flatten().argmax().item<std::int64_t>();
+        r.output_checksum = out.sum().item<double>();
+        if (job->spec.return_outputs) {
+          const at::Tensor flat = out.to(at::kFloat).contiguous().flatten();
+          r.outputs.assign(flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel());
+        }
       }
     }
   }
