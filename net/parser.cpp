@@ -90,8 +90,10 @@ void FrameParser::grow_for(std::size_t n) {
   if (dropping_) return;
   const std::size_t need = payload_fill_ + n;
   if (need <= payload_->capacity()) return;
-  // One step: double what is there (at least the first step), never past the announced length.
-  const std::size_t step = std::max(need, std::max(2 * payload_->capacity(), k_first_payload_step));
+  // One step: double what is there (at least the first step), never past
+  // twice what has arrived plus one step, nor past the announced length.
+  const std::size_t doubled = std::min(2 * payload_->capacity(), 2 * payload_fill_ + k_first_payload_step);
+  const std::size_t step = std::max(need, std::max(doubled, k_first_payload_step));
   if (!payload_->reserve(std::min<std::size_t>(step, header_.payload_length))) {
     dropping_ = true;
     payload_.reset();
@@ -136,8 +138,13 @@ ParseStep FrameParser::feed(std::span<const std::byte> data) {
 
 std::span<std::byte> FrameParser::payload_window() {
   if (bad_ || complete_ || header_fill_ < k_header_size || dropping_ || !payload_) return {};
+  // Room for a whole staging-sized read, so large payloads are read straight
+  // into place from their second read on (they went through the staging
+  // buffer until the doubling happened to leave 64 KiB free: four extra
+  // copies of 64 KiB for a 602 KB tensor).
   const std::size_t remaining = header_.payload_length - payload_fill_;
-  if (payload_->room().empty()) grow_for(std::min(remaining, k_first_payload_step));
+  const std::size_t want = std::min(remaining, k_first_payload_step);
+  if (payload_->room().size() < want) grow_for(want);
   if (dropping_) return {};
   const auto room = payload_->room();
   return room.first(std::min(room.size(), remaining));
