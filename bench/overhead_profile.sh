@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Profiles the per-request overhead (bench/overhead.sh's set-up: loopback, no
 # emulation, requests one at a time) with perf: samples both daemons' call
-# stacks while N requests of each model run and writes one flame graph per
+# stacks while N requests of each model run, sent whole (cloud_only: the
+# planner keeps them on the edge over loopback), and writes one flame graph per
 # daemon to bench/results/overhead/ (SVG, plus the folded stacks), and the
 # 'tandem submit' summaries next to them.
 # Usage: bench/overhead_profile.sh [N=200] [MODELS=alexnet,resnet18]
@@ -25,7 +26,7 @@ sleep 2  # first probes measure the loopback link
 # Warm up (first requests allocate and fault in pages), then profile.
 IFS=, read -ra model_list <<< "$models"
 for model in "${model_list[@]}"; do
-  "$bin/tandem" submit --edge "127.0.0.1:$control_port" --models "$model" --count 10 > /dev/null
+  "$bin/tandem" submit --edge "127.0.0.1:$control_port" --models "$model" --count 10 --plan cloud_only > /dev/null
 done
 for side in edge cloud; do
   pid_var="${side}_pid"
@@ -37,8 +38,8 @@ sleep 1  # perf attaches
 {
   echo "# $(date -u +%FT%TZ) load: $(cut -d' ' -f1-3 /proc/loadavg)"
   for model in "${model_list[@]}"; do
-    echo "== $model: $n requests at the planned cut (loopback, no emulation)"
-    "$bin/tandem" submit --edge "127.0.0.1:$control_port" --models "$model" --count "$n" | grep -E "^(model|all) "
+    echo "== $model/cloud_only: $n requests one at a time (loopback, no emulation)"
+    "$bin/tandem" submit --edge "127.0.0.1:$control_port" --models "$model" --count "$n" --plan cloud_only --max-in-flight 1 | grep -E "^(model|all) "
   done
   echo "# after: load: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$out/summary.txt"
