@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "net/listen.hpp"
+#include "net/thread_name.hpp"
 
 namespace tandem::app {
 
@@ -24,7 +25,10 @@ SideServer::SideServer(const Endpoint& endpoint, const std::string& what, Serve 
   }
   port_ = acceptor_.local_endpoint().port();
   asio::co_spawn(io_, accept_loop(), asio::detached);
-  thread_ = std::thread([this] { io_.run(); });
+  thread_ = std::thread([this] {
+    net::name_this_thread("tandem-side");
+    io_.run();
+  });
 }
 
 SideServer::~SideServer() {

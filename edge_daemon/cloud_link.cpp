@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "net/thread_name.hpp"
+
 namespace tandem::edge {
 
 CloudLink::CloudLink(CloudLinkConfig config, net::AuthKey key)
@@ -23,7 +25,12 @@ void CloudLink::stop() {
   client_->close();
 }
 
-void CloudLink::start() { thread_ = std::thread([this] { run(); }); }
+void CloudLink::start() {
+  thread_ = std::thread([this] {
+    net::name_this_thread("edge-cloud-link");
+    run();
+  });
+}
 
 bool CloudLink::wait_connected(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);

@@ -17,6 +17,7 @@
 #include "app/logging.hpp"
 #include "net/auth.hpp"
 #include "net/listen.hpp"
+#include "net/thread_name.hpp"
 
 namespace tandem::edge {
 
@@ -159,7 +160,10 @@ boost::system::error_code ControlServer::start() {
   if (auto ec = net::listen_on(acceptor_, config_.listen.host, config_.listen.port)) return ec;
   port_ = acceptor_.local_endpoint().port();
   asio::co_spawn(io_, accept_loop(), asio::detached);
-  thread_ = std::thread([this] { io_.run(); });
+  thread_ = std::thread([this] {
+    net::name_this_thread("edge-control");
+    io_.run();
+  });
   return {};
 }
 

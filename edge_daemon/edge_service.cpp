@@ -9,6 +9,7 @@
 
 #include "app/logging.hpp"
 #include "edge_daemon/inline_input.hpp"
+#include "net/thread_name.hpp"
 #include "net/torch_bridge.hpp"
 
 namespace tandem::edge {
@@ -148,8 +149,14 @@ EdgeService::EdgeService(EdgeServiceConfig config, ModelSet models,
   for (const auto& [name, model] : models_) {
     for (partition::Codec codec : {partition::Codec::fp32, partition::Codec::fp16}) planner_->candidates(name, codec);
   }
-  compute_thread_ = std::thread([this] { compute_loop(); });
-  completion_thread_ = std::thread([this] { completion_loop(); });
+  compute_thread_ = std::thread([this] {
+    net::name_this_thread("edge-compute");
+    compute_loop();
+  });
+  completion_thread_ = std::thread([this] {
+    net::name_this_thread("edge-complete");
+    completion_loop();
+  });
 }
 
 EdgeService::~EdgeService() {

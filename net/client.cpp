@@ -21,6 +21,7 @@
 #include "net/frame_io.hpp"
 #include "net/printable.hpp"
 #include "net/stream.hpp"
+#include "net/thread_name.hpp"
 
 namespace tandem::net {
 namespace asio = boost::asio;
@@ -420,7 +421,10 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
 
 Client::Client(ClientConfig config, AuthKey key) : config_(std::move(config)), key_(std::move(key)) {
   work_.emplace(io_.get_executor());
-  thread_ = std::thread([this] { io_.run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("tandem-client");
+    io_.run();
+  });
 }
 
 Client::~Client() {

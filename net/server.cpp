@@ -12,6 +12,7 @@
 
 #include "net/listen.hpp"
 #include "net/server_session.hpp"
+#include "net/thread_name.hpp"
 
 namespace tandem::net {
 namespace asio = boost::asio;
@@ -47,7 +48,10 @@ boost::system::error_code Server::start() {
     }
   });
   for (std::size_t i = 0; i < std::max<std::size_t>(1, c.io_threads); ++i) {
-    io_threads_.emplace_back([this] { io_.run(); });
+    io_threads_.emplace_back([this] {
+      name_this_thread("tandem-net-io");
+      io_.run();
+    });
   }
   spdlog::info("server '{}' listening on {}:{}{}", c.server_name, endpoint.address().to_string(), port_.load(),
                c.tls ? (c.tls->verifies_peer() ? " (TLS, client certificates required)" : " (TLS)") : "");

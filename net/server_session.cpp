@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "net/printable.hpp"
+#include "net/thread_name.hpp"
 
 namespace tandem::net {
 namespace asio = boost::asio;
@@ -526,6 +527,8 @@ void Session::handle_infer(ReadOutcome& in, InferRequest request) {
   rs->context.received_at = clock::now();
   // Inference never runs on an I/O thread: the handler is called on the worker pool.
   asio::post(workers_, [rs, request = std::move(request)]() mutable {
+    thread_local const bool named = (name_this_thread("tandem-worker"), true);
+    (void)named;
     rs->context.started_at = clock::now();
     rs->started = true;
     rs->server->request_started();

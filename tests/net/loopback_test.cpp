@@ -7,6 +7,7 @@
 
 #include "net/client.hpp"
 #include "net/server.hpp"
+#include "net/thread_name.hpp"
 #include "net_test_support.hpp"
 
 namespace tandem::net {
@@ -85,6 +86,23 @@ TEST(Loopback, AResultsLoadLeavesOutTheRequestItAnswers) {
     EXPECT_EQ(r.value().load.in_service, 0u);
     EXPECT_EQ(r.value().load.queue_length, 0u);
   }
+}
+
+// The daemons name their threads (perf, top -H); Linux keeps 15 characters.
+TEST(ThreadName, NamesTheCallingThreadAndCutsLongNames) {
+  std::string got_short, got_long;
+  std::thread t([&] {
+    char buf[32] = {};
+    name_this_thread("edge-compute");
+    ::pthread_getname_np(::pthread_self(), buf, sizeof buf);
+    got_short = buf;
+    name_this_thread("edge-cloud-link-and-more");
+    ::pthread_getname_np(::pthread_self(), buf, sizeof buf);
+    got_long = buf;
+  });
+  t.join();
+  EXPECT_EQ(got_short, "edge-compute");
+  EXPECT_EQ(got_long, "edge-cloud-link");
 }
 
 TEST(Loopback, LargeTensorRoundTripAndFp16) {
