@@ -13,11 +13,10 @@ namespace asio = boost::asio;
 using clock = std::chrono::steady_clock;
 
 namespace {
-constexpr std::size_t k_staging_size = 64 * 1024;
 constexpr std::size_t k_max_coalesced_frames = 64;
 }  // namespace
 
-FrameReader::FrameReader(std::uint32_t max_payload) : parser_(max_payload), staging_(k_staging_size) {}
+FrameReader::FrameReader(std::uint32_t max_payload) : parser_(max_payload), staging_(k_payload_step) {}
 
 ReadOutcome FrameReader::finish(bool dropped) {
   ReadOutcome out;

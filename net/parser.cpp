@@ -9,11 +9,6 @@
 #include "net/crc32c.hpp"
 
 namespace tandem::net {
-namespace {
-// A payload's first allocation; each later one doubles it.
-constexpr std::size_t k_first_payload_step = 64 * 1024;
-}  // namespace
-
 ParseStep FrameParser::fail(Errc code, std::string message, std::size_t consumed) {
   bad_ = true;
   error_ = Error::make(code, std::move(message));
@@ -92,8 +87,8 @@ void FrameParser::grow_for(std::size_t n) {
   if (need <= payload_->capacity()) return;
   // One step: double what is there (at least the first step), never past
   // twice what has arrived plus one step, nor past the announced length.
-  const std::size_t doubled = std::min(2 * payload_->capacity(), 2 * payload_fill_ + k_first_payload_step);
-  const std::size_t step = std::max(need, std::max(doubled, k_first_payload_step));
+  const std::size_t doubled = std::min(2 * payload_->capacity(), 2 * payload_fill_ + k_payload_step);
+  const std::size_t step = std::max(need, std::max(doubled, k_payload_step));
   if (!payload_->reserve(std::min<std::size_t>(step, header_.payload_length))) {
     dropping_ = true;
     payload_.reset();
@@ -143,7 +138,7 @@ std::span<std::byte> FrameParser::payload_window() {
   // buffer until the doubling happened to leave 64 KiB free: four extra
   // copies of 64 KiB for a 602 KB tensor).
   const std::size_t remaining = header_.payload_length - payload_fill_;
-  const std::size_t want = std::min(remaining, k_first_payload_step);
+  const std::size_t want = std::min(remaining, k_payload_step);
   if (payload_->room().size() < want) grow_for(want);
   if (dropping_) return {};
   const auto room = payload_->room();

@@ -23,6 +23,11 @@
 
 namespace tandem::net {
 
+/// A payload's first allocation, and the window payload_window() offers while
+/// that much is still to come. FrameReader's staging buffer is this size, so
+/// every read of a large payload after its first goes straight into place.
+inline constexpr std::size_t k_payload_step = 64 * 1024;
+
 enum class ParseStatus { need_more, good, dropped, bad };
 
 struct ParseStep {
