@@ -1,5 +1,7 @@
 #include "edge_daemon/edge_service.hpp"
 
+#include <cmath>
+
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
@@ -986,7 +988,8 @@ void EdgeService::finish(const JobPtr& job) {
         double sum = 0;
         for (std::int64_t i = 0; i < n; ++i) {
           sum += v[i];
-          if (v[best] == v[best] && (v[i] > v[best] || v[i] != v[i])) best = i;  // the first NaN wins, as in argmax
+          // The first NaN wins, as in argmax.
+          if (!std::isnan(v[best]) && (std::isnan(v[i]) || v[i] > v[best])) best = i;
         }
         r.top1 = best;
         r.output_checksum = sum;
