@@ -184,7 +184,7 @@ int cmd_profile(const Args& args, const Context&) {
       "sweep, per-kind regressors), or --validate an existing profile by re-measuring.");
   options.add_options()("device", "device name recorded in the profile", cxxopts::value<std::string>(), "NAME")(
       "threads", "intra-op threads", cxxopts::value<int>(), "N")(
-      "slowdown", "stretch each node's compute time by F (as the daemon does)",
+      "slowdown", "stretch compute time by F as the daemon does: the nodes run, then one wait of (F-1)x their time",
       cxxopts::value<double>()->default_value("1"), "F")(
       "models", "models to time: all (the zoo), or a,b,... (zoo names or models of --model-dir)",
       cxxopts::value<std::string>()->default_value("all"), "LIST")(

@@ -49,7 +49,7 @@ int cmd_run(const Args& args, const Context&) {
       "seed", "weight seed (zoo models)", cxxopts::value<std::uint64_t>()->default_value("0"), "N")(
       "weights", "weights file instead of the seed (zoo models)", cxxopts::value<std::string>(), "FILE")(
       "threads", "intra-op threads", cxxopts::value<int>()->default_value("1"), "N")(
-      "slowdown", "stretch each node's compute time by F", cxxopts::value<double>()->default_value("1"), "F")(
+      "slowdown", "stretch compute time by F: the nodes run, then one wait of (F-1)x their time", cxxopts::value<double>()->default_value("1"), "F")(
       "save-weights", "write the model's weights to FILE and exit", cxxopts::value<std::string>(), "FILE")(
       "input-seed", "seed of the random input", cxxopts::value<std::uint64_t>()->default_value("1"), "N")(
       "save-input", "write the random input (--input-seed) to FILE, for tasks' input_file, and exit",

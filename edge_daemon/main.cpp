@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
         ("edge-profile", "edge profile file name in --profiles", cxxopts::value<std::string>()->default_value("edge.json"), "FILE")
         ("cloud-profile", "cloud profile file name in --profiles", cxxopts::value<std::string>()->default_value("cloud.json"), "FILE")
         ("threads", "LibTorch intra-op threads on the edge", cxxopts::value<int>()->default_value("1"), "N")
-        ("slowdown", "stretch each node's compute time by F (emulates a slower device)", cxxopts::value<double>()->default_value("1"), "F")
+        ("slowdown", "emulate a device F times slower: each side of a task computes, then waits (F-1)x its compute time", cxxopts::value<double>()->default_value("1"), "F")
         ("emulate-link", "shape the uplink to the cloud, e.g. 5.85mbit,rtt=40ms", cxxopts::value<std::string>(), "LINK")
         ("deadline", "default deadline of each task's cloud part (0ms: none)", cxxopts::value<std::string>()->default_value("0ms"), "TIME")
         ("no-pipeline", "wait for each task's cloud part before starting the next")

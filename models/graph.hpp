@@ -70,10 +70,11 @@ std::optional<DType> dtype_from_string(std::string_view name);
 /// Bytes per element of a dtype.
 std::int64_t dtype_size(DType dtype);
 
-/// The executor's slowdown stretch (RunOptions::slowdown in model.hpp) spins
-/// through an extra wait of up to this many ms and sleeps only through longer
-/// ones: a woken thread pays a variable wake-up cost that short nodes would
-/// magnify. Shared with the predictor, which models what a sleep costs.
+/// The executor's slowdown stretch (RunOptions::slowdown in model.hpp, one
+/// wait after each run) spins through an extra wait of up to this many ms and
+/// sleeps only through longer ones: a woken thread pays a variable wake-up
+/// cost that short runs would magnify. Shared with the predictor, which
+/// models what a sleep costs, and the simulator, which models the cores.
 inline constexpr double k_stretch_spin_ms = 2.0;
 
 /// Kind-specific attributes. Fields that do not apply to a kind stay 0.

@@ -39,10 +39,15 @@ class ExecError : public std::runtime_error {
 
 /// Per-run options. Default: plain execution.
 struct RunOptions {
-  /// Stretch each node's compute time by this factor (>= 1) to emulate a
-  /// slower device: after a node runs for t, the executor waits (F-1)*t.
+  /// Stretch the run's compute time by this factor (>= 1) to emulate a
+  /// slower device: nodes run back to back for a total t, then the executor
+  /// waits (F-1)*t before it returns. One wait per run, not one per node: on
+  /// this VM a node that starts right after a sleep computes 5-10% slower
+  /// (more when the host is busy), an artefact of the emulation that no
+  /// profile can hold still (docs/design.md §7).
   double slowdown = 1.0;
-  /// Called after each node with its wall time in ms (slowdown included).
+  /// Called after each node with its compute time in ms times the slowdown
+  /// (what the node takes on the emulated device).
   /// A node computed inside another's call (a batch norm folded into its
   /// convolution, models/fusion.hpp) reports the little time it took.
   std::function<void(NodeId, double)> on_node;

@@ -27,20 +27,10 @@ bool Predictor::in_table(const GraphDesc& graph, NodeId id) const {
 }
 
 double Predictor::regression_ms(const GraphDesc& graph, NodeId id) const {
-  const Node& n = graph.node(id);
-  // The executor runs nodes in id order: node id-1 ran just before this one.
-  // Its own after-sleep term is left out: the test is a threshold, and the
-  // chain of predecessors must stop somewhere.
-  bool after_sleep = false;
-  if (id > 1) {
-    const NodeId prev = id - 1;
-    const MeasuredNode* m = lookup(graph, prev);
-    const double prev_ms = folded_into(graph, prev) >= 0 ? 0.0
-                           : m ? m->ms
-                               : profile_.regressions.predict(graph.node(prev).kind, node_features(graph, prev));
-    after_sleep = sleeps_after(prev_ms, profile_.slowdown);
-  }
-  return profile_.regressions.predict(n.kind, node_features(graph, id), after_sleep);
+  // Nodes of one run follow each other without a wait (the slowdown stretch
+  // waits once, after the run: RunOptions::slowdown); what the first pays
+  // after the previous run is the profile's cold start, charged per run.
+  return profile_.regressions.predict(graph.node(id).kind, node_features(graph, id), /*after_sleep=*/false);
 }
 
 double Predictor::node_ms(const GraphDesc& graph, NodeId id) const {

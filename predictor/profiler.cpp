@@ -346,8 +346,9 @@ DeviceProfile profile_device(const ProfileOptions& options) {
   for (std::size_t k = 0; k < models.size(); ++k) {
     const GraphDesc& g = models[k]->graph();
     const ModelTiming& t = timings[k];
-    // Nodes run in id order; the first follows the previous run's last node.
-    double prev_ms = t.node_ms.back();
+    // Nodes run back to back; only the first follows a wait: the previous
+    // run's stretch (RunOptions::slowdown), which sleeps when it is long.
+    bool after_sleep = sleeps_after(t.node_sum_ms, options.slowdown);
     for (const Node& n : g.nodes()) {
       if (n.kind == OpKind::input) continue;
       const auto i = static_cast<std::size_t>(n.id);
@@ -357,10 +358,9 @@ DeviceProfile profile_device(const ProfileOptions& options) {
       // A batch norm folded into its convolution costs nothing of its own
       // (models/fusion.hpp); its near-zero time says nothing about batch norms.
       if (folded_into(g, n.id) < 0) {
-        p.samples.push_back({n.kind, x, ms, "model:" + g.name(), sleeps_after(prev_ms, options.slowdown),
-                             t.node_spread[i]});
+        p.samples.push_back({n.kind, x, ms, "model:" + g.name(), after_sleep, t.node_spread[i]});
       }
-      prev_ms = ms;
+      after_sleep = false;
     }
     p.runs.push_back({g.name(), t.computed_nodes, t.whole_ms, t.node_sum_ms});
     progress.advance((plan.warmup + t.runs) * estimate_ms(g.flops(), options.slowdown), g.name());

@@ -55,15 +55,17 @@ struct Sample {
   NodeFeatures x;
   double ms = 0;       // median wall time, slowdown included
   std::string source;  // "sweep" or "model:<name>"
-  bool after_sleep = false;  // the executor slept (slowdown stretch) just before it
+  bool after_sleep = false;  // the executor slept (the previous run's stretch) just before it
   double spread = 0;   // relative interquartile range of its runs (0: unknown)
 
   /// True when timed inside a whole model (not as a one-layer sweep model).
   bool in_context() const { return source != "sweep"; }
 };
 
-/// True when a node measured at `ms` (slowdown `slowdown` included) makes the
-/// executor sleep before the next node starts.
+/// True when a run whose nodes took `ms` (slowdown `slowdown` included) makes
+/// the executor sleep before it returns (RunOptions::slowdown in
+/// models/model.hpp waits once per run). In a profile, this marks the first
+/// node of the next run, and every repetition of a one-layer sweep model.
 bool sleeps_after(double ms, double slowdown);
 
 enum class RegressionForm { linear, log_linear };

@@ -448,24 +448,25 @@ class Engine {
   }
 
   // The cores an edge asks for while computing one side of a cut, as the
-  // executor's stretch spends them (models/model.cpp): each node computes for
-  // t on `threads` cores, then waits (slowdown - 1) t on one core, spinning
-  // through waits up to k_stretch_spin_ms and sleeping through longer ones
-  // but their last 0.2 ms. Cores asked = busy core-time / wall time.
+  // executor's stretch spends them (models/model.cpp): the side's nodes
+  // compute for t on `threads` cores, then the run waits (slowdown - 1) t on
+  // one core, spinning through a wait up to k_stretch_spin_ms and sleeping
+  // through a longer one but its last 0.2 ms. Cores asked = busy core-time /
+  // wall time.
   double edge_weight(const GraphDesc& g, const Cut& cut, bool edge_side) const {
     const auto* edge = planner_.edge_predictor();
     const double slowdown = std::max(edge->profile().slowdown, 1.0);
     const double threads = edge->profile().threads;
     constexpr double k_final_spin_ms = 0.2;
-    double busy = 0, wall = 0;
+    double wall = 0;
     for (std::size_t v = g.input_count(); v < g.size(); ++v) {
       if (cut.on_edge(static_cast<NodeId>(v)) != edge_side) continue;
-      const double ms = edge->node_ms(g, static_cast<NodeId>(v));
-      const double t = ms / slowdown, wait = ms - t;
-      busy += threads * t + (wait <= k_stretch_spin_ms ? wait : std::min(wait, k_final_spin_ms));
-      wall += ms;
+      wall += edge->node_ms(g, static_cast<NodeId>(v));
     }
-    return wall > 0 ? busy / wall : edge_cpu_weight_;
+    if (!(wall > 0)) return edge_cpu_weight_;
+    const double t = wall / slowdown, wait = wall - t;
+    const double busy = threads * t + (wait <= k_stretch_spin_ms ? wait : std::min(wait, k_final_spin_ms));
+    return busy / wall;
   }
 
   void on_compute_done(std::uint32_t e, std::uint32_t id) {

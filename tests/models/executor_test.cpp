@@ -4,6 +4,8 @@
 // convolution, intermediate values asked for, in-place updates next to the
 // caller's tensors, and every layer kind on its own.
 
+#include <chrono>
+
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -110,6 +112,29 @@ TEST(Executor, ReportsEveryNodeOnceInOrder) {
     ASSERT_EQ(seen.size(), m->graph().size() - 1) << "plain " << plain;
     for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], static_cast<NodeId>(i + 1));
   }
+}
+
+TEST(Executor, AStretchedRunLastsAtLeastWhatItsNodesReport) {
+  // RunOptions::slowdown: every node reports its compute times the slowdown,
+  // and the run returns only after the slowdown's share of all of them, so
+  // it lasts at least the sum of what the nodes report. (A lower bound by
+  // construction, not a timing claim.)
+  const auto m = build_model("lenet");
+  const auto input = m->make_input(1);
+  constexpr double k_slowdown = 50;
+  double reported_ms = 0;
+  int nodes = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  const TensorMap out = m->run(input, {.slowdown = k_slowdown, .on_node = [&](NodeId, double ms) {
+                                         reported_ms += ms;
+                                         ++nodes;
+                                       }});
+  const double wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(nodes, static_cast<int>(m->graph().size()) - 1);
+  EXPECT_GT(reported_ms, 0.0);
+  EXPECT_GE(wall_ms, reported_ms);
+  expect_maps_equal(out, m->run(input), "lenet stretched");
+  EXPECT_THROW(m->run(input, {.slowdown = 0.5}), std::invalid_argument);
 }
 
 // One-layer models of every built-in kind, including the shapes that leave
