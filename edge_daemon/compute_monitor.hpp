@@ -13,8 +13,12 @@
 // `window` ratios (robust to one task that met a burst of load), 1 until
 // `min_samples` have arrived, clamped to [min_scale, max_scale]. The planner
 // multiplies the profile's node and run costs by it (planner::Conditions).
-// Runs predicted below `min_predicted_ms` are not counted: their timing is
-// mostly the clock and the scheduler's wake-ups. docs/design.md §9.
+// Runs predicted below `min_predicted_ms` are not counted: their time is
+// mostly what every run pays — the clock, wake-ups, the cold start charged
+// to each run — which says little about the device's speed (LeNet on the 4x
+// edge: predicted 3.7 ms with its cold start, measured 1.0 ms run after
+// itself; counted, its ratios pulled AlexNet's prediction to 35 ms against
+// 60 measured). docs/design.md §9.
 //
 // Not thread-safe: the edge service calls it under its own lock.
 
@@ -28,7 +32,7 @@ class ComputeMonitor {
   struct Options {
     std::size_t window = 16;
     std::size_t min_samples = 3;
-    double min_predicted_ms = 1.0;
+    double min_predicted_ms = 5.0;
     double min_scale = 0.25;
     double max_scale = 4.0;
   };

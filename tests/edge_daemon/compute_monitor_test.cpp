@@ -45,5 +45,17 @@ TEST(ComputeMonitor, IgnoresTinyRunsAndNonsenseAndClamps) {
   EXPECT_DOUBLE_EQ(m.cloud_scale(), 0.5);
 }
 
+TEST(ComputeMonitor, ByDefaultASmallModelsRunsDoNotSetTheScale) {
+  // LeNet on the 4x edge: predicted 3.7 ms (its cold start included),
+  // measured 1.0 ms run after itself. Its ratio is about per-run costs, not
+  // the device's speed, and must not carry over to the next large model.
+  ComputeMonitor m;
+  for (int i = 0; i < 20; ++i) m.add_edge(3.7, 1.0);
+  EXPECT_EQ(m.edge_samples(), 0u);
+  EXPECT_DOUBLE_EQ(m.edge_scale(), 1.0);
+  for (int i = 0; i < 3; ++i) m.add_edge(58.0, 60.0);
+  EXPECT_NEAR(m.edge_scale(), 60.0 / 58.0, 1e-12);
+}
+
 }  // namespace
 }  // namespace tandem::edge
