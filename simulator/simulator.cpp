@@ -72,9 +72,6 @@ struct Side {
   double fallback_ms = 0;  // edge profile: the cloud side run on the edge
   double up_bytes = 0, down_bytes = 0;
   partition::CutWork work;  // what the edge's timeline scheduler sees of the cut
-  // On a shared host, the cores the edge asks for while computing its side
-  // and the fallback (see edge_weight()).
-  double edge_weight = 1, fallback_weight = 1;
 };
 
 struct Task {
@@ -155,12 +152,12 @@ class Engine {
       }
     }
     for (std::size_t c = 0; c < s_.clouds; ++c) clouds_[c].rng = Rng(stream_seed(s_.seed, 2, c));
-    // On a shared host, how many cores' worth a computing daemon asks for: the
-    // cloud its intra-op threads; the edge, per side of a cut, what its
-    // stretch spends (edge_weight()); this is for planners without profiles:
-    // its threads for 1/slowdown of the time.
+    // On a shared host, how many cores' worth a computing daemon asks for:
+    // its intra-op threads; the edge stretches its runs as its profile says
+    // (edge_compute()).
     if (const auto* edge = planner_.edge_predictor()) {
-      edge_cpu_weight_ = edge->profile().threads / std::max(edge->profile().slowdown, 1.0);
+      edge_threads_ = edge->profile().threads;
+      edge_slowdown_ = std::max(edge->profile().slowdown, 1.0);
     }
     if (const auto* cloud = planner_.cloud_predictor()) cloud_cpu_weight_ = cloud->profile().threads;
   }
@@ -270,7 +267,7 @@ class Engine {
     if (tasks_[id].fallback_pending) {
       edge.queue.pop_front();
       edge.busy = true;
-      compute(compute_s(tasks_[id].side->fallback_ms, edge.rng), tasks_[id].side->fallback_weight, Ev::compute_done, e, id);
+      edge_compute(compute_s(tasks_[id].side->fallback_ms, edge.rng), Ev::compute_done, e, id);
       return;
     }
     edge.busy = true;
@@ -282,7 +279,7 @@ class Engine {
       r.start_s = now_;
       tasks_[picked].side = chosen;
       r.placement = chosen->placement;
-      compute(compute_s(chosen->edge_ms, edge.rng), chosen->edge_weight, Ev::compute_done, e, picked);
+      edge_compute(compute_s(chosen->edge_ms, edge.rng), Ev::compute_done, e, picked);
       return;
     }
     edge.queue.pop_front();
@@ -291,7 +288,7 @@ class Engine {
     r.start_s = now_;
     task.side = &plan(edge, r);
     r.placement = task.side->placement;
-    compute(compute_s(task.side->edge_ms, edge.rng), task.side->edge_weight, Ev::compute_done, e, id);
+    edge_compute(compute_s(task.side->edge_ms, edge.rng), Ev::compute_done, e, id);
   }
 
   // The timeline scheduler's dispatch (EdgeService::choose): the first
@@ -415,13 +412,10 @@ class Engine {
     s.work = planner_.cut_work(s_.models[model], cut, s_.codec);
     const auto* edge = planner_.edge_predictor();
     const auto* cloud = planner_.cloud_predictor();
-    s.edge_weight = s.fallback_weight = edge_cpu_weight_;
     if (edge && cloud) {
       s.edge_ms = edge->edge_ms(g, cut);
       s.cloud_ms = cloud->cloud_ms(g, cut);
       s.fallback_ms = edge->cloud_ms(g, cut);
-      s.edge_weight = edge_weight(g, cut, true);
-      s.fallback_weight = edge_weight(g, cut, false);
     } else {
       // A planner given costs, not profiles: the sides are sums of node costs.
       const planner::ModelCosts& costs = planner_.costs(s_.models[model]);
@@ -447,28 +441,6 @@ class Engine {
     return sides_.emplace(std::move(key), s).first->second;
   }
 
-  // The cores an edge asks for while computing one side of a cut, as the
-  // executor's stretch spends them (models/model.cpp): the side's nodes
-  // compute for t on `threads` cores, then the run waits (slowdown - 1) t on
-  // one core, spinning through a wait up to k_stretch_spin_ms and sleeping
-  // through a longer one but its last 0.2 ms. Cores asked = busy core-time /
-  // wall time.
-  double edge_weight(const GraphDesc& g, const Cut& cut, bool edge_side) const {
-    const auto* edge = planner_.edge_predictor();
-    const double slowdown = std::max(edge->profile().slowdown, 1.0);
-    const double threads = edge->profile().threads;
-    constexpr double k_final_spin_ms = 0.2;
-    double wall = 0;
-    for (std::size_t v = g.input_count(); v < g.size(); ++v) {
-      if (cut.on_edge(static_cast<NodeId>(v)) != edge_side) continue;
-      wall += edge->node_ms(g, static_cast<NodeId>(v));
-    }
-    if (!(wall > 0)) return edge_cpu_weight_;
-    const double t = wall / slowdown, wait = wall - t;
-    const double busy = threads * t + (wait <= k_stretch_spin_ms ? wait : std::min(wait, k_final_spin_ms));
-    return busy / wall;
-  }
-
   void on_compute_done(std::uint32_t e, std::uint32_t id) {
     EdgeState& edge = edges_[e];
     Task& task = tasks_[id];
@@ -481,7 +453,7 @@ class Engine {
       r.fallback = true;
       task.fallback_pending = true;
       edge.busy = true;
-      compute(compute_s(task.side->fallback_ms, edge.rng), task.side->fallback_weight, Ev::compute_done, e, id);
+      edge_compute(compute_s(task.side->fallback_ms, edge.rng), Ev::compute_done, e, id);
       return;
     } else {
       send(e, id);
@@ -774,22 +746,35 @@ class Engine {
   //
   // Processor sharing as a fluid: each computing job asks for `weight` cores;
   // while the jobs and the background ask for more than the host has, every
-  // job progresses at host_cores / demand of its own speed. Without a host,
-  // a job simply takes its time.
+  // job progresses at host_cores / demand of its own speed. A spin holds its
+  // cores for a fixed wall time whatever the others do. Without a host, a job
+  // simply takes its time.
 
-  void compute(double seconds, double weight, Ev kind, std::uint32_t a, std::uint32_t b) {
+  void compute(double seconds, double weight, Ev kind, std::uint32_t a, std::uint32_t b,
+               double stretch = 1.0, bool spin = false) {
     if (s_.host_cores <= 0 || seconds <= 0) {
-      push(now_ + std::max(seconds, 0.0), kind, a, b);
+      push(now_ + std::max(seconds, 0.0) * stretch, kind, a, b);
       return;
     }
     cpu_advance();
-    cpu_jobs_.push_back({seconds, weight, kind, a, b});
+    cpu_jobs_.push_back({seconds, weight, kind, a, b, stretch, now_, spin});
     cpu_schedule();
+  }
+
+  // An edge side as the executor's stretch runs it (RunOptions::slowdown,
+  // models/model.cpp): `stretched_s` is its time on the emulated device, so
+  // its nodes compute for stretched_s / slowdown on the edge's threads —
+  // slowed, on a shared host, by whatever else computes — and the run then
+  // waits (slowdown - 1) times the wall time that took: spinning (holding a
+  // core) through a wait up to k_stretch_spin_ms, sleeping through a longer
+  // one (its last 0.2 ms spin is left out).
+  void edge_compute(double stretched_s, Ev kind, std::uint32_t a, std::uint32_t b) {
+    compute(stretched_s / edge_slowdown_, edge_threads_, kind, a, b, edge_slowdown_);
   }
 
   void cpu_advance() {
     const double done = (now_ - cpu_at_) * cpu_speed_;
-    for (CpuJob& j : cpu_jobs_) j.left_s -= done;
+    for (CpuJob& j : cpu_jobs_) j.left_s -= j.spin ? now_ - cpu_at_ : done;
     cpu_at_ = now_;
   }
 
@@ -798,13 +783,11 @@ class Engine {
   void cpu_schedule() {
     double demand = background_;
     double left = std::numeric_limits<double>::infinity();
-    for (const CpuJob& j : cpu_jobs_) {
-      demand += j.weight;
-      left = std::min(left, j.left_s);
-    }
+    for (const CpuJob& j : cpu_jobs_) demand += j.weight;
     cpu_speed_ = demand > s_.host_cores ? s_.host_cores / demand : 1.0;
+    for (const CpuJob& j : cpu_jobs_) left = std::min(left, std::max(j.left_s, 0.0) / (j.spin ? 1.0 : cpu_speed_));
     ++cpu_generation_;
-    if (!cpu_jobs_.empty()) push(now_ + std::max(left, 0.0) / cpu_speed_, Ev::cpu_done, cpu_generation_);
+    if (!cpu_jobs_.empty()) push(now_ + left, Ev::cpu_done, cpu_generation_);
   }
 
   void on_cpu_done(std::uint32_t generation) {
@@ -817,7 +800,18 @@ class Engine {
       return true;
     });
     cpu_schedule();
-    for (const CpuJob& j : ended) dispatch(Event{now_, 0, j.kind, j.a, j.b});
+    for (const CpuJob& j : ended) {
+      if (j.stretch <= 1.0) {
+        dispatch(Event{now_, 0, j.kind, j.a, j.b});
+        continue;
+      }
+      const double wait_s = (j.stretch - 1.0) * (now_ - j.started_s);
+      if (wait_s * 1e3 <= k_stretch_spin_ms) {
+        compute(wait_s, 1.0, j.kind, j.a, j.b, 1.0, /*spin=*/true);
+      } else {
+        push(now_ + wait_s, j.kind, j.a, j.b);
+      }
+    }
   }
 
   // The background trace's next point.
@@ -886,16 +880,19 @@ class Engine {
   std::size_t rotate_ = 0;
   double now_ = 0;
   struct CpuJob {
-    double left_s;  // of its own time, at full speed
+    double left_s;  // of its own time, at full speed (a spin: of wall time)
     double weight;  // cores it asks for
     Ev kind;
     std::uint32_t a, b;
+    double stretch = 1.0;    // > 1: an edge side, which waits after it (edge_compute())
+    double started_s = 0;
+    bool spin = false;       // a stretch's spinning wait
   };
   static constexpr double k_cpu_epsilon_s = 1e-9;
   std::vector<CpuJob> cpu_jobs_;  // in start order
   double cpu_speed_ = 1, cpu_at_ = 0, background_ = 0;
   std::uint32_t cpu_generation_ = 0;
-  double edge_cpu_weight_ = 1, cloud_cpu_weight_ = 1;
+  double edge_threads_ = 1, edge_slowdown_ = 1, cloud_cpu_weight_ = 1;
 };
 
 }  // namespace
