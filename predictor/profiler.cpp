@@ -346,9 +346,11 @@ DeviceProfile profile_device(const ProfileOptions& options) {
   for (std::size_t k = 0; k < models.size(); ++k) {
     const GraphDesc& g = models[k]->graph();
     const ModelTiming& t = timings[k];
-    // Nodes run back to back; only the first follows a wait: the previous
-    // run's stretch (RunOptions::slowdown), which sleeps when it is long.
-    bool after_sleep = sleeps_after(t.node_sum_ms, options.slowdown);
+    // Nodes run back to back; only the first follows a wait: the stretch
+    // (RunOptions::slowdown) of the run before it, the previous model's
+    // (time_models interleaves them), which sleeps when it is long.
+    const ModelTiming& before = timings[(k + models.size() - 1) % models.size()];
+    bool after_sleep = sleeps_after(before.node_sum_ms, options.slowdown);
     for (const Node& n : g.nodes()) {
       if (n.kind == OpKind::input) continue;
       const auto i = static_cast<std::size_t>(n.id);
