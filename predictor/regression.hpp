@@ -75,7 +75,8 @@ std::string to_string(RegressionForm form);
 RegressionForm regression_form_from_string(const std::string& name);
 
 /// The regression class of a node: its kind name, and for conv2d, when
-/// `split_conv`, one of "conv2d.depthwise", "conv2d.1x1", "conv2d.kxk".
+/// `split_conv`, one of "conv2d.depthwise", "conv2d.grouped" (groups > 1,
+/// not depthwise), "conv2d.1x1", "conv2d.kxk".
 std::string regression_class(OpKind kind, const NodeFeatures& x, bool split_conv);
 /// The kind a regression class belongs to; throws std::invalid_argument when unknown.
 OpKind class_kind(const std::string& cls);

@@ -101,11 +101,13 @@ void add_convs(std::vector<SweepLayer>& out, Draw& d, int n_kxk, int n_1x1, int 
     const std::int64_t c = d.log_int(s.c_min, std::min<std::int64_t>(s.c_max * 2, 1536));
     push(conv(c, c, s.hw, d.chance(0.8) ? 3 : 5, d.chance(0.7) ? 1 : 2, c, false));
   }
+  // Grouped: RegNet's and ResNeXt's 3x3 (group widths 8-64, some with
+  // stride 2) and a few grouped 1x1 (ShuffleNet v1).
   for (int i = 0; i < n_grouped; ++i) {
     const Stage s = d.stage();
-    const std::int64_t g = d.pick<std::int64_t>({2, 4, 8, 32});
-    const std::int64_t cin = d.log_int(s.c_min, s.c_max, 32) * (g > 8 ? 4 : 1);
-    push(conv(cin, cin, s.hw, 3, 1, g, false));
+    const std::int64_t width = d.pick<std::int64_t>({8, 16, 24, 32, 64});
+    const std::int64_t g = std::max<std::int64_t>(2, d.log_int(s.c_min, s.c_max * 2, width) / width);
+    push(conv(g * width, g * width, s.hw, d.chance(0.85) ? 3 : 1, d.chance(0.8) ? 1 : 2, g, false));
   }
 }
 
@@ -147,7 +149,7 @@ std::vector<SweepLayer> sweep_layers(bool quick, std::uint64_t seed) {
   Draw d(seed);
   const auto n = [quick](int full) { return quick ? std::max(2, full / 5) : full; };
   std::vector<SweepLayer> out;
-  add_convs(out, d, n(110), n(110), n(60), n(16));
+  add_convs(out, d, n(110), n(110), n(60), n(48));
   // Fully connected: log-uniform in weight count (the time is weight bytes
   // streamed), so classifier-sized layers of 10^7..10^8 weights are covered.
   for (int i = 0; i < n(40); ++i) {

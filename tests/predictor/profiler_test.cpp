@@ -29,7 +29,7 @@ TEST(Sweep, CoversEveryLayerKindAndEveryConvSubKind) {
     if (k == OpKind::input) continue;
     EXPECT_TRUE(kinds.contains(k)) << to_string(k);
   }
-  EXPECT_EQ(conv, (std::set<std::string>{"conv2d.1x1", "conv2d.depthwise", "conv2d.kxk"}));
+  EXPECT_EQ(conv, (std::set<std::string>{"conv2d.1x1", "conv2d.depthwise", "conv2d.grouped", "conv2d.kxk"}));
   EXPECT_GT(sweep_layers(false, 1).size(), 3 * sweep_layers(true, 1).size());
 }
 

@@ -169,6 +169,28 @@ TEST(Regression, LearnsTheColdWeightCostOfConvolutionsInContext) {
   EXPECT_NEAR(r.predict(x, false, false), 0.02 + 0.5, 1e-6);  // as in the sweep
 }
 
+TEST(Regression, AProfileWithoutTheGroupedClassPredictsGroupedConvsAsKxK) {
+  // Profiles made before conv2d.grouped existed hold grouped convolutions in
+  // conv2d.kxk; they must still predict them, and other missing classes
+  // still fail naming the class.
+  Regressor kxk;
+  kxk.cls = "conv2d.kxk";
+  kxk.form = RegressionForm::linear;
+  kxk.coefficients.assign(design_names("conv2d.kxk", kxk.form).size() + 1, 0.0);
+  kxk.coefficients[0] = 0.7;  // the intercept
+  kxk.floor_ms = 0.1;
+  RegressionSet old;
+  old.regressors.emplace("conv2d.kxk", kxk);
+  NodeFeatures x;
+  x.in_channels = x.out_channels = 64;
+  x.groups = 4;
+  x.kernel_h = x.kernel_w = 3;
+  ASSERT_EQ(regression_class(OpKind::conv2d, x, true), "conv2d.grouped");
+  EXPECT_DOUBLE_EQ(old.predict(OpKind::conv2d, x), kxk.predict(x));
+  x.groups = 64;  // depthwise: not a k x k
+  EXPECT_THROW(old.predict(OpKind::conv2d, x), std::out_of_range);
+}
+
 TEST(Regression, SelectionPicksLinearOnLinearData) {
   // A sum of two terms: no power law fits it across four decades.
   const auto f = [](const NodeFeatures& x) {
@@ -242,7 +264,10 @@ TEST(Regression, ConvSubKinds) {
   x.groups = 1;
   EXPECT_EQ(regression_class(OpKind::conv2d, x, true), "conv2d.kxk");
   x.groups = 4;  // grouped but not depthwise
-  EXPECT_EQ(regression_class(OpKind::conv2d, x, true), "conv2d.kxk");
+  EXPECT_EQ(regression_class(OpKind::conv2d, x, true), "conv2d.grouped");
+  x.kernel_h = x.kernel_w = 1;  // a grouped 1x1 is grouped too
+  EXPECT_EQ(regression_class(OpKind::conv2d, x, true), "conv2d.grouped");
+  x.kernel_h = x.kernel_w = 3;
   x.groups = 1;
   x.kernel_h = x.kernel_w = 1;
   EXPECT_EQ(regression_class(OpKind::conv2d, x, true), "conv2d.1x1");
