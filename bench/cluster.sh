@@ -15,6 +15,9 @@
 # cloud_only, so that the killed and drained clouds hold requests when the
 # planner would keep everything on the edges); use another --out with it.
 #
+# The six submits start in step (tandem submit --start-at): a queue sent at
+# once everywhere at the same instant, a --rate queue from a seeded random
+# phase per edge, written to arrival_offsets.txt for bench/simulate.sh.
 # Each run writes to --out (default bench/results/cluster/): the edges'
 # result lines, HAProxy's stats samples, CPU seconds per process, and a
 # summary JSON that bench/cluster/analyse.py prints; bench/simulate.sh
@@ -85,17 +88,34 @@ EOF
   # The machine's other load (runnable threads not ours, by nice) for tandem simulate --host-background.
   "$py" "$root/bench/cluster/background.py" "$dir/background.txt" "${cpids[@]}" "${epids[@]}" &
   local background=$!
+  local i
+  for i in $(seq 0 $(( ${#ctl[@]} - 1 ))); do queue "$dir/queue$i.jsonl" "$i" "$count" "$plan"; done
+  # Every submit starts at t0 plus its edge's offset (tandem submit
+  # --start-at), recorded for bench/simulate.sh: a queue submitted at once
+  # starts everywhere at t0; at a rate, each edge from a seeded random phase
+  # in [0, 1/rate), as edges that were not started together would.
+  "$py" - "${#ctl[@]}" "${r:-0}" "$name" > "$dir/arrival_offsets.txt" <<'EOF'
+import random, sys
+n, rate, name = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+rng = random.Random(name)
+print("\n".join(f"{rng.uniform(0, 1 / rate) if rate > 0 else 0:.6f}" for _ in range(n)))
+EOF
+  local offsets
+  mapfile -t offsets < "$dir/arrival_offsets.txt"
   local cpu0 busy0 t0
-  cpu0=$(cpu_seconds "${cpids[@]}" "${epids[@]}"); busy0=$(busy_seconds); t0=$(date +%s.%N)
-  local subs=() i
+  t0=$(echo "$(date +%s.%N) + 5" | bc)  # time for six submits to start and connect
+  local subs=()
   for i in $(seq 0 $(( ${#ctl[@]} - 1 ))); do
-    queue "$dir/queue$i.jsonl" "$i" "$count" "$plan"
     local rate_flag=()
     [ -n "$r" ] && rate_flag=(--rate "$r")
     "$bin/tandem" submit --edge "127.0.0.1:${ctl[$i]}" --queue "$dir/queue$i.jsonl" "${rate_flag[@]}" --json \
-      --timeout 1800 > "$dir/results$i.jsonl" 2> "$dir/submit$i.err" &
+      --start-at "$(echo "$t0 + ${offsets[$i]}" | bc)" --timeout 1800 > "$dir/results$i.jsonl" 2> "$dir/submit$i.err" &
     subs+=($!)
   done
+  local wait_s
+  wait_s=$(echo "$t0 - $(date +%s.%N)" | bc)
+  case "$wait_s" in -*) echo "cluster.sh: the submits took over 5 s to start" >&2 ;; *) sleep "$wait_s" ;; esac
+  cpu0=$(cpu_seconds "${cpids[@]}" "${epids[@]}"); busy0=$(busy_seconds)
   local f
   for f in "$@"; do
     local sig="${f%%:*}" rest="${f#*:}"

@@ -46,7 +46,7 @@ common=(--edges 6 --models resnet18,mobilenet_v2,alexnet,googlenet --links-in-tu
 
 if [ "$what" = validate ] || [ "$what" = all ]; then
   seconds=$(echo "$minutes * 60" | bc | cut -d. -f1)
-  # tandem submit --rate R on every edge at once: task i at i / R s.
+  # tandem submit --rate R on every edge: task i at i / R s from the edge's start.
   "$py" -c "import sys; n, r = int(sys.argv[1]), float(sys.argv[2]); print('\n'.join(f'{i / r:.6f}' for i in range(n)))" \
     "$(echo "$rate * $seconds" | bc | cut -d. -f1)" "$rate" > "$out/rate_arrivals.txt"
   # A queue submitted all at once.
@@ -63,9 +63,15 @@ if [ "$what" = validate ] || [ "$what" = all ]; then
     elif [ -s "$measured/$name/background.txt" ]; then
       bg=(--host-background "$(cut -d' ' -f1 "$measured/$name/background.txt")")
     fi
-    "$tandem" simulate "${common[@]}" "$@" --host-cores 2 "${bg[@]}" \
+    # Each edge's start offset as bench/cluster.sh gave its submit (runs
+    # measured before it recorded them started every edge at 0).
+    local start=()
+    if [ -s "$measured/$name/arrival_offsets.txt" ]; then
+      start=(--arrival-offsets "$(paste -sd, "$measured/$name/arrival_offsets.txt")")
+    fi
+    "$tandem" simulate "${common[@]}" "$@" "${start[@]}" --host-cores 2 "${bg[@]}" \
       --json "$out/$name.json" --svg "$out/$name.svg" >/dev/null
-    "$tandem" simulate "${common[@]}" "$@" --json "$out/$name-own.json" >/dev/null
+    "$tandem" simulate "${common[@]}" "$@" "${start[@]}" --json "$out/$name-own.json" >/dev/null
   }
   sim failover --clouds 3 --arrival-trace "$out/rate_arrivals.txt" --duration "${seconds}s" --planning "$plan" \
     --fail "kill:1@${third}s" --fail "drain:2@$(echo "$third * 2" | bc)s"

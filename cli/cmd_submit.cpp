@@ -27,6 +27,11 @@ using control::TaskResult;
 using app::percentile;
 using control::TaskSpec;
 
+// Seconds since the Unix epoch, as --start-at takes them.
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 std::string opt_ms(const std::optional<double>& v) { return v ? fmt::format("{:.1f}", *v) : "-"; }
 
 void print_row_header() {
@@ -166,6 +171,9 @@ int cmd_submit(const Args& args, const Context&) {
       ("queue", "queue file: one JSON task per line", cxxopts::value<std::string>(), "FILE")
       ("rate", "submit at this many tasks per second (default: all at once)", cxxopts::value<double>(), "R")
       ("poisson", "with --rate: Poisson arrivals (exponential gaps, seeded by --seed) instead of even spacing")
+      ("start-at", "hold the first submission until this wall-clock time (seconds since the Unix epoch, e.g. "
+       "$(date -d '+3 s' +%s.%N)); --rate spacing counts from it, so several submits can run in step or at chosen offsets",
+       cxxopts::value<double>(), "UNIX_S")
       ("objective", "latency (each task as early as it can), makespan (the whole waiting batch as early as it can), energy (least edge energy) or throughput",  cxxopts::value<std::string>()->default_value("latency"), "O")
       ("deadline", "deadline for each task's cloud part in ms (0: the daemon's default)", cxxopts::value<double>()->default_value("0"), "MS")
       ("plan", "auto, edge_only, cloud_only, split:K or cut:NODES", cxxopts::value<std::string>()->default_value("auto"), "P")
@@ -192,6 +200,15 @@ int cmd_submit(const Args& args, const Context&) {
   }
   const bool poisson = result.count("poisson") > 0;
   if (poisson && !rate) throw app::UsageError("--poisson needs --rate");
+  std::optional<double> start_at;
+  if (result.count("start-at")) {
+    start_at = result["start-at"].as<double>();
+    const double from_now = *start_at - unix_now();
+    if (!std::isfinite(*start_at) || from_now < -1 || from_now > 24 * 3600) {
+      throw app::UsageError(
+          fmt::format("--start-at {:.3f} is {:+.1f} s from now: give a Unix time within the next day", *start_at, from_now));
+    }
+  }
   const auto endpoint = app::parse_flag(result, "edge", app::parse_endpoint);
   std::string token;
   if (result.count("token-file")) {
@@ -203,7 +220,12 @@ int cmd_submit(const Args& args, const Context&) {
   }
   control::Client client(endpoint.host, endpoint.port, std::chrono::seconds(5), token);
 
-  const auto start = Clock::now();
+  // The clock the pacing and --timeout count from: now, or --start-at.
+  auto start = Clock::now();
+  if (start_at) {
+    start += std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(std::max(0.0, *start_at - unix_now())));
+  }
   // Writer thread: paced submission; this thread reads results meanwhile.
   // Submission times, s from the start: all at once, evenly spaced or Poisson.
   std::vector<double> at(tasks.size(), 0.0);
@@ -219,10 +241,8 @@ int cmd_submit(const Args& args, const Context&) {
   std::thread writer([&] {
     for (std::size_t i = 0; i < tasks.size() && !stop_writing; ++i) {
       if (!window.wait_to_send(i)) return;
-      if (rate) {
-        std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(
-                                                  std::chrono::duration<double>(at[i])));
-      }
+      std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(
+                                                std::chrono::duration<double>(at[i])));
       try {
         client.submit(tasks[i]);
       } catch (const std::exception&) {

@@ -185,6 +185,9 @@ void validate(const Scenario& s) {
   } else if (!(s.arrivals.rate_per_s > 0) || !std::isfinite(s.arrivals.rate_per_s)) {
     bad("rate must be above 0 tasks/s per edge");
   }
+  for (const double o : s.arrivals.offsets_s) {
+    if (!(o >= 0) || !(o < s.duration_s)) bad("arrival_offsets: each must be at least 0 s and below the duration");
+  }
   if (s.link_trace.empty()) {
     if (s.link_mix.empty()) bad("link_mix: name at least one link");
     double total = 0;
@@ -222,7 +225,7 @@ Scenario load_scenario(const std::filesystem::path& path) {
   }
   if (!j.is_object()) fail("(top level)", "expected an object");
   static const std::set<std::string> known{
-      "edges", "clouds", "models", "shuffle_models", "arrivals", "rate", "arrival_trace", "duration",
+      "edges", "clouds", "models", "shuffle_models", "arrivals", "rate", "arrival_trace", "arrival_offsets", "duration",
       "link_mix", "links_in_turn", "link_trace", "cloud_workers", "compute_noise", "planning", "objective", "codec", "pipeline",
       "scheduler", "batch_window", "heavy_backlog", "probe_interval", "agent_inter", "agent_reference", "drain_grace", "reconnect_backoff",
       "failures", "host_cores", "host_background", "host_background_trace", "seed"};
@@ -244,6 +247,7 @@ Scenario load_scenario(const std::filesystem::path& path) {
         else fail(key, "poisson, fixed or trace");
       } else if (key == "rate") s.arrivals.rate_per_s = value.get<double>();
       else if (key == "arrival_trace") s.arrivals.trace_s = load_arrival_trace(dir / value.get<std::string>());
+      else if (key == "arrival_offsets") s.arrivals.offsets_s = value.get<std::vector<double>>();
       else if (key == "duration") s.duration_s = duration_s();
       else if (key == "link_mix") s.link_mix = parse_link_mix(value.get<std::string>());
       else if (key == "links_in_turn") s.links_in_turn = value.get<bool>();
@@ -303,6 +307,7 @@ json to_json(const Scenario& s) {
           {"arrivals", to_string(s.arrivals.kind)},
           {"rate", s.arrivals.rate_per_s},
           {"arrival_trace_points", s.arrivals.trace_s.size()},
+          {"arrival_offsets_s", s.arrivals.offsets_s},
           {"duration_s", s.duration_s},
           {"link_mix", links},
           {"links_in_turn", s.links_in_turn},

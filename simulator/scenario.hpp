@@ -28,6 +28,12 @@ struct Arrivals {
   Kind kind = Kind::poisson;
   double rate_per_s = 1;        // per edge (poisson, fixed)
   std::vector<double> trace_s;  // ascending (trace)
+  // When each edge starts, s: edge e's arrivals begin offsets_s[e mod n]
+  // later (a trace's times shifted by it; fixed: instead of the random phase;
+  // Poisson: the first gap counts from it). Empty: every edge starts at 0
+  // (fixed: a random phase). bench/cluster.sh records the offsets it gave
+  // each `tandem submit --start-at`, so a simulation can use the same.
+  std::vector<double> offsets_s;
 };
 
 /// One kind of uplink and the share of edges that have it.

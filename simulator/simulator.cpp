@@ -215,15 +215,19 @@ class Engine {
   void schedule_arrival(std::uint32_t e, double after, bool first) {
     EdgeState& edge = edges_[e];
     const Arrivals& a = s_.arrivals;
+    const bool offset_given = !a.offsets_s.empty();
+    const double offset = offset_given ? a.offsets_s[e % a.offsets_s.size()] : 0.0;
     double t = 0;
     switch (a.kind) {
-      case Arrivals::Kind::poisson: t = after + edge.rng.exponential(a.rate_per_s); break;
+      case Arrivals::Kind::poisson: t = (first ? offset : after) + edge.rng.exponential(a.rate_per_s); break;
       case Arrivals::Kind::fixed:
-        t = first ? (s_.edges > 1 ? edge.rng.uniform() / a.rate_per_s : 0.0) : after + 1.0 / a.rate_per_s;
+        if (!first) t = after + 1.0 / a.rate_per_s;
+        else if (offset_given) t = offset;
+        else t = s_.edges > 1 ? edge.rng.uniform() / a.rate_per_s : 0.0;
         break;
       case Arrivals::Kind::trace:
         if (edge.next_trace >= a.trace_s.size()) return;
-        t = a.trace_s[edge.next_trace++];
+        t = offset + a.trace_s[edge.next_trace++];
         break;
     }
     if (t < s_.duration_s) push(t, Ev::arrival, e);

@@ -62,6 +62,7 @@ TEST(Cli, BadFlagsAndValuesAreOneLineAndStatusTwo) {
       {"tandem", {"plan", "--model", "vgg16", "--bandwidth", "5mbps"}},
       {"tandem", {"plan", "--model", "nosuch", "--bandwidth", "5mbit"}},
       {"tandem", {"submit", "--models", "lenet", "--objective", "speed"}},
+      {"tandem", {"submit", "--models", "lenet", "--start-at", "1000"}},  // 1970
       {"tandem", {"run", "--model", "lenet", "--threads", "0"}},
       {"tandem", {"frobnicate"}},
   };

@@ -3,6 +3,7 @@
 // 0.5 ms in the cloud; 4096 bytes up, 40 bytes down), one or two edges,
 // fixed or traced arrivals, forced plans; then failures, the planner, the
 // parsers and determinism.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -107,6 +108,41 @@ TEST(Simulator, TwoEdgesQueueAtOneCloudWorker) {
   EXPECT_NEAR(done[1], k_alone_ms + 6, 1e-9);
   EXPECT_EQ(r.clouds[0].max_queue, 1u);  // the second waits while the first is computed
   EXPECT_EQ(r.clouds[0].max_connections, 2u);
+}
+
+TEST(Simulator, StartOffsetsShiftEachEdgesArrivals) {
+  // The case above with edge 1 starting 50 ms later: it reaches the cloud at
+  // 160 ms, after the first is done (116 ms), so neither waits (together,
+  // one of them would wait 6 ms).
+  const auto planner = lenet_planner();
+  Scenario s = tiny();
+  s.edges = 2;
+  s.arrivals.kind = Arrivals::Kind::trace;
+  s.arrivals.trace_s = {0, 1};
+  s.arrivals.offsets_s = {0, 0.05};
+  SimResult r = simulate(s, *planner);
+  ASSERT_EQ(r.tasks.size(), 4u);
+  std::vector<double> arrivals;
+  for (const TaskRecord& t : r.tasks) {
+    arrivals.push_back(t.arrival_s);
+    EXPECT_NEAR(t.latency_ms(), k_alone_ms, 1e-9);
+    EXPECT_NEAR(t.arrival_s - std::floor(t.arrival_s + 1e-9), t.edge == 0 ? 0.0 : 0.05, 1e-12) << t.edge;
+  }
+  std::sort(arrivals.begin(), arrivals.end());
+  const std::vector<double> expected{0, 0.05, 1, 1.05};
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_NEAR(arrivals[i], expected[i], 1e-12) << i;
+
+  // Fixed arrivals: the offset replaces the random phase (edge e mod n).
+  s.edges = 3;
+  s.arrivals.kind = Arrivals::Kind::fixed;
+  s.arrivals.offsets_s = {0.25, 0.5};
+  s.duration_s = 1;
+  r = simulate(s, *planner);
+  ASSERT_EQ(r.tasks.size(), 3u);
+  for (const TaskRecord& t : r.tasks) EXPECT_DOUBLE_EQ(t.arrival_s, t.edge == 1 ? 0.5 : 0.25) << t.edge;
+
+  s.arrivals.offsets_s = {0.25, 1.0};  // not before the end of the arrivals
+  EXPECT_THROW(validate(s), std::invalid_argument);
 }
 
 TEST(Simulator, OnASharedHostComputeSlowsWhileMoreAskThanItHas) {
@@ -426,7 +462,7 @@ TEST(SimulatorScenario, ParsesMixesFailuresAndFilesAndRefusesNamingTheField) {
   std::ofstream(dir / "arrivals.txt") << "# seconds\n0\n0.5\n";
   std::ofstream(dir / "s.json") << R"({"edges": 3, "clouds": 2, "models": ["lenet"], "arrivals": "trace",
       "arrival_trace": "arrivals.txt", "duration": "10s", "link_mix": "wifi", "failures": ["kill:2@1s"],
-      "scheduler": "alone", "batch_window": 4})";
+      "scheduler": "alone", "batch_window": 4, "arrival_offsets": [0, 0.25]})";
   const Scenario loaded = load_scenario(dir / "s.json");
   EXPECT_EQ(loaded.edges, 3u);
   EXPECT_EQ(loaded.scheduler, Scheduler::alone);
@@ -435,6 +471,7 @@ TEST(SimulatorScenario, ParsesMixesFailuresAndFilesAndRefusesNamingTheField) {
   for (Scheduler k : {Scheduler::timeline, Scheduler::alone}) EXPECT_EQ(scheduler_from_string(to_string(k)), k);
   EXPECT_FALSE(scheduler_from_string("fifo"));
   EXPECT_EQ(loaded.arrivals.trace_s, (std::vector<double>{0, 0.5}));
+  EXPECT_EQ(loaded.arrivals.offsets_s, (std::vector<double>{0, 0.25}));
   EXPECT_DOUBLE_EQ(loaded.duration_s, 10);
   // Files load_scenario refuses, naming the field.
   const auto expect_refused = [&](const std::string& name, const std::string& text, const std::string& why) {
