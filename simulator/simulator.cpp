@@ -749,10 +749,21 @@ class Engine {
   // ---- the host's processors (Scenario::host_cores) ---------------------------
   //
   // Processor sharing as a fluid: each computing job asks for `weight` cores;
-  // while the jobs and the background ask for more than the host has, every
-  // job progresses at host_cores / demand of its own speed. A spin holds its
-  // cores for a fixed wall time whatever the others do. Without a host, a job
-  // simply takes its time.
+  // while the jobs and the background ask for more than the host has, a
+  // one-thread job progresses at host_cores / demand of its own speed, a
+  // multi-threaded one slower (job_speed()). A spin holds its cores for a
+  // fixed wall time whatever the others do. Without a host, a job simply
+  // takes its time.
+
+  struct CpuJob {
+    double left_s;  // of its own time, at full speed (a spin: of wall time)
+    double weight;  // cores it asks for
+    Ev kind;
+    std::uint32_t a, b;
+    double stretch = 1.0;    // > 1: an edge side, which waits after it (edge_compute())
+    double started_s = 0;
+    bool spin = false;       // a stretch's spinning wait
+  };
 
   void compute(double seconds, double weight, Ev kind, std::uint32_t a, std::uint32_t b,
                double stretch = 1.0, bool spin = false) {
@@ -777,9 +788,29 @@ class Engine {
   }
 
   void cpu_advance() {
-    const double done = (now_ - cpu_at_) * cpu_speed_;
-    for (CpuJob& j : cpu_jobs_) j.left_s -= j.spin ? now_ - cpu_at_ : done;
+    const double dt = now_ - cpu_at_;
+    for (CpuJob& j : cpu_jobs_) j.left_s -= dt * job_speed(j);
     cpu_at_ = now_;
+  }
+
+  // How fast a job progresses (1: as on a host of its own). A one-thread job
+  // gets its fair share, cores / demand. A job of w > 1 threads is LibTorch
+  // with OpenMP, whose threads meet at a spinning barrier after every
+  // operator: it moves only while all w of them hold a core at once, which
+  // for a scheduler picking `cores` of `demand` runnable threads at random is
+  // the chance prod_{i<w} (cores - i) / (demand - i) — 1 / 3 for two threads
+  // with one more busy thread on two cores, 1 / 15 with four more. Measured
+  // with resnet18 at 2 threads on this 2-core machine (docs/design.md §13):
+  // 2.3x, 7.3x and 22x slower with 1, 2 and 4 busy threads beside it, where
+  // fair sharing would say 1.5x, 2x and 3x, and this 3x, 6x and 15x.
+  double job_speed(const CpuJob& j) const {
+    if (j.spin) return 1.0;
+    if (cpu_demand_ <= s_.host_cores) return 1.0;
+    if (j.weight <= 1.0) return cpu_speed_;
+    const int w = static_cast<int>(std::min(std::ceil(j.weight), s_.host_cores));
+    double p = 1.0;
+    for (int i = 0; i < w; ++i) p *= (s_.host_cores - i) / (cpu_demand_ - i);
+    return p;
   }
 
   // The speed for the jobs now running, and an event at the next one's end
@@ -788,8 +819,9 @@ class Engine {
     double demand = background_;
     double left = std::numeric_limits<double>::infinity();
     for (const CpuJob& j : cpu_jobs_) demand += j.weight;
+    cpu_demand_ = demand;
     cpu_speed_ = demand > s_.host_cores ? s_.host_cores / demand : 1.0;
-    for (const CpuJob& j : cpu_jobs_) left = std::min(left, std::max(j.left_s, 0.0) / (j.spin ? 1.0 : cpu_speed_));
+    for (const CpuJob& j : cpu_jobs_) left = std::min(left, std::max(j.left_s, 0.0) / job_speed(j));
     ++cpu_generation_;
     if (!cpu_jobs_.empty()) push(now_ + left, Ev::cpu_done, cpu_generation_);
   }
@@ -883,18 +915,9 @@ class Engine {
   std::uint64_t seq_ = 0, processed_ = 0, outstanding_ = 0;
   std::size_t rotate_ = 0;
   double now_ = 0;
-  struct CpuJob {
-    double left_s;  // of its own time, at full speed (a spin: of wall time)
-    double weight;  // cores it asks for
-    Ev kind;
-    std::uint32_t a, b;
-    double stretch = 1.0;    // > 1: an edge side, which waits after it (edge_compute())
-    double started_s = 0;
-    bool spin = false;       // a stretch's spinning wait
-  };
   static constexpr double k_cpu_epsilon_s = 1e-9;
   std::vector<CpuJob> cpu_jobs_;  // in start order
-  double cpu_speed_ = 1, cpu_at_ = 0, background_ = 0;
+  double cpu_speed_ = 1, cpu_demand_ = 0, cpu_at_ = 0, background_ = 0;
   std::uint32_t cpu_generation_ = 0;
   double edge_threads_ = 1, edge_slowdown_ = 1, cloud_cpu_weight_ = 1;
 };

@@ -433,6 +433,34 @@ TEST(Simulator, AStretchedEdgeWaitsInProportionToTheComputeItGot) {
   }
 }
 
+TEST(Simulator, AMultiThreadedJobMovesOnlyWhileAllItsThreadsHoldACore) {
+  // The cloud profile's two threads on a 2-core host: with one busy thread
+  // beside them they all hold a core a third of the time ((2/3)(1/2)), so
+  // the cloud side takes three times as long; fair sharing would say 1.5.
+  const auto planner = planner::Planner::from_profiles(std::filesystem::path(TANDEM_PROFILES_DIR) / "edge.json",
+                                                       std::filesystem::path(TANDEM_PROFILES_DIR) / "cloud.json");
+  ASSERT_EQ(planner->cloud_predictor()->profile().threads, 2);
+  const GraphDesc g = zoo_graph("resnet18");
+  planner->add_model(g);
+  const auto latency = [&](double background) {
+    Scenario s;
+    s.models = {"resnet18"};
+    s.link_mix = parse_link_mix("lan");
+    s.planning = Planning::cloud_only;
+    s.arrivals.kind = Arrivals::Kind::trace;
+    s.arrivals.trace_s = {0};
+    s.host_cores = 2;
+    s.host_background = background;
+    const SimResult r = simulate(s, *planner);
+    EXPECT_EQ(r.tasks.size(), 1u);
+    return r.tasks.empty() ? 0.0 : r.tasks[0].latency_ms();
+  };
+  const double cloud = planner->cloud_predictor()->whole_ms(g);
+  EXPECT_NEAR(latency(1) - latency(0), 2 * cloud, 1e-6 * cloud);
+  // One busy thread and the edge's input side (one thread) fit on the host
+  // as long as the cloud is not computing: nothing else slows.
+}
+
 TEST(SimulatorScenario, ParsesMixesFailuresAndFilesAndRefusesNamingTheField) {
   const auto mix = parse_link_mix("5.85mbit,rtt=40ms:3;1.1mbit,one-way=40ms");
   ASSERT_EQ(mix.size(), 2u);
