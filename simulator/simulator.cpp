@@ -714,6 +714,9 @@ class Engine {
     clouds_[static_cast<std::size_t>(edge.cloud)].edges.erase(e);
     edge.cloud = -1;
     ++edge.connection;
+    // What was still queued for the link went with the socket: the next
+    // connection's uploads start on an empty link.
+    edge.uplink_free_s = std::min(edge.uplink_free_s, now_);
     edge.in_flight = 0;
     retry_later(e);
   }

@@ -261,6 +261,31 @@ TEST(Simulator, AKilledCloudLosesNoTaskTheEdgeFinishesThem) {
   EXPECT_EQ(r.clouds[0].requests, 0u);
 }
 
+TEST(Simulator, AKilledConnectionTakesItsQueuedUploadsOffTheLink) {
+  // Uploads of 100 ms queue on the link: tasks at 0, 50 and 100 ms upload
+  // until 100, 200 and 300 ms. The first is answered at 127 ms, the cloud
+  // dies at 130, the other two (and one at 150, with no cloud) finish on the
+  // edge. The edge reconnects to the second cloud after its 100 ms back-off
+  // and two round trips (270 ms), so a task at 280 ms uploads at once: the
+  // dead connection's queue left the link with it (else it would wait
+  // until 300).
+  const auto planner = lenet_planner();
+  Scenario s = tiny();
+  s.clouds = 2;
+  s.arrivals.kind = Arrivals::Kind::trace;
+  s.arrivals.trace_s = {0, 0.05, 0.1, 0.15, 0.28};
+  s.duration_s = 1;
+  s.failures = {parse_failure("kill:1@130ms")};
+  const SimResult r = simulate(s, *planner);
+  ASSERT_EQ(r.tasks.size(), 5u);
+  EXPECT_EQ(r.lost, 0u);
+  EXPECT_EQ(r.fallbacks, 3u);
+  EXPECT_NEAR(r.tasks[0].latency_ms(), k_alone_ms, 1e-9);
+  EXPECT_EQ(r.tasks[4].cloud, 1);
+  EXPECT_FALSE(r.tasks[4].fallback);
+  EXPECT_NEAR(r.tasks[4].latency_ms(), k_alone_ms, 1e-9);
+}
+
 TEST(Simulator, ADrainedCloudHandsItsEdgesToAnotherWithoutFallbacks) {
   // Two edges, two clouds, one edge each. Cloud 1 drains at 0.5 s (idle
   // then), stops at 0.7 s; its edge reconnects after 100 ms plus 2 RTTs and
