@@ -5,14 +5,17 @@
 #include <deque>
 #include <limits>
 #include <map>
+#include <optional>
 #include <queue>
 #include <stdexcept>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <fmt/format.h>
 
 #include "app/agent_check.hpp"
 #include "partition/schedule.hpp"
+#include "simulator/host.hpp"
 
 namespace tandem::sim {
 namespace {
@@ -170,7 +173,10 @@ class Engine {
       push(edges_[e].rng.uniform() * s_.probe_interval_s, Ev::probe, e);
     }
     push(s_.agent_inter_s, Ev::agent_poll, 0);
-    background_ = s_.host_background_trace.empty() ? s_.host_background : s_.host_background_trace.front().second;
+    if (s_.host_cores > 0) {
+      host_.emplace(s_.host_cores,
+                    s_.host_background_trace.empty() ? s_.host_background : s_.host_background_trace.front().second);
+    }
     for (std::uint32_t i = 0; i < s_.host_background_trace.size(); ++i) {
       push(s_.host_background_trace[i].first, Ev::background, i);
     }
@@ -751,32 +757,26 @@ class Engine {
 
   // ---- the host's processors (Scenario::host_cores) ---------------------------
   //
-  // Processor sharing as a fluid: each computing job asks for `weight` cores;
-  // while the jobs and the background ask for more than the host has, a
-  // one-thread job progresses at host_cores / demand of its own speed, a
-  // multi-threaded one slower (job_speed()). A spin holds its cores for a
-  // fixed wall time whatever the others do. Without a host, a job simply
-  // takes its time.
+  // With a host, every computing job shares its cores (simulator/host.hpp);
+  // without one, a job simply takes its time.
 
-  struct CpuJob {
-    double left_s;  // of its own time, at full speed (a spin: of wall time)
-    double weight;  // cores it asks for
+  // What a job on the host does when it ends.
+  struct CpuWork {
     Ev kind;
     std::uint32_t a, b;
-    double stretch = 1.0;    // > 1: an edge side, which waits after it (edge_compute())
-    double started_s = 0;
-    bool spin = false;       // a stretch's spinning wait
+    double stretch = 1.0;  // > 1: an edge side, which waits after it (edge_compute())
   };
 
   void compute(double seconds, double weight, Ev kind, std::uint32_t a, std::uint32_t b,
                double stretch = 1.0, bool spin = false) {
-    if (s_.host_cores <= 0 || seconds <= 0) {
+    if (!host_ || seconds <= 0) {
       push(now_ + std::max(seconds, 0.0) * stretch, kind, a, b);
       return;
     }
-    cpu_advance();
-    cpu_jobs_.push_back({seconds, weight, kind, a, b, stretch, now_, spin});
-    cpu_schedule();
+    const std::uint64_t tag = next_cpu_tag_++;
+    cpu_work_.emplace(tag, CpuWork{kind, a, b, stretch});
+    host_->add(now_, {.left_s = seconds, .weight = weight, .spin = spin, .tag = tag});
+    cpu_reschedule();
   }
 
   // An edge side as the executor's stretch runs it (RunOptions::slowdown,
@@ -790,83 +790,51 @@ class Engine {
     compute(stretched_s / edge_slowdown_, edge_threads_, kind, a, b, edge_slowdown_);
   }
 
-  void cpu_advance() {
-    const double dt = now_ - cpu_at_;
-    for (CpuJob& j : cpu_jobs_) j.left_s -= dt * job_speed(j);
-    cpu_at_ = now_;
-  }
-
-  // How fast a job progresses (1: as on a host of its own). A one-thread job
-  // gets its fair share, cores / demand. A job of w > 1 threads is LibTorch
-  // with OpenMP, whose threads meet at a spinning barrier after every
-  // operator: it moves only while all w of them hold a core at once, which
-  // for a scheduler picking `cores` of `demand` runnable threads at random is
-  // the chance prod_{i<w} (cores - i) / (demand - i) — 1 / 3 for two threads
-  // with one more busy thread on two cores, 1 / 15 with four more. Measured
-  // with resnet18 at 2 threads on this 2-core machine (docs/design.md §13):
-  // 2.3x, 7.3x and 22x slower with 1, 2 and 4 busy threads beside it, where
-  // fair sharing would say 1.5x, 2x and 3x, and this 3x, 6x and 15x.
-  double job_speed(const CpuJob& j) const {
-    if (j.spin) return 1.0;
-    if (cpu_demand_ <= s_.host_cores) return 1.0;
-    if (j.weight <= 1.0) return cpu_speed_;
-    const int w = static_cast<int>(std::min(std::ceil(j.weight), s_.host_cores));
-    double p = 1.0;
-    for (int i = 0; i < w; ++i) p *= (s_.host_cores - i) / (cpu_demand_ - i);
-    return p;
-  }
-
-  // The speed for the jobs now running, and an event at the next one's end
-  // (earlier events of this kind are void: their generation is old).
-  void cpu_schedule() {
-    double demand = background_;
-    double left = std::numeric_limits<double>::infinity();
-    for (const CpuJob& j : cpu_jobs_) demand += j.weight;
-    cpu_demand_ = demand;
-    cpu_speed_ = demand > s_.host_cores ? s_.host_cores / demand : 1.0;
-    for (const CpuJob& j : cpu_jobs_) left = std::min(left, std::max(j.left_s, 0.0) / job_speed(j));
+  // An event at the next job's end (earlier events of this kind are void:
+  // their generation is old).
+  void cpu_reschedule() {
     ++cpu_generation_;
-    if (!cpu_jobs_.empty()) push(now_ + left, Ev::cpu_done, cpu_generation_);
+    if (const auto end = host_->next_end()) push(*end, Ev::cpu_done, cpu_generation_);
   }
 
   void on_cpu_done(std::uint32_t generation) {
     if (generation != cpu_generation_) return;
-    cpu_advance();
-    std::vector<CpuJob> ended;
-    std::erase_if(cpu_jobs_, [&](const CpuJob& j) {
-      if (j.left_s > k_cpu_epsilon_s) return false;
-      ended.push_back(j);
-      return true;
-    });
-    cpu_schedule();
-    for (const CpuJob& j : ended) {
-      if (j.stretch <= 1.0) {
-        dispatch(Event{now_, 0, j.kind, j.a, j.b});
+    const std::vector<Host::Job> done = host_->take_done(now_);
+    cpu_reschedule();
+    for (const Host::Job& j : done) {
+      const auto it = cpu_work_.find(j.tag);
+      const CpuWork w = it->second;
+      cpu_work_.erase(it);
+      if (w.stretch <= 1.0) {
+        dispatch(Event{now_, 0, w.kind, w.a, w.b});
         continue;
       }
-      const double wait_s = (j.stretch - 1.0) * (now_ - j.started_s);
+      const double wait_s = (w.stretch - 1.0) * (now_ - j.started_s);
       if (wait_s * 1e3 <= k_stretch_spin_ms) {
-        compute(wait_s, 1.0, j.kind, j.a, j.b, 1.0, /*spin=*/true);
+        compute(wait_s, 1.0, w.kind, w.a, w.b, 1.0, /*spin=*/true);
       } else {
-        push(now_ + wait_s, j.kind, j.a, j.b);
+        push(now_ + wait_s, w.kind, w.a, w.b);
       }
     }
   }
 
   // The background trace's next point.
   void on_background(std::uint32_t i) {
-    if (s_.host_cores <= 0) return;
-    cpu_advance();
-    background_ = s_.host_background_trace[i].second;
-    cpu_schedule();
+    if (!host_) return;
+    host_->set_background(now_, s_.host_background_trace[i].second);
+    cpu_reschedule();
   }
 
   // Drops the jobs of `kind` for `a` (a killed cloud's requests).
   void cpu_cancel(Ev kind, std::uint32_t a) {
-    if (s_.host_cores <= 0) return;
-    cpu_advance();
-    std::erase_if(cpu_jobs_, [&](const CpuJob& j) { return j.kind == kind && j.a == a; });
-    cpu_schedule();
+    if (!host_) return;
+    host_->cancel(now_, [&](const Host::Job& j) {
+      const auto it = cpu_work_.find(j.tag);
+      if (it->second.kind != kind || it->second.a != a) return false;
+      cpu_work_.erase(it);
+      return true;
+    });
+    cpu_reschedule();
   }
 
   // ---- results --------------------------------------------------------------
@@ -918,9 +886,9 @@ class Engine {
   std::uint64_t seq_ = 0, processed_ = 0, outstanding_ = 0;
   std::size_t rotate_ = 0;
   double now_ = 0;
-  static constexpr double k_cpu_epsilon_s = 1e-9;
-  std::vector<CpuJob> cpu_jobs_;  // in start order
-  double cpu_speed_ = 1, cpu_demand_ = 0, cpu_at_ = 0, background_ = 0;
+  std::optional<Host> host_;  // Scenario::host_cores > 0
+  std::unordered_map<std::uint64_t, CpuWork> cpu_work_;  // by Host::Job::tag
+  std::uint64_t next_cpu_tag_ = 0;
   std::uint32_t cpu_generation_ = 0;
   double edge_threads_ = 1, edge_slowdown_ = 1, cloud_cpu_weight_ = 1;
 };

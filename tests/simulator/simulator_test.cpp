@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/graph_builder.hpp"
+#include "simulator/host.hpp"
 #include "simulator/report.hpp"
 #include "simulator/simulator.hpp"
 
@@ -484,6 +485,34 @@ TEST(Simulator, AMultiThreadedJobMovesOnlyWhileAllItsThreadsHoldACore) {
   EXPECT_NEAR(latency(1) - latency(0), 2 * cloud, 1e-6 * cloud);
   // One busy thread and the edge's input side (one thread) fit on the host
   // as long as the cloud is not computing: nothing else slows.
+}
+
+TEST(SimulatorHost, SharesCoresFairlyAndCoSchedulesMultiThreadedJobs) {
+  // Two cores and one background thread. A two-thread job of 1 s alone runs
+  // at 1/3 ((2/3)(1/2)); a one-thread job of 0.5 s joins at 1 s: demand 4,
+  // the first at (2/4)(1/3) = 1/6, the second at 2/4 — it ends at 2 s, the
+  // first (2/3 - 1/6 = 1/2 left, back to 1/3) at 3.5 s. A spin holds its
+  // wall time whatever the load.
+  Host host(2, 1);
+  host.add(0, {.left_s = 1, .weight = 2, .tag = 1});
+  ASSERT_TRUE(host.next_end());
+  EXPECT_NEAR(*host.next_end(), 3.0, 1e-12);
+  host.add(1, {.left_s = 0.5, .weight = 1, .tag = 2});
+  host.add(1, {.left_s = 4, .weight = 1, .spin = true, .tag = 3});
+  // Now demand 5: the two-thread job at (2/5)(1/4), the one-thread at 2/5.
+  EXPECT_NEAR(*host.next_end(), 1 + 0.5 / 0.4, 1e-12);
+  host.cancel(1, [](const Host::Job& j) { return j.tag == 3; });
+  EXPECT_NEAR(*host.next_end(), 2.0, 1e-12);
+  auto done = host.take_done(2);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].tag, 2u);
+  EXPECT_DOUBLE_EQ(done[0].started_s, 1);
+  EXPECT_NEAR(*host.next_end(), 3.5, 1e-12);
+  host.set_background(3, 0);  // 1/3 of the 1/2 left done by 3 s; alone now, at full speed
+  EXPECT_NEAR(*host.next_end(), 3 + 1.0 / 6, 1e-12);
+  done = host.take_done(3 + 1.0 / 6);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_FALSE(host.next_end());
 }
 
 TEST(SimulatorScenario, ParsesMixesFailuresAndFilesAndRefusesNamingTheField) {

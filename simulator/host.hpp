@@ -1,0 +1,62 @@
+#pragma once
+// The processors of one host shared by the simulated daemons' computing jobs
+// (docs/design.md §13): processor sharing as a fluid, with LibTorch's
+// multi-threaded jobs co-scheduled. Used by the simulator's engine
+// (simulator.cpp) when Scenario::host_cores is set; torch-free.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+namespace tandem::sim {
+
+class Host {
+ public:
+  /// A computing job. `tag` is the engine's: what to do when it ends.
+  struct Job {
+    double left_s = 0;        // of its own time at full speed (a spin: of wall time)
+    double weight = 1;        // threads: the cores it asks for
+    bool spin = false;        // holds its cores for a fixed wall time, whatever the others do
+    double started_s = 0;     // when it was added
+    std::uint64_t tag = 0;
+  };
+
+  /// `cores` > 0; `background` other runnable threads (weighted by nice).
+  Host(double cores, double background);
+
+  /// Adds a job at `now` (times never go back).
+  void add(double now, Job job);
+  /// The other load from `now` on.
+  void set_background(double now, double threads);
+  /// Drops the jobs `drop` picks, at `now`.
+  void cancel(double now, const std::function<bool(const Job&)>& drop);
+  /// Removes and returns the jobs done by `now`, in start order.
+  std::vector<Job> take_done(double now);
+  /// When the next job ends if nothing is added or dropped (none: no job).
+  std::optional<double> next_end() const;
+
+  /// How fast `job` progresses now (1: as on a host of its own). A
+  /// one-thread job gets its fair share, cores / demand. A job of w > 1
+  /// threads is LibTorch with OpenMP, whose threads meet at a spinning
+  /// barrier after every operator: it moves only while all w of them hold a
+  /// core at once, which for a scheduler picking `cores` of `demand` runnable
+  /// threads at random is the chance prod_{i<w} (cores - i) / (demand - i)
+  /// — 1/3 for two threads with one more busy thread on two cores, 1/15 with
+  /// four more. Measured with resnet18 at 2 threads on a 2-core machine:
+  /// 2.3x, 7.3x and 22x slower with 1, 2 and 4 busy threads beside it, where
+  /// fair sharing would say 1.5x, 2x and 3x, and this 3x, 6x and 15x.
+  double speed(const Job& job) const;
+
+ private:
+  void advance(double now);  // progress every job to `now`
+  void reshare();            // the demand after a change
+
+  double cores_;
+  double background_;
+  double at_ = 0;       // jobs' progress is as of this time
+  double demand_ = 0;   // threads asking for a core, background included
+  std::vector<Job> jobs_;  // in start order
+};
+
+}  // namespace tandem::sim
