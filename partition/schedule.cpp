@@ -562,6 +562,26 @@ Schedule schedule_batch(const std::vector<BatchTask>& tasks, double rtt_ms, cons
     }
   }
 
+  // Start 3: the other objective's schedule, polished for this one. A
+  // makespan has plateaus (moving a task that does not finish last changes
+  // nothing), where the insertion search above stalls; the mean-completion
+  // search keeps moving and its order is often the better makespan too
+  // (measured on 40 zoo tasks at 5.85 mbit: 4.36 s against 5.47 s).
+  {
+    const BatchObjective other =
+        objective == BatchObjective::makespan ? BatchObjective::total_completion : BatchObjective::makespan;
+    const Batch other_batch(tasks, rtt_ms, start, other);
+    std::vector<std::size_t> other_seeds = seeds;
+    std::reverse(other_seeds.begin(), other_seeds.end());
+    std::vector<Entry> seq = other_batch.neh(other_seeds, nullptr);
+    other_batch.local_search(seq, options.local_search_passes);
+    const double v = batch.local_search(seq, options.local_search_passes);
+    if (detail::strictly_better(v, best_value)) {
+      best = std::move(seq);
+      best_value = v;
+    }
+  }
+
   bool exact = false;
   if (n <= options.exact_max_tasks) {
     Exact search(batch, options.exact_node_budget, best_value, best);
