@@ -37,8 +37,10 @@
 //     with a cut choice at every insertion, started from the tasks' most
 //     expensive first, plus a start from a Lagrangian load balance (each task
 //     takes the cut minimising λ·(edge, uplink, cloud) work for the λ whose
-//     bound is best), each polished by re-insertion local search (every task
-//     tried at every position with every cut until nothing improves). NEH is
+//     bound is best), and a start from the other objective's schedule (a
+//     makespan has plateaus on which its own search stalls), each polished
+//     by re-insertion local search (every task tried at every position with
+//     every cut until nothing improves). NEH is
 //     the classical heuristic for permutation flow shops; there is no
 //     constant-factor guarantee, so every schedule carries a lower bound.
 //   * Lower bound on the makespan (the busiest resource's least work): for
