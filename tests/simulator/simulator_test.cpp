@@ -49,6 +49,24 @@ Scenario tiny(Planning planning = Planning::cloud_only) {
 // Cloud-only lenet, alone: upload 100 + 10 + cloud 12 × 0.5 + download 0.9765625 + 10.
 constexpr double k_alone_ms = 100 + 10 + 6 + 0.9765625 + 10;
 
+// The planner on the shipped profiles (profiles/), no model added yet.
+std::shared_ptr<planner::Planner> shipped_planner() {
+  return planner::Planner::from_profiles(std::filesystem::path(TANDEM_PROFILES_DIR) / "edge.json",
+                                         std::filesystem::path(TANDEM_PROFILES_DIR) / "cloud.json");
+}
+
+// `edges` edges submitting one task of `model` each at 0, forced to `planning`.
+Scenario one_task_each(const std::string& model, const std::string& mix, Planning planning, std::size_t edges = 1) {
+  Scenario s;
+  s.models = {model};
+  s.edges = edges;
+  s.link_mix = parse_link_mix(mix);
+  s.planning = planning;
+  s.arrivals.kind = Arrivals::Kind::trace;
+  s.arrivals.trace_s = {0};
+  return s;
+}
+
 TEST(Simulator, TheHandComputedCaseTheOthersBuildOn) {
   const GraphDesc g = zoo_graph("lenet");
   ASSERT_EQ(g.size(), 13u);
@@ -415,16 +433,9 @@ TEST(Simulator, SeededAndDeterministic) {
 }
 
 TEST(Simulator, ProfilesDriveComputeTimes) {
-  const auto planner = planner::Planner::from_profiles(std::filesystem::path(TANDEM_PROFILES_DIR) / "edge.json",
-                                                       std::filesystem::path(TANDEM_PROFILES_DIR) / "cloud.json");
+  const auto planner = shipped_planner();
   planner->add_model(zoo_graph("resnet18"));
-  Scenario s;
-  s.models = {"resnet18"};
-  s.link_mix = parse_link_mix("wifi");
-  s.planning = Planning::edge_only;
-  s.arrivals.kind = Arrivals::Kind::trace;
-  s.arrivals.trace_s = {0};
-  const SimResult r = simulate(s, *planner);
+  const SimResult r = simulate(one_task_each("resnet18", "wifi", Planning::edge_only), *planner);
   ASSERT_EQ(r.tasks.size(), 1u);
   const GraphDesc g = zoo_graph("resnet18");
   EXPECT_NEAR(r.tasks[0].latency_ms(), planner->edge_predictor()->whole_ms(g), 1e-9);
@@ -436,20 +447,13 @@ TEST(Simulator, AStretchedEdgeWaitsInProportionToTheComputeItGot) {
   // on one core share it while they compute, so each compute takes twice as
   // long, and so does each wait: twice the time alone. On two cores they do
   // not meet, and their waits (sleeps) ask for no core at all.
-  const auto planner = planner::Planner::from_profiles(std::filesystem::path(TANDEM_PROFILES_DIR) / "edge.json",
-                                                       std::filesystem::path(TANDEM_PROFILES_DIR) / "cloud.json");
+  const auto planner = shipped_planner();
   ASSERT_GT(planner->edge_predictor()->profile().slowdown, 1.0);
   ASSERT_EQ(planner->edge_predictor()->profile().threads, 1);
   planner->add_model(zoo_graph("mobilenet_v2"));
   const double alone = planner->edge_predictor()->whole_ms(zoo_graph("mobilenet_v2"));
   for (const int cores : {1, 2}) {
-    Scenario s;
-    s.models = {"mobilenet_v2"};
-    s.edges = 2;
-    s.link_mix = parse_link_mix("wifi");
-    s.planning = Planning::edge_only;
-    s.arrivals.kind = Arrivals::Kind::trace;
-    s.arrivals.trace_s = {0};
+    Scenario s = one_task_each("mobilenet_v2", "wifi", Planning::edge_only, 2);
     s.host_cores = cores;
     const SimResult r = simulate(s, *planner);
     ASSERT_EQ(r.tasks.size(), 2u);
@@ -463,18 +467,12 @@ TEST(Simulator, AMultiThreadedJobMovesOnlyWhileAllItsThreadsHoldACore) {
   // The cloud profile's two threads on a 2-core host: with one busy thread
   // beside them they all hold a core a third of the time ((2/3)(1/2)), so
   // the cloud side takes three times as long; fair sharing would say 1.5.
-  const auto planner = planner::Planner::from_profiles(std::filesystem::path(TANDEM_PROFILES_DIR) / "edge.json",
-                                                       std::filesystem::path(TANDEM_PROFILES_DIR) / "cloud.json");
+  const auto planner = shipped_planner();
   ASSERT_EQ(planner->cloud_predictor()->profile().threads, 2);
   const GraphDesc g = zoo_graph("resnet18");
   planner->add_model(g);
   const auto latency = [&](double background) {
-    Scenario s;
-    s.models = {"resnet18"};
-    s.link_mix = parse_link_mix("lan");
-    s.planning = Planning::cloud_only;
-    s.arrivals.kind = Arrivals::Kind::trace;
-    s.arrivals.trace_s = {0};
+    Scenario s = one_task_each("resnet18", "lan", Planning::cloud_only);
     s.host_cores = 2;
     s.host_background = background;
     const SimResult r = simulate(s, *planner);
