@@ -67,7 +67,7 @@ if [ "$what" = validate ] || [ "$what" = all ]; then
     # measured before it recorded them started every edge at 0).
     local start=()
     if [ -s "$measured/$name/arrival_offsets.txt" ]; then
-      start=(--arrival-offsets "$(paste -sd, "$measured/$name/arrival_offsets.txt")")
+      start=(--arrival-offsets "$(sed 's/$/s/' "$measured/$name/arrival_offsets.txt" | paste -sd,)")
     fi
     "$tandem" simulate "${common[@]}" "$@" "${start[@]}" --host-cores 2 "${bg[@]}" \
       --json "$out/$name.json" --svg "$out/$name.svg" >/dev/null

@@ -2,7 +2,6 @@
 // behind HAProxy on the daemons' own planner and profiles (simulator/), for
 // fleets this machine cannot hold; or the fewest clouds that keep a p95.
 
-#include <charconv>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -62,14 +61,7 @@ sim::Scenario scenario_from(const cxxopts::ParseResult& args) {
   if (args.count("arrival-offsets")) {
     s.arrivals.offsets_s.clear();
     for (const auto& item : app::split_list(args["arrival-offsets"].as<std::string>())) {
-      s.arrivals.offsets_s.push_back(parse_text("arrival-offsets", item, [](const std::string& t) {
-        double v = 0;
-        const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-        if (ec != std::errc{} || end != t.data() + t.size()) {
-          throw std::invalid_argument(fmt::format("'{}' is not a number of seconds", t));
-        }
-        return v;
-      }));
+      s.arrivals.offsets_s.push_back(parse_text("arrival-offsets", item, units::parse_duration_ms) / 1e3);
     }
   }
   if (args.count("duration")) s.duration_s = seconds_flag(args, "duration");
@@ -206,8 +198,8 @@ int cmd_simulate(const Args& argv, const Context& context) {
       ("arrivals", "poisson, fixed or trace (default poisson)", cxxopts::value<std::string>(), "KIND")
       ("rate", fmt::format("tasks per second per edge (default {:g})", d.arrivals.rate_per_s), cxxopts::value<double>(), "R")
       ("arrival-trace", "arrival times, one number of seconds a line (the same for every edge)", cxxopts::value<std::string>(), "FILE")
-      ("arrival-offsets", "when each edge starts, s: edge e's arrivals begin LIST[e mod n] s later (a trace shifted; fixed: "
-       "instead of a random phase), e.g. 0,0.25,0.5", cxxopts::value<std::string>(), "LIST")
+      ("arrival-offsets", "when each edge starts: edge e's arrivals begin LIST[e mod n] later (a trace shifted; fixed: "
+       "instead of a random phase), e.g. 0s,250ms,0.5s", cxxopts::value<std::string>(), "LIST")
       ("duration", fmt::format("arrivals stop after this long (default {:g}s)", d.duration_s), cxxopts::value<std::string>(), "TIME")
       ("link-mix", "uplinks: 4g, wifi, lan, or LINK[:WEIGHT];... e.g. '5.85mbit,rtt=40ms:3;1.1mbit,rtt=80ms' (default 4g)",
        cxxopts::value<std::string>(), "MIX")

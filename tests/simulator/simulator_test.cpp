@@ -542,7 +542,7 @@ TEST(SimulatorScenario, ParsesMixesFailuresAndFilesAndRefusesNamingTheField) {
   std::ofstream(dir / "arrivals.txt") << "# seconds\n0\n0.5\n";
   std::ofstream(dir / "s.json") << R"({"edges": 3, "clouds": 2, "models": ["lenet"], "arrivals": "trace",
       "arrival_trace": "arrivals.txt", "duration": "10s", "link_mix": "wifi", "failures": ["kill:2@1s"],
-      "scheduler": "alone", "batch_window": 4, "arrival_offsets": [0, 0.25]})";
+      "scheduler": "alone", "batch_window": 4, "arrival_offsets": ["0s", "250ms"]})";
   const Scenario loaded = load_scenario(dir / "s.json");
   EXPECT_EQ(loaded.edges, 3u);
   EXPECT_EQ(loaded.scheduler, Scheduler::alone);
