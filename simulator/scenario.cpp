@@ -249,9 +249,10 @@ Scenario load_scenario(const std::filesystem::path& path) {
       else if (key == "arrival_trace") s.arrivals.trace_s = load_arrival_trace(dir / value.get<std::string>());
       else if (key == "arrival_offsets") {
         s.arrivals.offsets_s.clear();
-        for (const auto& t : value.get<std::vector<std::string>>()) s.arrivals.offsets_s.push_back(units::parse_duration_ms(t) / 1e3);
-      }
-      else if (key == "duration") s.duration_s = duration_s();
+        for (const auto& t : value.get<std::vector<std::string>>()) {
+          s.arrivals.offsets_s.push_back(units::parse_duration_ms(t) / 1e3);
+        }
+      } else if (key == "duration") s.duration_s = duration_s();
       else if (key == "link_mix") s.link_mix = parse_link_mix(value.get<std::string>());
       else if (key == "links_in_turn") s.links_in_turn = value.get<bool>();
       else if (key == "link_trace") s.link_trace = load_link_trace(dir / value.get<std::string>());
