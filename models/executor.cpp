@@ -5,6 +5,10 @@
 #include <malloc.h>
 
 #include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
@@ -30,14 +34,24 @@ constexpr double k_small_conv_macs = 1e6;
 // (Executor::plan_layouts).
 constexpr std::int64_t k_dense_pool_bytes = 64 * 1024;
 
-// ReLU6 on a oneDNN tensor: LibTorch 1.13 has no oneDNN hardtanh in ATen, but
-// the JIT's optimize_for_inference registers one (prim::MKLDNNHardTanh[_],
-// bounds as node attributes). A one-node graph holds it; its Operation is a
-// stateless function, safe to call from several threads.
-class OnednnHardtanh {
+// An adaptive pool's output below this stays dense (Executor::plan_layouts).
+constexpr std::int64_t k_tiny_onednn_bytes = 16 * 1024;
+
+// oneDNN's largest channel block for f32 (nChw16c); a channel count that is a
+// multiple of it is never padded in the blocked layout.
+constexpr std::int64_t k_onednn_channel_block = 16;
+
+// ReLU6, hardswish and hardsigmoid on a oneDNN tensor: LibTorch 1.13 has no
+// oneDNN kernels for them in ATen, but the JIT's optimize_for_inference
+// registers some (prim::MKLDNNHardTanh[_] with its bounds as node
+// attributes, prim::MKLDNNHardSwish[_], prim::MKLDNNHardSigmoid[_]). A
+// one-node graph holds one; its Operation is a stateless function, safe to
+// call from several threads.
+class OnednnEltwise {
  public:
-  OnednnHardtanh(bool in_place, double lo, double hi)
-      : graph_(std::make_shared<jit::Graph>()), op_(make(*graph_, in_place, lo, hi)) {}
+  /// `op` without the trailing '_' of the in-place form; `bounds` for hardtanh.
+  OnednnEltwise(const std::string& op, bool in_place, std::optional<std::pair<double, double>> bounds = {})
+      : graph_(std::make_shared<jit::Graph>()), op_(make(*graph_, op + (in_place ? "_" : ""), bounds)) {}
   at::Tensor operator()(const at::Tensor& x) const {
     jit::Stack stack{x};
     op_(stack);
@@ -45,13 +59,15 @@ class OnednnHardtanh {
   }
 
  private:
-  static jit::Operation make(jit::Graph& graph, bool in_place, double lo, double hi) {
+  static jit::Operation make(jit::Graph& graph, const std::string& name,
+                             std::optional<std::pair<double, double>> bounds) {
     jit::Value* x = graph.addInput();
     x->setType(c10::TensorType::get());
-    const char* name = in_place ? "prim::MKLDNNHardTanh_" : "prim::MKLDNNHardTanh";
     jit::Node* n = graph.create(c10::Symbol::fromQualString(name), {x});
-    n->f_(c10::Symbol::attr("min_val"), lo);
-    n->f_(c10::Symbol::attr("max_val"), hi);
+    if (bounds) {
+      n->f_(c10::Symbol::attr("min_val"), bounds->first);
+      n->f_(c10::Symbol::attr("max_val"), bounds->second);
+    }
     n->output()->setType(c10::TensorType::get());
     graph.insertNode(n);
     graph.registerOutput(n->output());
@@ -62,10 +78,19 @@ class OnednnHardtanh {
   mutable jit::Operation op_;
 };
 
-const OnednnHardtanh& relu6_onednn(bool in_place) {
-  static const OnednnHardtanh in_place_op(true, 0.0, 6.0);
-  static const OnednnHardtanh out_of_place_op(false, 0.0, 6.0);
-  return in_place ? in_place_op : out_of_place_op;
+// The oneDNN form of an activation the executor keeps on oneDNN's layout.
+const OnednnEltwise& onednn_activation(OpKind kind, bool in_place) {
+  static const OnednnEltwise relu6[2] = {{"prim::MKLDNNHardTanh", false, std::pair{0.0, 6.0}},
+                                         {"prim::MKLDNNHardTanh", true, std::pair{0.0, 6.0}}};
+  static const OnednnEltwise hardswish[2] = {{"prim::MKLDNNHardSwish", false}, {"prim::MKLDNNHardSwish", true}};
+  static const OnednnEltwise hardsigmoid[2] = {{"prim::MKLDNNHardSigmoid", false},
+                                               {"prim::MKLDNNHardSigmoid", true}};
+  switch (kind) {
+    case OpKind::relu6: return relu6[in_place];
+    case OpKind::hardswish: return hardswish[in_place];
+    case OpKind::hardsigmoid: return hardsigmoid[in_place];
+    default: throw std::logic_error("onednn_activation: not an activation with a oneDNN form");
+  }
 }
 
 }  // namespace
@@ -206,9 +231,17 @@ void Executor::plan_layouts(const std::function<bool(NodeId)>& builtin, bool inp
         on = builtin(n.id) && image && all;
         break;
       case OpKind::relu:
-      case OpKind::relu6:
       case OpKind::dropout:
         on = image && all;
+        break;
+      case OpKind::relu6:
+      case OpKind::hardswish:
+      case OpKind::hardsigmoid:
+        // LibTorch 1.13's prim::MKLDNN* activations run ATen's kernel over
+        // the blocked buffer, and get it wrong when oneDNN pads the channels
+        // to its block (16 floats with AVX-512, 8 with AVX2): with 72 or 120
+        // channels the output is garbage (tests/models/executor_test.cpp).
+        on = image && all && n.out_shape[1] % k_onednn_channel_block == 0;
         break;
       case OpKind::max_pool2d:
       case OpKind::avg_pool2d:
@@ -223,8 +256,15 @@ void Executor::plan_layouts(const std::function<bool(NodeId)>& builtin, bool inp
         on = image && (all || graph_.node(n.inputs.front()).output_bytes >= k_dense_pool_bytes);
         break;
       case OpKind::adaptive_avg_pool2d: {
+        // A pool to a few values (a squeeze-and-excitation block's, a
+        // classifier's global pool) stays dense: what reads it is a tiny
+        // convolution, 3-4x slower on oneDNN (mobilenet_v3_small's 96->24 1x1
+        // at 1x1: 13.2 us against 4.5), and the multiply that applies the
+        // excitation reads the pooled tensor dense anyway, sharing the one
+        // conversion.
         const Shape& in = graph_.node(n.inputs.front()).out_shape;
-        on = image && all && in[2] % n.attrs.out_h == 0 && in[3] % n.attrs.out_w == 0;
+        on = image && all && in[2] % n.attrs.out_h == 0 && in[3] % n.attrs.out_w == 0 &&
+             n.output_bytes >= k_tiny_onednn_bytes;
         break;
       }
       case OpKind::add:
@@ -269,6 +309,8 @@ void Executor::compute(NodeId id, std::vector<Value>& values, const RunContext& 
     switch (n.kind) {
       case OpKind::relu:
       case OpKind::relu6:
+      case OpKind::hardswish:
+      case OpKind::hardsigmoid:
       case OpKind::max_pool2d:
       case OpKind::avg_pool2d:
       case OpKind::adaptive_avg_pool2d:
@@ -317,16 +359,22 @@ void Executor::compute(NodeId id, std::vector<Value>& values, const RunContext& 
       return;
     }
     case OpKind::relu:
-    case OpKind::relu6: {
-      const bool relu = n.kind == OpKind::relu;
+    case OpKind::relu6:
+    case OpKind::hardswish:
+    case OpKind::hardsigmoid: {
       const at::Tensor& x = get(0);
       const bool in_place = writable(0);
       at::Tensor y;
-      if (on) {
-        y = relu ? (in_place ? at::relu_(input(0).onednn) : at::relu(x)) : relu6_onednn(in_place)(x);
+      if (n.kind == OpKind::relu) {
+        y = in_place ? at::relu_(on ? input(0).onednn : input(0).dense) : at::relu(x);
+      } else if (on) {
+        y = onednn_activation(n.kind, in_place)(x);
+      } else if (n.kind == OpKind::relu6) {
+        y = in_place ? at::hardtanh_(input(0).dense, 0.0, 6.0) : at::hardtanh(x, 0.0, 6.0);
+      } else if (n.kind == OpKind::hardswish) {
+        y = in_place ? at::hardswish_(input(0).dense) : at::hardswish(x);
       } else {
-        y = relu ? (in_place ? at::relu_(input(0).dense) : at::relu(x))
-                 : (in_place ? at::hardtanh_(input(0).dense, 0.0, 6.0) : at::hardtanh(x, 0.0, 6.0));
+        y = in_place ? at::hardsigmoid_(input(0).dense) : at::hardsigmoid(x);
       }
       if (in_place) input(0) = Value{};  // its other layout, if any, is stale now
       set(std::move(y), true);

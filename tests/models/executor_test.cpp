@@ -162,6 +162,18 @@ TEST(Executor, EveryLayerKindEqualsThePlainPath) {
          x = b.conv(x, "pw", 32, 32, 1);
          b.add({x, b.input(), x}, "add");
        }, {1, 32, 28, 28}},
+      {"activations after oneDNN convolutions, channels padded to the block or not", [](GraphBuilder& b) {
+         // 72 and 120 channels are padded in oneDNN's blocked layout (LibTorch
+         // 1.13's oneDNN hardtanh / hardswish / hardsigmoid are wrong there), 96 is not.
+         NodeId x = b.relu6(b.conv(b.input(), "c72", 16, 72, 3, 1, 1), "r6_72");
+         x = b.layer(OpKind::hardswish, "hs_72", {x}, {});
+         x = b.relu6(b.conv(x, "c96", 72, 96, 3, 1, 1), "r6_96");
+         x = b.layer(OpKind::hardswish, "hs_96", {x}, {});
+         x = b.layer(OpKind::hardsigmoid, "hsig_96", {x}, {});
+         x = b.conv(x, "c120", 96, 120, 3, 1, 1);
+         x = b.layer(OpKind::hardsigmoid, "hsig_120", {x}, {});
+         b.layer(OpKind::hardswish, "hs_120", {b.relu6(x, "r6_120")}, {});
+       }, {1, 16, 28, 28}},
       {"add of one value twice", [](GraphBuilder& b) {
          const NodeId x = b.relu(b.conv(b.input(), "c", 16, 16, 3, 1, 1), "r");
          b.relu(b.add({x, x}, "add"), "r2");
