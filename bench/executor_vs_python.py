@@ -4,7 +4,8 @@
 Driven by bench/executor_vs_python.sh; runs under Debian's python3-torch and
 python3-torchvision. For every model, every intra-op thread count and every
 side (the whole model, then the edge side and the cloud side of a mid cut) it
-times, interleaved round by round, one run at a time:
+times, interleaved round by round, one run at a time, each after a pause
+(--pause-ms) and right after an untimed run of the same path (--lead-in):
 
   default  the nn.Module's forward (eager) under torch.inference_mode()
   mkldnn   torch.utils.mkldnn.to_mkldnn(module), input to_mkldnn, output to_dense
@@ -247,6 +248,16 @@ def main():
     # at 6.9 ms (the Python paths suffer the same way).
     ap.add_argument("--pause-ms", type=float, default=200.0,
                     help="idle time before each timed run, so one path's spinning threads do not slow the next")
+    # What ran last before a timed run is in the caches it finds after the
+    # pause. Without a lead-in that is another path (for tandem always one of
+    # Python's: tandem runs in its own process, after the Python paths in the
+    # rotation), and the small models' timings measured that: lenet's edge
+    # side at one thread took 0.32 ms through tandem's executor after a
+    # Python path and 0.25 ms through its plain path, which ran after it
+    # (2026-12-03). With a lead-in every timed run follows its own path, as
+    # a server's next request follows its last one.
+    ap.add_argument("--lead-in", type=int, default=1,
+                    help="untimed runs of the same path right before each pause and timed run (default 1)")
     ap.add_argument("--samples", help="write every timed run as a JSON line to this file")
     args = ap.parse_args()
     warnings.filterwarnings("ignore", message="Scripted GoogleNet")
@@ -316,6 +327,8 @@ def main():
                     for r in range(args.runs):
                         # Rotate the order every round: no path always runs right after another.
                         for v in order[r % len(order):] + order[:r % len(order)]:
+                            for _ in range(args.lead_in):
+                                runners[v]()
                             time.sleep(args.pause_ms / 1000)
                             if v in PYTHON_VARIANTS:
                                 t0 = time.perf_counter()
