@@ -34,7 +34,8 @@ constexpr double k_small_conv_macs = 1e6;
 // (Executor::plan_layouts).
 constexpr std::int64_t k_dense_pool_bytes = 64 * 1024;
 
-// An adaptive pool's output below this stays dense (Executor::plan_layouts).
+// An adaptive pool's output below this that feeds convolutions stays dense
+// (Executor::plan_layouts).
 constexpr std::int64_t k_tiny_onednn_bytes = 16 * 1024;
 
 // oneDNN's largest channel block for f32 (nChw16c); a channel count that is a
@@ -256,15 +257,21 @@ void Executor::plan_layouts(const std::function<bool(NodeId)>& builtin, bool inp
         on = image && (all || graph_.node(n.inputs.front()).output_bytes >= k_dense_pool_bytes);
         break;
       case OpKind::adaptive_avg_pool2d: {
-        // A pool to a few values (a squeeze-and-excitation block's, a
-        // classifier's global pool) stays dense: what reads it is a tiny
-        // convolution, 3-4x slower on oneDNN (mobilenet_v3_small's 96->24 1x1
-        // at 1x1: 13.2 us against 4.5), and the multiply that applies the
-        // excitation reads the pooled tensor dense anyway, sharing the one
-        // conversion.
+        // A squeeze-and-excitation block's pool to a few values feeding
+        // convolutions stays dense: those tiny convolutions would follow it
+        // onto oneDNN, where they run 3-4x slower (mobilenet_v3_small's
+        // 96->24 1x1 at 1x1: 13.2 us against 4.5), and the multiply that
+        // applies the excitation reads the pooled tensor dense anyway,
+        // sharing the one conversion. A classifier's global pool stays on
+        // oneDNN: LibTorch's dense adaptive pool is the slower one there
+        // (resnet18's 512x7x7, one thread: 40 us against 80-90).
         const Shape& in = graph_.node(n.inputs.front()).out_shape;
+        bool feeds_only_convs = !graph_.consumers(n.id).empty();
+        for (NodeId c : graph_.consumers(n.id)) {
+          feeds_only_convs = feeds_only_convs && graph_.node(c).kind == OpKind::conv2d;
+        }
         on = image && all && in[2] % n.attrs.out_h == 0 && in[3] % n.attrs.out_w == 0 &&
-             n.output_bytes >= k_tiny_onednn_bytes;
+             !(n.output_bytes < k_tiny_onednn_bytes && feeds_only_convs);
         break;
       }
       case OpKind::add:
