@@ -13,7 +13,9 @@
 # Options: --out DIR (default bench/results/simulate), --measured DIR
 # (default bench/results/cluster), --minutes/--rate/--per-edge/--plan as given
 # to bench/cluster.sh (defaults 2, 1, 30, auto), --fleet-duration TIME
-# (default 60s).
+# (default 60s), --noise SIGMA (default 0; tandem simulate --noise for every
+# validation run: a log-normal factor on each compute time, e.g. the spread
+# bench/cluster/noise.py measures in another run).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tandem="${TANDEM_BUILD_DIR:-$root/build}/bin/tandem"
@@ -22,7 +24,7 @@ py=/usr/bin/python3
 what="${1:-}"
 [ -n "$what" ] && shift
 out="$root/bench/results/simulate" measured="$root/bench/results/cluster"
-minutes=2 rate=1 per_edge=30 fleet_duration=60s plan=auto
+minutes=2 rate=1 per_edge=30 fleet_duration=60s plan=auto noise=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift 2 ;;
@@ -32,6 +34,7 @@ while [ $# -gt 0 ]; do
     --per-edge) per_edge="$2"; shift 2 ;;
     --plan) plan="$2"; shift 2 ;;
     --fleet-duration) fleet_duration="$2"; shift 2 ;;
+    --noise) noise="$2"; shift 2 ;;
     *) echo "simulate.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
@@ -42,7 +45,8 @@ mkdir -p "$out"
 
 # As bench/cluster.sh: the cluster's models, links (in turn), cloud workers.
 common=(--edges 6 --models resnet18,mobilenet_v2,alexnet,googlenet --links-in-turn
-        --link-mix "1.1mbit,rtt=40ms;5.85mbit,rtt=40ms;18.88mbit,rtt=40ms" --cloud-workers 1 --drain-grace 2s)
+        --link-mix "1.1mbit,rtt=40ms;5.85mbit,rtt=40ms;18.88mbit,rtt=40ms" --cloud-workers 1 --drain-grace 2s
+        --noise "$noise")
 
 if [ "$what" = validate ] || [ "$what" = all ]; then
   seconds=$(echo "$minutes * 60" | bc | cut -d. -f1)
