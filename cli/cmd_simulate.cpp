@@ -206,7 +206,9 @@ int cmd_simulate(const Args& argv, const Context& context) {
       ("links-in-turn", "edge i gets the mix's link i mod n instead of a weighted draw (to mirror a measured cluster)")
       ("link-trace", "a changing uplink: 'SECONDS LINK' lines; each edge starts at a random offset", cxxopts::value<std::string>(), "FILE")
       ("cloud-workers", fmt::format("requests each cloud computes at once (default {})", d.cloud_workers), cxxopts::value<std::size_t>(), "N")
-      ("noise", "sigma of a log-normal factor on every compute time (default 0: exact)", cxxopts::value<double>(), "SIGMA")
+      ("noise", "sigma of a log-normal factor on every compute time (default 0: the profile's figure exactly; "
+                "profiles hold no run-to-run spread, bench/cluster/noise.py measures one from a cluster run)",
+       cxxopts::value<double>(), "SIGMA")
       ("planning", "auto (the planner), cloud_only or edge_only (default auto)", cxxopts::value<std::string>(), "MODE")
       ("objective", "latency, energy or throughput (default latency)", cxxopts::value<std::string>(), "OBJ")
       ("codec", "fp32 or fp16 (default fp32)", cxxopts::value<std::string>(), "CODEC")
