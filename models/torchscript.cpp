@@ -24,14 +24,17 @@
 #include <torch/csrc/jit/passes/remove_mutation.h>
 #include <torch/csrc/jit/serialization/import.h>
 
+#include "models/torchscript_kernel.hpp"
 #include "models/torchscript_ops.hpp"
 
 namespace tandem {
 namespace {
 
 namespace jit = torch::jit;
+using ts_import::Arg;
 using ts_import::Bound;
 using ts_import::constant_tensor;
+using ts_import::JitKernel;
 using ts_import::Mapping;
 using ts_import::map_op;
 using ts_import::shape_of;
@@ -108,99 +111,6 @@ bool is_tensor_list_type(const c10::TypePtr& t) {
   const auto list = t->cast<c10::ListType>();
   return list && is_tensor_type(list->getElementType());
 }
-
-// One argument of an imported operator: a folded constant, one of the node's
-// inputs, or a list mixing both (aten::cat's tensors).
-struct Arg {
-  enum class Kind { constant, input, list };
-  Kind kind = Kind::constant;
-  IValue constant;
-  std::size_t input = 0;
-  c10::TypePtr element_type;
-  std::vector<Arg> items;
-};
-
-IValue materialise(const Arg& a, const std::vector<at::Tensor>& inputs, std::optional<std::size_t> clone_input) {
-  switch (a.kind) {
-    case Arg::Kind::constant:
-      return a.constant;
-    case Arg::Kind::input:
-      return clone_input && *clone_input == a.input ? IValue(inputs.at(a.input).clone()) : IValue(inputs.at(a.input));
-    case Arg::Kind::list: {
-      c10::impl::GenericList list(a.element_type);
-      list.reserve(a.items.size());
-      for (const Arg& item : a.items) list.push_back(materialise(item, inputs, clone_input));
-      return IValue(std::move(list));
-    }
-  }
-  return {};
-}
-
-std::uint64_t hash_ivalue(std::uint64_t h, const IValue& v) {
-  if (v.isTensor()) {
-    const at::Tensor t = v.toTensor().contiguous();
-    const std::string meta = fmt::format("T{}:{}", c10::toString(t.scalar_type()), fmt::join(t.sizes(), "x"));
-    h = fingerprint_bytes(h, meta.data(), meta.size());
-    return fingerprint_bytes(h, t.data_ptr(), t.nbytes());
-  }
-  if (v.isList()) {
-    for (const IValue& item : v.toListRef()) h = hash_ivalue(h, item);
-    return fingerprint_bytes(h, "L", 1);
-  }
-  if (v.isTuple()) {
-    for (const IValue& item : v.toTupleRef().elements()) h = hash_ivalue(h, item);
-    return fingerprint_bytes(h, "U", 1);
-  }
-  std::ostringstream text;
-  text << v.tagKind() << ':' << v;
-  const std::string s = text.str();
-  return fingerprint_bytes(h, s.data(), s.size());
-}
-
-// Runs one imported operator with its constant arguments.
-class JitKernel final : public NodeKernel {
- public:
-  JitKernel(jit::Operation op, std::string name, std::vector<Arg> args, std::size_t output,
-            std::optional<std::size_t> element, std::optional<std::size_t> clone_input)
-      : op_(std::move(op)), name_(std::move(name)), args_(std::move(args)), output_(output), element_(element),
-        clone_input_(clone_input) {}
-
-  at::Tensor run(const std::vector<at::Tensor>& inputs) const override {
-    jit::Stack stack;
-    stack.reserve(args_.size());
-    for (const Arg& a : args_) stack.push_back(materialise(a, inputs, clone_input_));
-    op_(stack);
-    const IValue& out = stack.at(output_);
-    if (element_) return out.toTensorList().get(*element_);
-    return out.toTensor();
-  }
-
-  std::uint64_t fingerprint(std::uint64_t h) const override {
-    h = fingerprint_bytes(h, name_.data(), name_.size());
-    for (const Arg& a : args_) h = hash_arg(h, a);
-    const std::uint64_t picks[3] = {output_, element_.value_or(~0ull), clone_input_.value_or(~0ull)};
-    return fingerprint_bytes(h, picks, sizeof picks);
-  }
-
- private:
-  static std::uint64_t hash_arg(std::uint64_t h, const Arg& a) {
-    switch (a.kind) {
-      case Arg::Kind::constant: return hash_ivalue(h, a.constant);
-      case Arg::Kind::input: return fingerprint_bytes(h, &a.input, sizeof a.input);
-      case Arg::Kind::list:
-        for (const Arg& item : a.items) h = hash_arg(h, item);
-        return fingerprint_bytes(h, "l", 1);
-    }
-    return h;
-  }
-
-  mutable jit::Operation op_;  // stateless ATen operators: safe to call from several threads
-  std::string name_;
-  std::vector<Arg> args_;
-  std::size_t output_;
-  std::optional<std::size_t> element_;
-  std::optional<std::size_t> clone_input_;
-};
 
 // Kept alive for as long as the model: the module and the graph whose
 // operators the kernels call.
