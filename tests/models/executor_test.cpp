@@ -165,14 +165,19 @@ TEST(Executor, EveryLayerKindEqualsThePlainPath) {
       {"activations after oneDNN convolutions, channels padded to the block or not", [](GraphBuilder& b) {
          // 72 and 120 channels are padded in oneDNN's blocked layout (LibTorch
          // 1.13's oneDNN hardtanh / hardswish / hardsigmoid are wrong there), 96 is not.
-         NodeId x = b.relu6(b.conv(b.input(), "c72", 16, 72, 3, 1, 1), "r6_72");
-         x = b.layer(OpKind::hardswish, "hs_72", {x}, {});
+         const NodeId first = b.relu6(b.conv(b.input(), "c72", 16, 72, 3, 1, 1), "r6_72");
+         NodeId x = b.layer(OpKind::hardswish, "hs_72", {first}, {});
          x = b.relu6(b.conv(x, "c96", 72, 96, 3, 1, 1), "r6_96");
          x = b.layer(OpKind::hardswish, "hs_96", {x}, {});
          x = b.layer(OpKind::hardsigmoid, "hsig_96", {x}, {});
          x = b.conv(x, "c120", 96, 120, 3, 1, 1);
          x = b.layer(OpKind::hardsigmoid, "hsig_120", {x}, {});
-         b.layer(OpKind::hardswish, "hs_120", {b.relu6(x, "r6_120")}, {});
+         x = b.layer(OpKind::hardswish, "hs_120", {b.relu6(x, "r6_120")}, {});
+         // The rest of oneDNN's layout on padded channels: a residual add, a
+         // batch norm after it (no convolution to fold into), pools.
+         x = b.add({b.conv(x, "c120_72", 120, 72, 3, 1, 1), first}, "add_72");
+         x = b.max_pool(b.batch_norm(x, "bn_72", 72), "mp_72", 3, 2, 1);
+         b.adaptive_avg_pool(b.avg_pool(x, "ap_72", 2, 2), "gap_72", 1, 1);
        }, {1, 16, 28, 28}},
       {"add of one value twice", [](GraphBuilder& b) {
          const NodeId x = b.relu(b.conv(b.input(), "c", 16, 16, 3, 1, 1), "r");
