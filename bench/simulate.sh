@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 case "$what" in validate|fleet|all) ;; *)
-  echo "usage: bench/simulate.sh validate|fleet|all [--out DIR] [--measured DIR] [--minutes M] [--rate R]" >&2; exit 2 ;;
+  echo "usage: bench/simulate.sh validate|fleet|all [--out DIR] [--measured DIR] [--minutes M] [--rate R] [--noise SIGMA]" >&2; exit 2 ;;
 esac
 mkdir -p "$out"
 
