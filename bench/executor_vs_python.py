@@ -184,25 +184,37 @@ def split(name, m):
 # ---- the three Python paths ----
 
 def python_paths(module, example, traced):
-    """name -> callable(x) for default, mkldnn and ofi (None when a path cannot run the model)."""
+    """(paths, errors, wrong): name -> callable(x) for default, mkldnn and ofi;
+    name -> why, for a path that cannot run the model; name -> max relative
+    difference from the eager module's output, for a path that runs but
+    computes something else (it is still timed and counted as a rival)."""
     module = module.eval()
     paths = {"default": module}
-    errors = {}
+    errors, wrong = {}, {}
+    with torch.no_grad():
+        want = module(example)
     try:
         mk = torch.utils.mkldnn.to_mkldnn(copy.deepcopy(module))
-        mk(example.to_mkldnn()).to_dense()
+        with torch.no_grad():
+            got = mk(example.to_mkldnn()).to_dense()
         paths["mkldnn"] = lambda x, mk=mk: mk(x.to_mkldnn()).to_dense()
+        if rel_diff(got, want) > 1e-4:
+            wrong["mkldnn"] = rel_diff(got, want)
     except Exception as e:  # an operator without a oneDNN kernel (cat, hardtanh, ...)
         errors["mkldnn"] = str(e).splitlines()[0][:80]
     try:
         with torch.no_grad():
             s = torch.jit.trace(module, example) if traced else torch.jit.script(module)
             o = torch.jit.optimize_for_inference(torch.jit.freeze(s.eval()))
-            o(example)
+            got = o(example)
         paths["ofi"] = o
+        if rel_diff(got, want) > 1e-4:
+            # LibTorch 1.13's oneDNN hardswish / hardtanh are wrong on channel
+            # counts oneDNN pads (mobilenet_v3's 72 and 120; docs/design.md §10).
+            wrong["ofi"] = rel_diff(got, want)
     except Exception as e:
         errors["ofi"] = str(e).splitlines()[0][:80]
-    return paths, errors
+    return paths, errors, wrong
 
 
 class WorkerError(RuntimeError):
@@ -312,7 +324,7 @@ def main():
         inputs = {"whole": x, "edge": x, "cloud": mid}
         modules = {"whole": module, "edge": head, "cloud": tail}
         for side in sides:
-            paths, errors = python_paths(modules[side], inputs[side], traced)
+            paths, errors, wrong = python_paths(modules[side], inputs[side], traced)
             for nt in threads:
                 torch.set_num_threads(nt)
                 times = {v: [] for v in VARIANTS}
@@ -343,7 +355,7 @@ def main():
                 med = {v: statistics.median(t) for v, t in times.items() if t}
                 best_py = min(med[v] for v in PYTHON_VARIANTS if v in med)
                 rows.append({"model": name, "side": side, "threads": nt, "cut": cut["node"], "med": med,
-                             "errors": errors, "ratio": med["tandem"] / best_py})
+                             "errors": errors, "wrong": wrong, "ratio": med["tandem"] / best_py})
                 print(f"{name:<20} {side:<5} {nt}t " +
                       " ".join(f"{v}={med[v]:.2f}" if v in med else f"{v}=n/a" for v in VARIANTS) +
                       f"  tandem/best {med['tandem'] / best_py:.3f}", file=sys.stderr, flush=True)
@@ -370,6 +382,10 @@ def main():
         for v, e in r["errors"].items():
             print(f"n/a: {r['model']} {r['side']} {v}: {e}")
             break
+    for r in rows:
+        for v, d in r["wrong"].items():
+            print(f"wrong output (timed and counted all the same): {r['model']} {r['side']} {r['threads']}t "
+                  f"Python {v}: max relative difference {d:.1e} from the eager module")
 
 
 if __name__ == "__main__":
