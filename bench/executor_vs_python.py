@@ -198,8 +198,8 @@ def python_paths(module, example, traced):
         with torch.no_grad():
             got = mk(example.to_mkldnn()).to_dense()
         paths["mkldnn"] = lambda x, mk=mk: mk(x.to_mkldnn()).to_dense()
-        if rel_diff(got, want) > 1e-4:
-            wrong["mkldnn"] = rel_diff(got, want)
+        if (d := rel_diff(got, want)) > 1e-4:
+            wrong["mkldnn"] = d
     except Exception as e:  # an operator without a oneDNN kernel (cat, hardtanh, ...)
         errors["mkldnn"] = str(e).splitlines()[0][:80]
     try:
@@ -208,10 +208,10 @@ def python_paths(module, example, traced):
             o = torch.jit.optimize_for_inference(torch.jit.freeze(s.eval()))
             got = o(example)
         paths["ofi"] = o
-        if rel_diff(got, want) > 1e-4:
+        if (d := rel_diff(got, want)) > 1e-4:
             # LibTorch 1.13's oneDNN hardswish / hardtanh are wrong on channel
             # counts oneDNN pads (mobilenet_v3's 72 and 120; docs/design.md §10).
-            wrong["ofi"] = rel_diff(got, want)
+            wrong["ofi"] = d
     except Exception as e:
         errors["ofi"] = str(e).splitlines()[0][:80]
     return paths, errors, wrong

@@ -62,7 +62,7 @@ double Host::speed(const Job& job) const {
 
 void Host::advance(double now) {
   const double dt = now - at_;
-  for (Job& j : jobs_) j.left_s -= j.spin ? dt : dt * speed(j);
+  for (Job& j : jobs_) j.left_s -= dt * speed(j);  // a spin's speed is 1: wall time
   at_ = now;
 }
 
