@@ -91,6 +91,7 @@ sim::Scenario scenario_from(const cxxopts::ParseResult& args) {
     s.codec = *c;
   }
   if (args.count("no-pipeline")) s.pipeline = false;
+  if (args.count("no-calibrate")) s.calibrate = false;
   if (args.count("scheduler")) {
     const auto v = args["scheduler"].as<std::string>();
     const auto scheduler = sim::scheduler_from_string(v);
@@ -213,6 +214,8 @@ int cmd_simulate(const Args& argv, const Context& context) {
       ("objective", "latency, energy or throughput (default latency)", cxxopts::value<std::string>(), "OBJ")
       ("codec", "fp32 or fp16 (default fp32)", cxxopts::value<std::string>(), "CODEC")
       ("no-pipeline", "as edge_daemon --no-pipeline")
+      ("no-calibrate", "as edge_daemon --no-calibrate: plan on the profiles as made, not scaled by how fast each "
+                       "edge's recent tasks computed on its side and its cloud's")
       ("scheduler", "as edge_daemon --scheduler: timeline (plans the waiting tasks on the edge's timeline, the default) "
        "or alone (each task as if alone, light/heavy modes)", cxxopts::value<std::string>(), "S")
       ("batch-window", fmt::format("as edge_daemon --batch-window (timeline; default {})", d.batch_window), cxxopts::value<std::size_t>(), "N")

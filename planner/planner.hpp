@@ -41,7 +41,7 @@ struct Conditions {
   partition::Codec codec = partition::Codec::fp32;
   partition::PrivacyFloor privacy;  // nodes whose outputs must not leave the edge (partition/privacy.hpp)
   // How much slower (> 1) or faster than its profile each device computes
-  // now (edge_daemon/compute_monitor.hpp): multiplies its node and run costs.
+  // now (planner/compute_monitor.hpp): multiplies its node and run costs.
   double edge_scale = 1.0;
   double cloud_scale = 1.0;
 };

@@ -226,7 +226,7 @@ Scenario load_scenario(const std::filesystem::path& path) {
   if (!j.is_object()) fail("(top level)", "expected an object");
   static const std::set<std::string> known{
       "edges", "clouds", "models", "shuffle_models", "arrivals", "rate", "arrival_trace", "arrival_offsets", "duration",
-      "link_mix", "links_in_turn", "link_trace", "cloud_workers", "compute_noise", "planning", "objective", "codec", "pipeline",
+      "link_mix", "links_in_turn", "link_trace", "cloud_workers", "compute_noise", "planning", "objective", "codec", "pipeline", "calibrate",
       "scheduler", "batch_window", "heavy_backlog", "probe_interval", "agent_inter", "agent_reference", "drain_grace", "reconnect_backoff",
       "failures", "host_cores", "host_background", "host_background_trace", "seed"};
   Scenario s;
@@ -267,6 +267,7 @@ Scenario load_scenario(const std::filesystem::path& path) {
       } else if (key == "objective") value.get_to(s.objective);
       else if (key == "codec") value.get_to(s.codec);
       else if (key == "pipeline") s.pipeline = value.get<bool>();
+      else if (key == "calibrate") s.calibrate = value.get<bool>();
       else if (key == "scheduler") {
         const auto scheduler = scheduler_from_string(value.get<std::string>());
         if (!scheduler) fail(key, "timeline or alone");
@@ -322,6 +323,7 @@ json to_json(const Scenario& s) {
           {"objective", s.objective},
           {"codec", s.codec},
           {"pipeline", s.pipeline},
+          {"calibrate", s.calibrate},
           {"scheduler", to_string(s.scheduler)},
           {"batch_window", s.batch_window},
           {"heavy_backlog", s.heavy_backlog},

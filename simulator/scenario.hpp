@@ -89,6 +89,7 @@ struct Scenario {
   partition::Objective objective = partition::Objective::latency;
   partition::Codec codec = partition::Codec::fp32;
   bool pipeline = true;           // as edge_daemon (--no-pipeline: false)
+  bool calibrate = true;          // as edge_daemon (--no-calibrate: false): compute scaled by what the edge measured
   Scheduler scheduler = Scheduler::timeline;  // as edge_daemon --scheduler
   std::size_t batch_window = 16;  // as edge_daemon --batch-window (timeline)
   std::size_t heavy_backlog = 4;  // as edge_daemon --heavy-backlog (alone; 0: never)

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "app/agent_check.hpp"
+#include "planner/compute_monitor.hpp"
 #include "partition/schedule.hpp"
 #include "simulator/host.hpp"
 
@@ -88,7 +89,11 @@ struct Task {
   bool arrived = false;          // its request reached the cloud (queued, in service or answered)
   net::CloudLoad reply_load;
   double service_start_s = 0;
+  double service_ms = 0;         // its cloud compute, as the reply reports it
   double upload_end_s = 0;       // its crossing tensors are written by then
+  // The compute scales its side was planned with (EdgeService's Job): the
+  // timeline sees its work as predicted then.
+  double edge_scale = 1, cloud_scale = 1;
   std::size_t overtaken = 0;     // later tasks dispatched before it (timeline)
 };
 
@@ -106,6 +111,9 @@ struct EdgeState {
   std::uint32_t in_flight = 0;  // requests with the cloud on this connection
   std::deque<std::uint32_t> sent;  // sent to the cloud, no reply yet, in send order
   net::CloudLoad known_load;
+  // How fast its tasks really computed against the profiles, each side
+  // (Scenario::calibrate; the daemon's own monitor).
+  planner::ComputeMonitor compute;
   std::uint64_t next_index = 0;
   std::size_t next_trace = 0;
 };
@@ -314,6 +322,7 @@ class Engine {
     c.link.uplink_bytes_per_s = c.link.downlink_bytes_per_s = *link.bytes_per_s;
     c.link.rtt_ms = link.rtt_ms;
     c.cloud_wait_ms = edge.known_load.queue_length * edge.known_load.recent_service_ms;
+    calibrate(edge, c);
     const std::size_t n = std::min(edge.queue.size(), s_.batch_window);
     // Options per model (every task of a model has the same ones).
     std::map<std::uint32_t, std::vector<partition::CutWork>> works;
@@ -325,9 +334,9 @@ class Engine {
       auto [it, fresh] = works.try_emplace(model);
       if (fresh) {
         const std::string& name = s_.models[model];
-        it->second.push_back(planner_.cut_work(name, planner_.plan(name, partition::Objective::latency, c).cut, s_.codec));
-        const auto candidates = planner_.candidates(name, s_.codec);
-        it->second.insert(it->second.end(), candidates->begin(), candidates->end());
+        it->second.push_back(planner::scaled(
+            planner_.cut_work(name, planner_.plan(name, partition::Objective::latency, c).cut, s_.codec), c));
+        for (const auto& w : *planner_.candidates(name, s_.codec)) it->second.push_back(planner::scaled(w, c));
       }
       partition::BatchTask task;
       for (const auto& w : it->second) task.options.push_back(partition::stages_of(w, c.link));
@@ -350,6 +359,9 @@ class Engine {
       option = sched.slots[pick].option;
     }
     for (std::size_t i = 0; i < pick; ++i) ++tasks_[edge.queue[i]].overtaken;
+    Task& task = tasks_[edge.queue[pick]];
+    task.edge_scale = c.edge_scale;
+    task.cloud_scale = c.cloud_scale;
     const std::uint32_t model = records_[edge.queue[pick]].model;
     return {pick, &side(model, works.at(model)[option].cut)};
   }
@@ -370,7 +382,10 @@ class Engine {
     t.cloud = std::max(0.0, others) * load.recent_service_ms;
     for (std::uint32_t id : edge.sent) {
       const Task& task = tasks_[id];
-      const partition::Stages st = partition::stages_of(task.side->work, link);
+      partition::CutWork work = task.side->work;
+      work.edge_ms *= task.edge_scale;
+      work.cloud_ms *= task.cloud_scale;
+      const partition::Stages st = partition::stages_of(work, link);
       const double upload_end = (task.upload_end_s - now_) * 1e3;
       if (upload_end <= 0) {
         t.cloud = std::max(0.0, std::max(upload_end + rtt / 2, t.cloud) + st.cloud);
@@ -399,6 +414,7 @@ class Engine {
     c.link.uplink_bytes_per_s = c.link.downlink_bytes_per_s = *link.bytes_per_s;
     c.link.rtt_ms = link.rtt_ms;
     c.cloud_wait_ms = edge.known_load.queue_length * edge.known_load.recent_service_ms;
+    if (s_.planning == Planning::automatic) calibrate(edge, c);
     switch (s_.planning) {
       case Planning::automatic:
         if (connected(edge)) return side(r.model, planner_.plan(model, objective, c));
@@ -408,6 +424,14 @@ class Engine {
       case Planning::cloud_only: return side(r.model, planner_.evaluate(model, Cut::cloud_only(g), s_.objective, c));
     }
     throw std::logic_error("unhandled planning mode");
+  }
+
+  // EdgeService::conditions_locked: the profiles' compute scaled by how fast
+  // this edge's recent tasks computed on each side.
+  void calibrate(const EdgeState& edge, planner::Conditions& c) const {
+    if (!s_.calibrate) return;
+    c.edge_scale = edge.compute.edge_scale();
+    c.cloud_scale = edge.compute.cloud_scale();
   }
 
   const Side& side(std::uint32_t model, const partition::Plan& plan) { return side(model, plan.cut); }
@@ -456,6 +480,11 @@ class Engine {
     Task& task = tasks_[id];
     TaskRecord& r = records_[id];
     edge.busy = false;
+    // EdgeService::run_edge_side: the edge side's wall time against its
+    // profile (a fallback's run is not a planned side).
+    if (!task.fallback_pending && r.placement != partition::Placement::cloud_only) {
+      edge.compute.add_edge(task.side->work.edge_ms, (now_ - r.start_s) * 1e3);
+    }
     if (task.fallback_pending || r.placement == partition::Placement::edge_only) {
       finish(id);
     } else if (!connected(edge)) {
@@ -540,6 +569,7 @@ class Engine {
     if (task.failed) return;
     CloudState& cloud = clouds_[c];
     const double service_ms = (now_ - task.service_start_s) * 1e3;
+    task.service_ms = service_ms;
     task.reply_load = cloud.load();  // as Responder: taken before the request counts as finished
     task.serving = false;
     --cloud.in_service;
@@ -565,6 +595,7 @@ class Engine {
       queue_fallback(e, id);
     } else {
       if (task.connection == edge.connection) edge.known_load = task.reply_load;
+      edge.compute.add_cloud(task.side->work.cloud_ms, task.service_ms);
       finish(id);
       try_start(e);
     }

@@ -362,6 +362,36 @@ TEST(Simulator, ThePlannerChoosesByLink) {
   EXPECT_EQ(r.edge_only, r.tasks.size());
 }
 
+TEST(Simulator, AnEdgeSlowerThanItsProfileOffloadsOnceItHasMeasuredIt) {
+  // Every lenet node 5 ms on the edge (60 ms whole) and next to nothing in
+  // the cloud, so cloud-only is the link's 117 ms. On one core beside three
+  // busy threads the edge computes at a quarter of its profile's speed: its
+  // first tasks run on the edge (60 ms predicted, 240 ms measured); once the
+  // daemon's compute monitor has its three samples, the scaled plan (240 ms
+  // on the edge) leaves the edge. --no-calibrate plans on the profile: every
+  // task on the edge.
+  auto planner = std::make_shared<planner::Planner>();
+  const GraphDesc g = zoo_graph("lenet");
+  planner->add_model(g, planner::ModelCosts{std::vector<double>(g.size(), 5.0), std::vector<double>(g.size(), 1e-3)});
+  Scenario s = tiny(Planning::automatic);
+  s.duration_s = 8;
+  s.host_cores = 1;
+  s.host_background = 3;
+  SimResult r = simulate(s, *planner);
+  ASSERT_EQ(r.tasks.size(), 8u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(r.tasks[i].placement, partition::Placement::edge_only) << i;
+    EXPECT_NEAR(r.tasks[i].latency_ms(), 240, 1e-6) << i;
+  }
+  for (std::size_t i = 3; i < r.tasks.size(); ++i) {
+    EXPECT_NE(r.tasks[i].placement, partition::Placement::edge_only) << i;
+    EXPECT_LT(r.tasks[i].latency_ms(), 240) << i;
+  }
+  s.calibrate = false;
+  r = simulate(s, *planner);
+  EXPECT_EQ(r.edge_only, r.tasks.size());
+}
+
 TEST(Simulator, TheTimelineSchedulerPlansATaskAloneAsTheLatencyOptimiser) {
   // One task at a time: the timeline scheduler's plan is the latency plan,
   // so both schedulers give the same results.

@@ -1,10 +1,10 @@
-#include "edge_daemon/compute_monitor.hpp"
+#include "planner/compute_monitor.hpp"
 
 #include <limits>
 
 #include <gtest/gtest.h>
 
-namespace tandem::edge {
+namespace tandem::planner {
 namespace {
 
 TEST(ComputeMonitor, IsOneUntilEnoughSamples) {
@@ -58,4 +58,4 @@ TEST(ComputeMonitor, ByDefaultASmallModelsRunsDoNotSetTheScale) {
 }
 
 }  // namespace
-}  // namespace tandem::edge
+}  // namespace tandem::planner

@@ -1,10 +1,10 @@
-#include "edge_daemon/compute_monitor.hpp"
+#include "planner/compute_monitor.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
-namespace tandem::edge {
+namespace tandem::planner {
 
 ComputeMonitor::ComputeMonitor() : ComputeMonitor(Options{}) {}
 
@@ -36,4 +36,4 @@ double ComputeMonitor::scale(const std::deque<double>& ratios) const {
   return std::clamp(median, options_.min_scale, options_.max_scale);
 }
 
-}  // namespace tandem::edge
+}  // namespace tandem::planner

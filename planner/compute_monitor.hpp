@@ -25,7 +25,7 @@
 #include <cstddef>
 #include <deque>
 
-namespace tandem::edge {
+namespace tandem::planner {
 
 class ComputeMonitor {
  public:
@@ -58,4 +58,4 @@ class ComputeMonitor {
   std::deque<double> edge_, cloud_;  // the last `window` measured / predicted ratios
 };
 
-}  // namespace tandem::edge
+}  // namespace tandem::planner
