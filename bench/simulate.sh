@@ -4,7 +4,8 @@
 #
 #   bench/simulate.sh validate   # the scenarios of bench/cluster.sh (same edges, clouds, links, models,
 #                                # arrivals, failures), simulated; a table of measured vs simulated
-#                                # p95 and throughput from bench/results/cluster/summary.json
+#                                # p95 and throughput from bench/results/cluster/summary.json, and
+#                                # each side's compute over its (calibrated) prediction, median
 #   bench/simulate.sh fleet      # 10,000 edges at 1 task/s (Poisson) over the 4g mix: the fewest
 #                                # clouds keeping p95 <= 300 ms, with the planner and cloud-only,
 #                                # and p95 by the number of clouds
@@ -93,7 +94,7 @@ print("sim: every daemon on this machine's 2 cores with the other load sampled d
       "--host-background-trace, or its mean --host-background for runs measured before traces were kept);\n"
       "own: a processor per daemon (as for fleets)")
 print(f"{'run':<18} {'p95 ms meas':>11} {'p95 ms sim':>10} {'diff':>7} {'p95 own':>8} {'tasks/s meas':>12} {'tasks/s sim':>11} "
-      f"{'diff':>7} {'t/s own':>8} {'lost m/s':>9} {'fallb m/s':>10}")
+      f"{'diff':>7} {'t/s own':>8} {'lost m/s':>9} {'fallb m/s':>10} {'edge x m/s':>11} {'cloud x m/s':>11}")
 for name in ["failover", "steady"] + [f"scaling-{p}-{c}" for p in ("auto", "cloud") for c in (1, 2, 3)]:
     path = os.path.join(out, name + ".json")
     if name not in runs or not os.path.exists(path):
@@ -109,11 +110,16 @@ for name in ["failover", "steady"] + [f"scaling-{p}-{c}" for p in ("auto", "clou
                  "measured_fallbacks": m["fallbacks"], "simulated_fallbacks": s["fallbacks"],
                  "own_processors_p95_ms": own["latency_ms"]["p95"], "own_processors_tasks_per_s": own["throughput_per_s"],
                  "background_threads": m.get("background_threads"),
-                 "measured_placements": m["placements"], "simulated_placements": s["placements"]})
+                 "measured_placements": m["placements"], "simulated_placements": s["placements"],
+                 # compute / its prediction when planned (calibrated), median over tasks
+                 "measured_edge_stretch_p50": m.get("edge_stretch_p50"), "simulated_edge_stretch_p50": s["edge_stretch_p50"],
+                 "measured_cloud_stretch_p50": m.get("cloud_stretch_p50"), "simulated_cloud_stretch_p50": s["cloud_stretch_p50"]})
+    x = lambda v: "-" if not v else f"{v:.2f}"
     print(f"{name:<18} {m['latency_ms']['p95']:>11.1f} {s['latency_ms']['p95']:>10.1f} {100 * d_p95:>+6.1f}% "
           f"{own['latency_ms']['p95']:>8.1f} {m['throughput_per_s']:>12.2f} {s['throughput_per_s']:>11.2f} {100 * d_tp:>+6.1f}% "
           f"{own['throughput_per_s']:>8.2f} "
-          f"{m['lost']:>4}/{s['lost']:<4} {m['fallbacks']:>4}/{s['fallbacks']:<5}")
+          f"{m['lost']:>4}/{s['lost']:<4} {m['fallbacks']:>4}/{s['fallbacks']:<5} "
+          f"{x(m.get('edge_stretch_p50')):>5}/{x(s['edge_stretch_p50']):<5} {x(m.get('cloud_stretch_p50')):>5}/{x(s['cloud_stretch_p50']):<5}")
 json.dump(rows, open(os.path.join(out, "validation.json"), "w"), indent=2)
 EOF
 fi

@@ -66,6 +66,8 @@ json to_json(const Scenario& scenario, const SimResult& r) {
           {"latency_ms", to_json(r.latency_ms)},
           {"makespan_s", r.makespan_s},
           {"throughput_per_s", r.throughput_per_s},
+          {"edge_stretch_p50", r.edge_stretch_p50},
+          {"cloud_stretch_p50", r.cloud_stretch_p50},
           {"models", models},
           {"clouds", clouds},
           {"events", r.events}};

@@ -362,8 +362,11 @@ class Engine {
     Task& task = tasks_[edge.queue[pick]];
     task.edge_scale = c.edge_scale;
     task.cloud_scale = c.cloud_scale;
-    const std::uint32_t model = records_[edge.queue[pick]].model;
-    return {pick, &side(model, works.at(model)[option].cut)};
+    TaskRecord& r = records_[edge.queue[pick]];
+    const partition::CutWork& w = works.at(r.model)[option];  // scaled
+    r.predicted_edge_ms = w.edge_ms;
+    r.predicted_cloud_ms = w.cloud_ms;
+    return {pick, &side(r.model, w.cut)};
   }
 
   // When the edge's uplink and its cloud are next free, in ms from now, as
@@ -399,13 +402,9 @@ class Engine {
 
   // The edge daemon's planning (EdgeService::plan_task / planning_mode / conditions).
   const Side& plan(EdgeState& edge, TaskRecord& r) {
-    const std::string& model = s_.models[r.model];
-    const GraphDesc& g = *graphs_[r.model];
-    partition::Objective objective = s_.objective;
     if (s_.planning == Planning::automatic && s_.scheduler == Scheduler::alone && s_.heavy_backlog > 0) {
       if (edge.queue.size() >= s_.heavy_backlog) edge.heavy = true;
       if (edge.queue.empty()) edge.heavy = false;
-      if (edge.heavy && objective == partition::Objective::latency) objective = partition::Objective::throughput;
       r.heavy = edge.heavy;
     }
     planner::Conditions c;
@@ -415,6 +414,18 @@ class Engine {
     c.link.rtt_ms = link.rtt_ms;
     c.cloud_wait_ms = edge.known_load.queue_length * edge.known_load.recent_service_ms;
     if (s_.planning == Planning::automatic) calibrate(edge, c);
+    const Side& chosen = plan_side(edge, r, c);
+    r.predicted_edge_ms = chosen.work.edge_ms * c.edge_scale;
+    r.predicted_cloud_ms = chosen.work.cloud_ms * c.cloud_scale;
+    return chosen;
+  }
+
+  // The side `c` plans for r; heavy mode plans for throughput.
+  const Side& plan_side(const EdgeState& edge, TaskRecord& r, const planner::Conditions& c) {
+    const std::string& model = s_.models[r.model];
+    const GraphDesc& g = *graphs_[r.model];
+    partition::Objective objective = s_.objective;
+    if (r.heavy && objective == partition::Objective::latency) objective = partition::Objective::throughput;
     switch (s_.planning) {
       case Planning::automatic:
         if (connected(edge)) return side(r.model, planner_.plan(model, objective, c));
@@ -483,7 +494,8 @@ class Engine {
     // EdgeService::run_edge_side: the edge side's wall time against its
     // profile (a fallback's run is not a planned side).
     if (!task.fallback_pending && r.placement != partition::Placement::cloud_only) {
-      edge.compute.add_edge(task.side->work.edge_ms, (now_ - r.start_s) * 1e3);
+      r.edge_ms = (now_ - r.start_s) * 1e3;
+      edge.compute.add_edge(task.side->work.edge_ms, r.edge_ms);
     }
     if (task.fallback_pending || r.placement == partition::Placement::edge_only) {
       finish(id);
@@ -570,6 +582,7 @@ class Engine {
     CloudState& cloud = clouds_[c];
     const double service_ms = (now_ - task.service_start_s) * 1e3;
     task.service_ms = service_ms;
+    records_[id].cloud_ms = service_ms;
     task.reply_load = cloud.load();  // as Responder: taken before the request counts as finished
     task.serving = false;
     --cloud.in_service;
@@ -894,6 +907,8 @@ class Engine {
     out.latency_ms = percentiles(std::move(latencies));
     out.makespan_s = first < 0 ? 0 : last - first;
     out.throughput_per_s = out.makespan_s > 0 ? static_cast<double>(out.completed) / out.makespan_s : 0;
+    out.edge_stretch_p50 = stretch_p50(&TaskRecord::edge_ms, &TaskRecord::predicted_edge_ms);
+    out.cloud_stretch_p50 = stretch_p50(&TaskRecord::cloud_ms, &TaskRecord::predicted_cloud_ms);
     for (CloudState& cloud : clouds_) {
       // Up until it went down, or until the last result (not until trailing
       // events such as the background trace's last points).
@@ -903,6 +918,17 @@ class Engine {
     }
     out.tasks = std::move(records_);
     return out;
+  }
+
+  // bench/cluster/analyse.py's stretch of a measured run: the median of
+  // simulated / predicted over completed tasks predicted above 1 ms on that
+  // side, fallbacks left out.
+  double stretch_p50(double TaskRecord::*simulated, double TaskRecord::*predicted) const {
+    std::vector<double> ratios;
+    for (const TaskRecord& r : records_) {
+      if (r.done_s >= 0 && !r.fallback && r.*predicted > 1) ratios.push_back(r.*simulated / r.*predicted);
+    }
+    return ratios.empty() ? 0 : percentiles(std::move(ratios)).p50;
   }
 
   const Scenario& s_;

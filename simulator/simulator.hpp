@@ -69,6 +69,12 @@ struct TaskRecord {
   partition::Placement placement = partition::Placement::edge_only;
   bool fallback = false;     // finished on the edge after the cloud failed or was unreachable
   bool heavy = false;        // planned in heavy mode
+  // Each side's compute as the daemons report it: predicted when planned
+  // (the profile scaled by the calibration then), and simulated (the edge
+  // side's wall time, the cloud's service time); 0 where the side ran
+  // nothing.
+  double predicted_edge_ms = 0, predicted_cloud_ms = 0;
+  double edge_ms = 0, cloud_ms = 0;
   double latency_ms() const { return (done_s - arrival_s) * 1e3; }
 };
 
@@ -94,6 +100,10 @@ struct SimResult {
   Percentiles latency_ms;  // submission to result, queueing included (as tandem submit)
   double makespan_s = 0;   // first arrival to last result
   double throughput_per_s = 0;
+  // Median simulated / predicted compute over the tasks predicted above
+  // 1 ms on that side, fallbacks left out (bench/cluster/analyse.py's
+  // edge_stretch_p50 / cloud_stretch_p50 of a measured run); 0: no task.
+  double edge_stretch_p50 = 0, cloud_stretch_p50 = 0;
   std::uint64_t events = 0;  // events processed (the simulator's own work)
 };
 
