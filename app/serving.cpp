@@ -1,5 +1,8 @@
 #include "app/serving.hpp"
 
+#include <future>
+
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -7,7 +10,10 @@
 
 namespace tandem::app {
 
-ModelSet load_serving_models(const ModelOptions& options) {
+namespace {
+
+ModelSet load_here(const ModelOptions& options, int threads) {
+  at::set_num_threads(threads);
   const ModelCatalog catalog(options.model_dir);
   std::vector<std::string> names = options.names;
   if (names.empty() || (names.size() == 1 && names.front() == "all")) names = catalog.names();
@@ -25,6 +31,13 @@ ModelSet load_serving_models(const ModelOptions& options) {
     models.emplace(name, std::move(model));
   }
   return models;
+}
+
+}  // namespace
+
+ModelSet load_serving_models(const ModelOptions& options, int threads) {
+  // std::async's thread ends (and libgomp releases its team) before get() returns.
+  return std::async(std::launch::async, load_here, std::cref(options), threads).get();
 }
 
 }  // namespace tandem::app

@@ -114,9 +114,9 @@ int run_cloud_daemon(const CloudConfig& config, const std::function<void(std::ui
     agent.emplace(*config.agent, [&agent_status] { return agent_status.reply(); });
     spdlog::info("agent-check listening on {}:{}", config.agent->host, agent->port());
   }
-  at::set_num_threads(config.threads);
   spdlog::info("loading models ({} intra-op threads)", config.threads);
-  ModelSet models = app::load_serving_models(config.models);
+  // LibTorch computes on the workers only (app/serving.hpp: why not here).
+  ModelSet models = app::load_serving_models(config.models, config.threads);
 
   net::ServerConfig server_config = config.limits;
   if (!config.tls.cert_file.empty() || !config.tls.key_file.empty() || !config.tls.ca_file.empty()) {

@@ -1,6 +1,5 @@
 #include "edge_daemon/edge_daemon.hpp"
 
-#include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -51,9 +50,9 @@ int run_edge_daemon(const EdgeConfig& config, const std::function<void(std::uint
   // Before any thread starts (LibTorch's included): only the wait below
   // receives SIGINT/SIGTERM.
   const app::ShutdownSignals signals;
-  at::set_num_threads(config.service.threads);
   auto planner = planner::Planner::from_profiles(config.edge_profile, config.cloud_profile);
-  ModelSet models = app::load_serving_models(config.models);
+  // LibTorch computes on the compute thread only (app/serving.hpp: why not here).
+  ModelSet models = app::load_serving_models(config.models, config.service.threads);
   for (const auto& [name, model] : models) {
     planner->add_model(model->graph());
     try {
