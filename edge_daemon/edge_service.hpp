@@ -43,9 +43,9 @@
 #include "control/protocol.hpp"
 #include "edge_daemon/cloud_link.hpp"
 #include "edge_daemon/codec_policy.hpp"
-#include "planner/compute_monitor.hpp"
 #include "models/model.hpp"
 #include "partition/schedule.hpp"
+#include "planner/compute_monitor.hpp"
 #include "planner/planner.hpp"
 
 namespace tandem::edge {
@@ -179,7 +179,7 @@ class EdgeService {
   JobPtr edge_job_;                      // on the compute thread
   Clock::time_point edge_until_{};       // its predicted end of edge work
   std::optional<double> overrun_bytes_per_s_;  // bound from the transfer on the wire overrunning
-  planner::ComputeMonitor compute_;               // measured against predicted compute, both sides
+  planner::ComputeMonitor compute_;      // measured against predicted compute, both sides
   std::uint64_t next_seq_ = 0;
   std::size_t in_flight_ = 0;            // submitted, not finished
   bool awaiting_cloud_ = false;          // pipeline off: a task is with the cloud
