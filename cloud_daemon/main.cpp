@@ -30,9 +30,11 @@ int main(int argc, char** argv) {
     options.add_options()
         ("listen", "address to listen on; port 0 picks a free port (logged)",
          cxxopts::value<std::string>()->default_value("127.0.0.1:7070"), "HOST:PORT")
-        ("threads", "LibTorch intra-op threads per request; on cores other busy processes share, use 1 (the threads "
-         "spin at a barrier after every operator, and one that lost its core stalls the rest)", cxxopts::value<int>()->default_value("2"), "N")
-        ("workers", "requests computed at once", cxxopts::value<std::size_t>()->default_value("1"), "N")
+        ("threads", "LibTorch intra-op threads per request; on cores other busy processes share, use 1, or run under "
+         "OMP_WAIT_POLICY=PASSIVE (the threads spin at a barrier after every operator, and one that lost its core "
+         "stalls the rest)", cxxopts::value<int>()->default_value("2"), "N")
+        ("workers", "requests computed at once; keep workers x threads within the cores (each worker's OpenMP team "
+         "counts, and past the cores its barriers stop spinning)", cxxopts::value<std::size_t>()->default_value("1"), "N")
         ("key-file", "shared key file (16+ random bytes, mode 600), e.g. head -c 32 /dev/urandom > key",
          cxxopts::value<std::string>(), "FILE")
         ("metrics", "serve Prometheus metrics at http://HOST:PORT/metrics", cxxopts::value<std::string>(), "HOST:PORT");
