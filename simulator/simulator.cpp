@@ -91,9 +91,6 @@ struct Task {
   double service_start_s = 0;
   double service_ms = 0;         // its cloud compute, as the reply reports it
   double upload_end_s = 0;       // its crossing tensors are written by then
-  // The compute scales its side was planned with (EdgeService's Job): the
-  // timeline sees its work as predicted then.
-  double edge_scale = 1, cloud_scale = 1;
   std::size_t overtaken = 0;     // later tasks dispatched before it (timeline)
 };
 
@@ -359,9 +356,6 @@ class Engine {
       option = sched.slots[pick].option;
     }
     for (std::size_t i = 0; i < pick; ++i) ++tasks_[edge.queue[i]].overtaken;
-    Task& task = tasks_[edge.queue[pick]];
-    task.edge_scale = c.edge_scale;
-    task.cloud_scale = c.cloud_scale;
     TaskRecord& r = records_[edge.queue[pick]];
     const partition::CutWork& w = works.at(r.model)[option];  // scaled
     r.predicted_edge_ms = w.edge_ms;
@@ -385,10 +379,10 @@ class Engine {
     t.cloud = std::max(0.0, others) * load.recent_service_ms;
     for (std::uint32_t id : edge.sent) {
       const Task& task = tasks_[id];
-      partition::CutWork work = task.side->work;
-      work.edge_ms *= task.edge_scale;
-      work.cloud_ms *= task.cloud_scale;
-      const partition::Stages st = partition::stages_of(work, link);
+      // Its cloud side as predicted when it was planned (calibrated), as
+      // EdgeService's Job::work.
+      partition::Stages st = partition::stages_of(task.side->work, link);
+      st.cloud = records_[id].predicted_cloud_ms;
       const double upload_end = (task.upload_end_s - now_) * 1e3;
       if (upload_end <= 0) {
         t.cloud = std::max(0.0, std::max(upload_end + rtt / 2, t.cloud) + st.cloud);
