@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The TorchScript importer's figures (issue 11): import time, tandem's
 # executor against Module::forward on the same model (1 thread), plan time,
-# and whole-model latency predicted for models the profiles never timed.
+# and whole-model latency predicted for models the profiles never timed, raw
+# and calibrated for the machine's speed at the moment by zoo anchors run
+# between the timed runs (the daemons' planner::ComputeMonitor).
 # Exports the models with Debian's python3-torch/torchvision (random weights).
 # Usage: bench/import.sh [RUNS=15]
 set -euo pipefail

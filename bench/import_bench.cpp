@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -27,6 +28,7 @@
 #include "models/catalog.hpp"
 #include "models/torchscript.hpp"
 #include "partition/optimise.hpp"
+#include "planner/compute_monitor.hpp"
 #include "planner/planner.hpp"
 #include "predictor/predictor.hpp"
 
@@ -136,6 +138,10 @@ int main(int argc, char** argv) {
       "profiles", "directory with edge.json and cloud.json", cxxopts::value<std::string>()->default_value("profiles"),
       "DIR")("predict-runs", "timed runs per model for the prediction check",
              cxxopts::value<int>()->default_value("9"), "N")(
+      "anchors", "zoo models run between the prediction check's timed runs to calibrate for the machine's speed "
+      "now (planner::ComputeMonitor)", cxxopts::value<std::string>()->default_value("resnet18,googlenet"), "LIST")(
+      "summary-exclude", "models left out of the prediction summary",
+      cxxopts::value<std::string>()->default_value("chain1000"), "LIST")(
       "check-dir", "instead: import every model of this model directory, compare it with Module::forward and "
       "split it at articulation and random cuts", cxxopts::value<std::string>(), "DIR");
   return app::run_main("bench_import", [&] {
@@ -191,34 +197,82 @@ int main(int argc, char** argv) {
     }
 
     // Prediction without profiling: each profile's device (threads, slowdown)
-    // runs the model; the profile has never seen it.
-    fmt::print("\n## whole-model latency predicted from the profiles vs measured ({} runs, medians)\n\n",
-               args["predict-runs"].as<int>());
-    fmt::print("| model | device | in the profile's table | predicted ms | measured ms | error |\n|---|---|---:|---:|---:|---:|\n");
+    // runs the model; the profile has never seen it. This VM's speed moves by
+    // 20-40% within minutes (README, "Profiling and prediction"), so each
+    // timed run of the model is followed by one run of each anchor (zoo
+    // models the profile timed), and planner::ComputeMonitor, the daemons'
+    // own calibration, turns the anchors' measured / predicted into a scale:
+    // the calibrated column is what a daemon that had just run the anchors
+    // would predict for a model it never saw.
+    const auto anchor_names = app::split_list(args["anchors"].as<std::string>());
+    std::vector<std::shared_ptr<const Model>> anchors;
+    const ModelCatalog zoo;
+    for (const auto& name : anchor_names) anchors.push_back(zoo.load(name));
+    fmt::print("\n## whole-model latency predicted from the profiles vs measured ({} runs, medians; "
+               "calibrated on the anchors {} run between them)\n\n",
+               args["predict-runs"].as<int>(), fmt::join(anchor_names, ", "));
+    fmt::print("| model | device | in the profile's table | predicted ms | measured ms | error | anchor scale | "
+               "calibrated error |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
+    const auto excluded = app::split_list(args["summary-exclude"].as<std::string>());
+    std::map<std::string, std::vector<double>> raw_errors, calibrated_errors;  // by device, in %
     for (const char* device : {"edge", "cloud"}) {
       const predictor::Predictor predictor(planner::load_profile_for_planning(profiles / (std::string(device) + ".json")));
       const auto& p = predictor.profile();
       at::set_num_threads(p.threads);
+      const RunOptions run{.slowdown = p.slowdown};
+      const bool cloud = std::string_view(device) == "cloud";
+      std::vector<std::vector<at::Tensor>> anchor_inputs;
+      std::vector<double> anchor_predicted;
+      for (const auto& a : anchors) {
+        anchor_inputs.push_back(a->make_inputs(2));
+        anchor_predicted.push_back(predictor.whole_ms(a->graph()));
+        for (int i = 0; i < 2; ++i) a->run(anchor_inputs.back(), run);
+      }
       for (const auto& model : models) {
         const GraphDesc& g = model->graph();
         int known = 0;
         for (const Node& n : g.nodes()) known += n.kind != OpKind::input && predictor.in_table(g, n.id);
         const auto inputs = model->make_inputs(2);
-        const RunOptions run{.slowdown = p.slowdown};
         for (int i = 0; i < 2; ++i) model->run(inputs, run);
+        planner::ComputeMonitor monitor;
         std::vector<double> ms;
         for (int i = 0; i < args["predict-runs"].as<int>(); ++i) {
-          const auto t0 = Clock::now();
+          auto t0 = Clock::now();
           model->run(inputs, run);
           ms.push_back(ms_since(t0));
+          for (std::size_t a = 0; a < anchors.size(); ++a) {
+            t0 = Clock::now();
+            anchors[a]->run(anchor_inputs[a], run);
+            if (cloud) {
+              monitor.add_cloud(anchor_predicted[a], ms_since(t0));
+            } else {
+              monitor.add_edge(anchor_predicted[a], ms_since(t0));
+            }
+          }
         }
         const double predicted = predictor.whole_ms(g);
         const double measured = median(ms);
-        fmt::print("| {} | {} ({} thr, slowdown {:g}) | {} of {} | {:.2f} | {:.2f} | {:+.1f}% |\n", g.name(), device,
-                   p.threads, p.slowdown, known, g.size() - g.input_count(), predicted, measured,
-                   100 * (predicted - measured) / measured);
+        const double scale = cloud ? monitor.cloud_scale() : monitor.edge_scale();
+        fmt::print("| {} | {} ({} thr, slowdown {:g}) | {} of {} | {:.2f} | {:.2f} | {:+.1f}% | {:.3f} | {:+.1f}% |\n",
+                   g.name(), device, p.threads, p.slowdown, known, g.size() - g.input_count(), predicted, measured,
+                   100 * (predicted - measured) / measured, scale, 100 * (predicted * scale - measured) / measured);
         std::fflush(stdout);
+        if (std::find(excluded.begin(), excluded.end(), g.name()) == excluded.end()) {
+          raw_errors[device].push_back(100 * (predicted - measured) / measured);
+          calibrated_errors[device].push_back(100 * (predicted * scale - measured) / measured);
+        }
       }
+    }
+    const auto summary = [](const std::vector<double>& errors) {
+      std::vector<double> abs;
+      for (double e : errors) abs.push_back(std::abs(e));
+      const auto within = std::count_if(abs.begin(), abs.end(), [](double e) { return e <= 15; });
+      return fmt::format("{} of {} within 15%, median |error| {:.1f}%", within, abs.size(), median(abs));
+    };
+    fmt::print("\nsummary (without {}):\n", fmt::join(excluded, ", "));
+    for (const char* device : {"edge", "cloud"}) {
+      fmt::print("  {:5}  raw: {};  calibrated: {}\n", device, summary(raw_errors[device]),
+                 summary(calibrated_errors[device]));
     }
     return 0;
   });
