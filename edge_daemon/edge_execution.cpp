@@ -1,6 +1,7 @@
 // The edge service's execution (docs/design.md §5): the compute thread
 // runs edge sides and fallbacks, the uplink sends one task at a time to the
-// cloud, and the completion thread finishes tasks from replies.
+// cloud, replies finish their tasks on the client's I/O thread, and the
+// completion thread handles write completions and watches the uplink.
 #include <cmath>
 
 #include <ATen/ATen.h>
@@ -212,7 +213,10 @@ void EdgeService::pump_uplink() {
       on_wire_ = job;
       job->upload_start = Clock::now();
     }
-    events_ready_.notify_one();  // the completion thread watches the transfer (check_uplink)
+    // The completion thread, polling while tasks are in flight, finds the
+    // transfer within 20 ms (completion_loop). It is not woken here: on two
+    // cores its wake-up ran before the client's I/O thread that sends this
+    // request (perf trace), a tenth of a millisecond on every request.
     send_to_cloud(job);
   }
 }
@@ -238,22 +242,35 @@ void EdgeService::send_to_cloud(const JobPtr& job) {
   for (NodeId id : job->cut->crossing(g)) {
     request.tensors.push_back(net::to_wire(id, job->held.at(id), wire_codec(job->codec)));
   }
-  // The I/O thread only queues events for the completion thread. It
-  // notifies under the lock: the completion thread cannot take the event
-  // (and finish the last task, letting the destructor run) before this
-  // thread is done with the condition variable (TSan found the destructor
-  // destroying it while a notify_one after the unlock was still inside it).
-  const auto post = [this](Event e) {
-    std::lock_guard lock(mutex_);
-    events_.push_back(std::move(e));
-    events_ready_.notify_one();
-  };
+  // A reply completes its task on the client's I/O thread, where it
+  // arrives: complete_from_cloud only takes the lock briefly, views the
+  // outputs in the reply's payload and hands the result on (a failed reply
+  // queues the fallback for the compute thread), so the I/O thread never
+  // blocks, and the reply does not wait for one more thread to wake
+  // (docs/design.md §5). ~EdgeService waits for a callback still inside.
   link_->client().infer(
       std::move(request),
-      [post, job](net::Expected<net::InferResult> outcome) {
-        post(Event{Event::Kind::reply, job, std::move(outcome)});
+      [this, job](net::Expected<net::InferResult> outcome) {
+        const IoCallbackScope scope(io_callbacks_);
+        try {
+          complete_from_cloud(job, std::move(outcome));
+        } catch (const std::exception& e) {
+          job->result.error = e.what();
+          finish(job);
+        }
+        check_uplink();
       },
-      [post, job] { post(Event{Event::Kind::written, job, std::nullopt}); });
+      // The write completion goes to the completion thread (it may re-plan
+      // the uplink queue). Notified under the lock: the completion thread
+      // cannot take the event (and finish the last task, letting the
+      // destructor run) before this thread is done with the condition
+      // variable (TSan found the destructor destroying it while a
+      // notify_one after the unlock was still inside it).
+      [this, job] {
+        std::lock_guard lock(mutex_);
+        written_.push_back(job);
+        events_ready_.notify_one();
+      });
 }
 
 void EdgeService::on_written(const JobPtr& job) {
@@ -273,35 +290,32 @@ void EdgeService::on_written(const JobPtr& job) {
 void EdgeService::completion_loop() {
   std::unique_lock lock(mutex_);
   for (;;) {
-    // While a transfer is on the wire, wake every 20 ms to compare it with
-    // its prediction (check_uplink).
-    const auto ready = [&] { return !events_.empty() || (stopping_ && in_flight_ == 0); };
-    const auto watching = [&] { return on_wire_ && config_.scheduler == Scheduler::timeline; };
+    // While tasks are in flight, wake every 20 ms to compare a transfer on
+    // the wire with its prediction (check_uplink); the overrun it looks for
+    // is at least 10 ms, so nothing wakes this thread when a transfer starts.
+    const auto ready = [&] { return !written_.empty() || (stopping_ && in_flight_ == 0); };
+    const auto watching = [&] { return in_flight_ > 0 && config_.scheduler == Scheduler::timeline; };
     if (watching()) {
       events_ready_.wait_for(lock, std::chrono::milliseconds(20), ready);
     } else {
-      // Woken by an event, or by a transfer going on the wire (pump_uplink).
+      // Woken by an event, or by the first task submitted (submit).
       events_ready_.wait(lock, [&] { return ready() || watching(); });
     }
-    if (events_.empty()) {
+    if (written_.empty()) {
       if (stopping_ && in_flight_ == 0) return;
       lock.unlock();
       check_uplink();
       lock.lock();
       continue;
     }
-    Event e = std::move(events_.front());
-    events_.pop_front();
+    const JobPtr job = std::move(written_.front());
+    written_.pop_front();
     lock.unlock();
     try {
-      if (e.kind == Event::Kind::written) {
-        on_written(e.job);
-      } else {
-        complete_from_cloud(e.job, std::move(*e.outcome));
-      }
+      on_written(job);
     } catch (const std::exception& ex) {
-      e.job->result.error = ex.what();
-      finish(e.job);
+      job->result.error = ex.what();
+      finish(job);
     }
     check_uplink();
     lock.lock();
@@ -509,6 +523,7 @@ void EdgeService::finish(const JobPtr& job) {
     }
   }
   const ResultCallback done = std::move(job->done);
+  bool wake_compute = false, wake_completion = false, now_idle = false;
   {
     std::lock_guard lock(mutex_);
     if (r.ok) {
@@ -526,10 +541,15 @@ void EdgeService::finish(const JobPtr& job) {
     if (job->with_cloud) awaiting_cloud_ = false;
     std::erase(at_cloud_, job);
     --in_flight_;
+    // Wake only a thread whose wait this ends: every wake-up costs a core
+    // for a moment, here on the reply's path.
+    wake_compute = stopping_ || (job->with_cloud && !queue_.empty());  // pipelining off: the next may start
+    wake_completion = stopping_ && in_flight_ == 0;
+    now_idle = in_flight_ == 0;
   }
-  wake_.notify_all();
-  events_ready_.notify_all();
-  idle_.notify_all();
+  if (wake_compute) wake_.notify_all();
+  if (wake_completion) events_ready_.notify_all();
+  if (now_idle) idle_.notify_all();
   if (done) done(std::move(r));
 }
 

@@ -61,13 +61,6 @@ struct EdgeService::Job {
   bool with_cloud = false;
 };
 
-struct EdgeService::Event {
-  enum class Kind { reply, written };
-  Kind kind = Kind::reply;
-  JobPtr job;
-  std::optional<net::Expected<net::InferResult>> outcome;  // Kind::reply
-};
-
 struct EdgeService::Choice {
   JobPtr job;
   std::optional<partition::CutWork> work;  // none: job->error says why

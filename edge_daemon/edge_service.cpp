@@ -47,6 +47,9 @@ EdgeService::~EdgeService() {
   events_ready_.notify_all();
   compute_thread_.join();
   completion_thread_.join();
+  // The last reply may have finished its task on the client's I/O thread
+  // (send_to_cloud) and still be on its way out of the callback.
+  while (io_callbacks_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
 }
 
 void EdgeService::prepare(Job& job) const {
@@ -74,15 +77,17 @@ void EdgeService::submit(control::TaskSpec task, ResultCallback done) {
   job->done = std::move(done);
   job->submitted = Clock::now();
   prepare(*job);
+  bool first = false;
   {
     std::lock_guard lock(mutex_);
     job->seq = next_seq_++;
     if (!job->error) predict_at_submit_locked(*job);
     queue_.push_back(std::move(job));
     ++stats_.submitted;
-    ++in_flight_;
+    first = in_flight_++ == 0;
   }
   wake_.notify_all();
+  if (first) events_ready_.notify_one();  // the completion thread polls while tasks are in flight
 }
 
 EdgeStats EdgeService::stats() const {

@@ -20,15 +20,18 @@
 // the previous written (TCP_NOTSENT_LOWAT keeps the kernel from hiding a
 // backlog), so tasks still waiting for the uplink can be re-planned — when
 // the bandwidth estimate drops, or the transfer on the wire overruns its
-// prediction, those that finish sooner on the edge are finished there. The
-// network client's I/O thread only hands replies and write completions to
-// the completion thread (net/client.hpp: callbacks must not block), which
-// sends the next upload, decodes outputs and calls the task's callback. A
+// prediction, those that finish sooner on the edge are finished there. A
+// reply finishes its task on the network client's I/O thread, where it
+// arrives (without blocking, as net/client.hpp asks: a brief lock, the
+// outputs viewed in place, the next upload handed to the client, the task's
+// callback); write completions go to the completion thread, which sends the
+// next upload and watches the transfer on the wire against its prediction. A
 // cloud failure (unreachable, deadline, lost mid-request, refused) queues a
 // fallback job at the front of the compute queue: the edge finishes the
 // graph itself from the tensors it still holds. Every submitted task ends
 // with exactly one result, ok or with an error naming the cause.
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -123,7 +126,6 @@ class EdgeService {
 
  private:
   struct Job;
-  struct Event;
   struct Metrics;
   struct Choice;
   using JobPtr = std::shared_ptr<Job>;
@@ -169,10 +171,10 @@ class EdgeService {
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;         // compute thread: new work
-  std::condition_variable events_ready_; // completion thread: a reply or write completion arrived
+  std::condition_variable events_ready_; // completion thread: a write completion arrived, a transfer started
   std::condition_variable idle_;         // drain(): a task finished
   std::deque<JobPtr> queue_;             // waiting tasks; fallback jobs at the front
-  std::deque<Event> events_;
+  std::deque<JobPtr> written_;           // write completions for the completion thread
   std::deque<JobPtr> uplink_queue_;      // edge side done, waiting for the uplink
   JobPtr on_wire_;                       // being written to the cloud
   std::deque<JobPtr> at_cloud_;          // written, reply pending
@@ -188,6 +190,15 @@ class EdgeService {
   EdgeStats stats_;
   std::thread compute_thread_;
   std::thread completion_thread_;
+  // Client callbacks (replies) running on the client's I/O thread.
+  std::atomic<int> io_callbacks_{0};
+  struct IoCallbackScope {
+    explicit IoCallbackScope(std::atomic<int>& n) : n_(n) { n_.fetch_add(1, std::memory_order_acq_rel); }
+    ~IoCallbackScope() { n_.fetch_sub(1, std::memory_order_acq_rel); }
+    IoCallbackScope(const IoCallbackScope&) = delete;
+    IoCallbackScope& operator=(const IoCallbackScope&) = delete;
+    std::atomic<int>& n_;
+  };
 };
 
 }  // namespace tandem::edge
