@@ -49,7 +49,16 @@ at::ScalarType scalar_type_of(DType dtype) {
 // threads and of the AVX2 clone GCC makes of the loop; 66 us for a 224x224
 // image against 0.6 ms with at::rand's Mersenne Twister, which perf found in
 // every task's latency on the edge (docs/design.md §5).
-__attribute__((target_clones("avx2", "default"))) void fill_uniform(float* p, std::int64_t n, std::uint64_t seed) {
+// Sanitizer builds take the default path alone: GCC picks a clone with an
+// ifunc resolver that the dynamic loader runs before the sanitizer's runtime
+// is up, and the instrumented resolver crashed every TSan test binary that
+// links this file (scripts/sanitize.sh thread, before any test ran).
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define TANDEM_AVX2_CLONES
+#else
+#define TANDEM_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+TANDEM_AVX2_CLONES void fill_uniform(float* p, std::int64_t n, std::uint64_t seed) {
   const std::uint32_t lo = static_cast<std::uint32_t>(seed ^ (seed >> 32)) * 0x9e3779b9u;
   const std::uint32_t hi = static_cast<std::uint32_t>(seed >> 32) ^ 0x85ebca6bu;
   for (std::int64_t k = 0; k < n; ++k) {
