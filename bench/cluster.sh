@@ -19,7 +19,9 @@
 # once everywhere at the same instant, a --rate queue from a seeded random
 # phase per edge, written to arrival_offsets.txt for bench/simulate.sh.
 # Each run writes to --out (default bench/results/cluster/): the edges'
-# result lines, HAProxy's stats samples, CPU seconds per process, and a
+# result lines, HAProxy's stats samples, CPU seconds per process, the
+# machine's compute speed against the profiles before and after the run
+# (bench/cluster/speed.py, speed.json), and a
 # summary JSON that bench/cluster/analyse.py prints; bench/simulate.sh
 # simulates the same scenarios. Needs haproxy (scripts/install-deps.sh cluster).
 set -euo pipefail
@@ -102,6 +104,9 @@ print("\n".join(f"{rng.uniform(0, 1 / rate) if rate > 0 else 0:.6f}" for _ in ra
 EOF
   local offsets
   mapfile -t offsets < "$dir/arrival_offsets.txt"
+  # The machine's speed against the profiles, the daemons idle (for tandem
+  # simulate --edge-compute-scale / --cloud-compute-scale).
+  "$py" "$root/bench/cluster/speed.py" "$bin/tandem" "$root/profiles" "$dir/speed.json" before
   local cpu0 busy0 t0
   t0=$(echo "$(date +%s.%N) + 5" | bc)  # time for six submits to start and connect
   local subs=()
@@ -130,6 +135,7 @@ EOF
   kill "$sampler" 2>/dev/null || true
   kill "$background" 2>/dev/null || true
   wait "$background" 2>/dev/null || true
+  "$py" "$root/bench/cluster/speed.py" "$bin/tandem" "$root/profiles" "$dir/speed.json" after
   cat > "$dir/run.json" <<EOF
 {"name": "$name", "plan": "$plan", "edges": ${#ctl[@]}, "clouds": ${#cpids[@]}, "tasks_per_edge": $count,
  "rate": "${r:-all at once}", "failures": "$*", "wall_s": $(echo "$t1 - $t0" | bc), "submit_failures": $failed,

@@ -16,7 +16,10 @@
 # to bench/cluster.sh (defaults 2, 1, 30, auto), --fleet-duration TIME
 # (default 60s), --noise SIGMA (default 0; tandem simulate --noise for every
 # validation run: a log-normal factor on each compute time, e.g. the spread
-# bench/cluster/noise.py measures in another run).
+# bench/cluster/noise.py measures in another run), --ignore-speed (simulate
+# on the profiles as made; by default each run's devices compute at the
+# speed bench/cluster.sh measured around it, speed.json: tandem simulate
+# --edge-compute-scale / --cloud-compute-scale).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tandem="${TANDEM_BUILD_DIR:-$root/build}/bin/tandem"
@@ -25,7 +28,7 @@ py=/usr/bin/python3
 what="${1:-}"
 [ -n "$what" ] && shift
 out="$root/bench/results/simulate" measured="$root/bench/results/cluster"
-minutes=2 rate=1 per_edge=30 fleet_duration=60s plan=auto noise=0
+minutes=2 rate=1 per_edge=30 fleet_duration=60s plan=auto noise=0 use_speed=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift 2 ;;
@@ -36,11 +39,12 @@ while [ $# -gt 0 ]; do
     --plan) plan="$2"; shift 2 ;;
     --fleet-duration) fleet_duration="$2"; shift 2 ;;
     --noise) noise="$2"; shift 2 ;;
+    --ignore-speed) use_speed=0; shift ;;
     *) echo "simulate.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
 case "$what" in validate|fleet|all) ;; *)
-  echo "usage: bench/simulate.sh validate|fleet|all [--out DIR] [--measured DIR] [--minutes M] [--rate R] [--noise SIGMA]" >&2; exit 2 ;;
+  echo "usage: bench/simulate.sh validate|fleet|all [--out DIR] [--measured DIR] [--minutes M] [--rate R] [--noise SIGMA] [--ignore-speed]" >&2; exit 2 ;;
 esac
 mkdir -p "$out"
 
@@ -74,9 +78,15 @@ if [ "$what" = validate ] || [ "$what" = all ]; then
     if [ -s "$measured/$name/arrival_offsets.txt" ]; then
       start=(--arrival-offsets "$(sed 's/$/s/' "$measured/$name/arrival_offsets.txt" | paste -sd,)")
     fi
-    "$tandem" simulate "${common[@]}" "$@" "${start[@]}" --host-cores 2 "${bg[@]}" \
+    # The machine's speed against the profiles, measured before and after
+    # the run (bench/cluster/speed.py): the mean of the two, per side.
+    local speed=()
+    if [ "$use_speed" = 1 ] && [ -s "$measured/$name/speed.json" ]; then
+      read -r -a speed <<< "$("$py" "$root/bench/cluster/speed.py" --flags "$measured/$name/speed.json")"
+    fi
+    "$tandem" simulate "${common[@]}" "$@" "${start[@]}" "${speed[@]}" --host-cores 2 "${bg[@]}" \
       --json "$out/$name.json" --svg "$out/$name.svg" >/dev/null
-    "$tandem" simulate "${common[@]}" "$@" "${start[@]}" --json "$out/$name-own.json" >/dev/null
+    "$tandem" simulate "${common[@]}" "$@" "${start[@]}" "${speed[@]}" --json "$out/$name-own.json" >/dev/null
   }
   sim failover --clouds 3 --arrival-trace "$out/rate_arrivals.txt" --duration "${seconds}s" --planning "$plan" \
     --fail "kill:1@${third}s" --fail "drain:2@$(echo "$third * 2" | bc)s"
@@ -94,12 +104,13 @@ print("sim: every daemon on this machine's 2 cores with the other load sampled d
       "--host-background-trace, or its mean --host-background for runs measured before traces were kept);\n"
       "own: a processor per daemon (as for fleets)")
 print(f"{'run':<18} {'p95 ms meas':>11} {'p95 ms sim':>10} {'diff':>7} {'p95 own':>8} {'tasks/s meas':>12} {'tasks/s sim':>11} "
-      f"{'diff':>7} {'t/s own':>8} {'lost m/s':>9} {'fallb m/s':>10} {'edge x m/s':>11} {'cloud x m/s':>11}")
+      f"{'diff':>7} {'t/s own':>8} {'lost m/s':>9} {'fallb m/s':>10} {'edge x m/s':>11} {'cloud x m/s':>11} {'speed e/c':>10}")
 for name in ["failover", "steady"] + [f"scaling-{p}-{c}" for p in ("auto", "cloud") for c in (1, 2, 3)]:
     path = os.path.join(out, name + ".json")
     if name not in runs or not os.path.exists(path):
         continue
     m, s = runs[name], json.load(open(path))
+    scales = (s.get("scenario", {}).get("edge_compute_scale", 1), s.get("scenario", {}).get("cloud_compute_scale", 1))
     own = json.load(open(os.path.join(out, name + "-own.json")))
     d_p95 = s["latency_ms"]["p95"] / m["latency_ms"]["p95"] - 1 if m["latency_ms"]["p95"] else float("nan")
     d_tp = s["throughput_per_s"] / m["throughput_per_s"] - 1 if m["throughput_per_s"] else float("nan")
@@ -113,13 +124,16 @@ for name in ["failover", "steady"] + [f"scaling-{p}-{c}" for p in ("auto", "clou
                  "measured_placements": m["placements"], "simulated_placements": s["placements"],
                  # compute / its prediction when planned (calibrated), median over tasks
                  "measured_edge_stretch_p50": m.get("edge_stretch_p50"), "simulated_edge_stretch_p50": s["edge_stretch_p50"],
-                 "measured_cloud_stretch_p50": m.get("cloud_stretch_p50"), "simulated_cloud_stretch_p50": s["cloud_stretch_p50"]})
+                 "measured_cloud_stretch_p50": m.get("cloud_stretch_p50"), "simulated_cloud_stretch_p50": s["cloud_stretch_p50"],
+                 # the devices' speed against the profiles the simulation was given (speed.json)
+                 "edge_compute_scale": scales[0], "cloud_compute_scale": scales[1]})
     x = lambda v: "-" if not v else f"{v:.2f}"
     print(f"{name:<18} {m['latency_ms']['p95']:>11.1f} {s['latency_ms']['p95']:>10.1f} {100 * d_p95:>+6.1f}% "
           f"{own['latency_ms']['p95']:>8.1f} {m['throughput_per_s']:>12.2f} {s['throughput_per_s']:>11.2f} {100 * d_tp:>+6.1f}% "
           f"{own['throughput_per_s']:>8.2f} "
           f"{m['lost']:>4}/{s['lost']:<4} {m['fallbacks']:>4}/{s['fallbacks']:<5} "
-          f"{x(m.get('edge_stretch_p50')):>5}/{x(s['edge_stretch_p50']):<5} {x(m.get('cloud_stretch_p50')):>5}/{x(s['cloud_stretch_p50']):<5}")
+          f"{x(m.get('edge_stretch_p50')):>5}/{x(s['edge_stretch_p50']):<5} {x(m.get('cloud_stretch_p50')):>5}/{x(s['cloud_stretch_p50']):<5} "
+          f"{scales[0]:>4.2f}/{scales[1]:<4.2f}")
 json.dump(rows, open(os.path.join(out, "validation.json"), "w"), indent=2)
 EOF
 fi

@@ -73,6 +73,8 @@ sim::Scenario scenario_from(const cxxopts::ParseResult& args) {
   if (args.count("link-trace")) s.link_trace = sim::load_link_trace(args["link-trace"].as<std::string>());
   if (args.count("cloud-workers")) s.cloud_workers = args["cloud-workers"].as<std::size_t>();
   if (args.count("noise")) s.compute_noise = args["noise"].as<double>();
+  if (args.count("edge-compute-scale")) s.edge_compute_scale = args["edge-compute-scale"].as<double>();
+  if (args.count("cloud-compute-scale")) s.cloud_compute_scale = args["cloud-compute-scale"].as<double>();
   if (args.count("planning")) {
     const auto p = args["planning"].as<std::string>();
     if (p == "auto") s.planning = sim::Planning::automatic;
@@ -210,6 +212,9 @@ int cmd_simulate(const Args& argv, const Context& context) {
       ("noise", "sigma of a log-normal factor on every compute time (default 0: the profile's figure exactly; "
                 "profiles hold no run-to-run spread, bench/cluster/noise.py measures one from a cluster run)",
        cxxopts::value<double>(), "SIGMA")
+      ("edge-compute-scale", "every edge computes this many times its profile's time (default 1; > 1: the machine is "
+       "slower than when profiled; bench/cluster/speed.py measures it)", cxxopts::value<double>(), "F")
+      ("cloud-compute-scale", "the same for every cloud (default 1)", cxxopts::value<double>(), "F")
       ("planning", "auto (the planner), cloud_only or edge_only (default auto)", cxxopts::value<std::string>(), "MODE")
       ("objective", "latency, energy or throughput (default latency)", cxxopts::value<std::string>(), "OBJ")
       ("codec", "fp32 or fp16 (default fp32)", cxxopts::value<std::string>(), "CODEC")

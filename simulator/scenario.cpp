@@ -199,6 +199,10 @@ void validate(const Scenario& s) {
     if (!(total > 0)) bad("link_mix: the weights add up to 0");
   }
   if (!(s.compute_noise >= 0 && s.compute_noise < 3)) bad("compute_noise must be in [0, 3)");
+  if (!(s.edge_compute_scale >= 0.1 && s.edge_compute_scale <= 10) ||
+      !(s.cloud_compute_scale >= 0.1 && s.cloud_compute_scale <= 10)) {
+    bad("edge_compute_scale and cloud_compute_scale must be in [0.1, 10]");
+  }
   if (s.batch_window < 1 || s.batch_window > 64) bad("batch_window must be between 1 and 64 (as edge_daemon)");
   if (!(s.probe_interval_s > 0) || !(s.agent_inter_s > 0)) bad("probe_interval and agent_inter must be above 0s");
   if (!(s.agent_reference_ms > 0)) bad("agent_reference must be above 0ms");
@@ -226,7 +230,8 @@ Scenario load_scenario(const std::filesystem::path& path) {
   if (!j.is_object()) fail("(top level)", "expected an object");
   static const std::set<std::string> known{
       "edges", "clouds", "models", "shuffle_models", "arrivals", "rate", "arrival_trace", "arrival_offsets", "duration",
-      "link_mix", "links_in_turn", "link_trace", "cloud_workers", "compute_noise", "planning", "objective", "codec", "pipeline", "calibrate",
+      "link_mix", "links_in_turn", "link_trace", "cloud_workers", "compute_noise",
+      "edge_compute_scale", "cloud_compute_scale", "planning", "objective", "codec", "pipeline", "calibrate",
       "scheduler", "batch_window", "heavy_backlog", "probe_interval", "agent_inter", "agent_reference", "drain_grace", "reconnect_backoff",
       "failures", "host_cores", "host_background", "host_background_trace", "seed"};
   Scenario s;
@@ -258,6 +263,8 @@ Scenario load_scenario(const std::filesystem::path& path) {
       else if (key == "link_trace") s.link_trace = load_link_trace(dir / value.get<std::string>());
       else if (key == "cloud_workers") s.cloud_workers = value.get<std::size_t>();
       else if (key == "compute_noise") s.compute_noise = value.get<double>();
+      else if (key == "edge_compute_scale") s.edge_compute_scale = value.get<double>();
+      else if (key == "cloud_compute_scale") s.cloud_compute_scale = value.get<double>();
       else if (key == "planning") {
         const auto p = value.get<std::string>();
         if (p == "auto") s.planning = Planning::automatic;
@@ -319,6 +326,8 @@ json to_json(const Scenario& s) {
           {"link_trace_points", s.link_trace.size()},
           {"cloud_workers", s.cloud_workers},
           {"compute_noise", s.compute_noise},
+          {"edge_compute_scale", s.edge_compute_scale},
+          {"cloud_compute_scale", s.cloud_compute_scale},
           {"planning", to_string(s.planning)},
           {"objective", s.objective},
           {"codec", s.codec},

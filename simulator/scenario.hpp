@@ -85,6 +85,13 @@ struct Scenario {
   std::vector<LinkTracePoint> link_trace;  // if set, replaces link_mix
   std::size_t cloud_workers = 1;           // requests each cloud computes at once
   double compute_noise = 0;                // sigma of a log-normal factor on every compute time (0: exact)
+  // How fast the devices compute against their profiles: every edge (cloud)
+  // compute time is the profile's figure times this (> 1: the machine runs
+  // slower than when it was profiled, as a shared VM drifts; a measured
+  // cluster's value comes from bench/cluster/speed.py). The simulated edges
+  // learn it as the daemons do (calibrate).
+  double edge_compute_scale = 1;
+  double cloud_compute_scale = 1;
   Planning planning = Planning::automatic;
   partition::Objective objective = partition::Objective::latency;
   partition::Codec codec = partition::Codec::fp32;

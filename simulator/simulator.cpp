@@ -200,8 +200,14 @@ class Engine {
  private:
   void push(double t, Ev kind, std::uint32_t a, std::uint32_t b = 0) { events_.push({t, seq_++, kind, a, b}); }
   bool running() const { return now_ < s_.duration_s || outstanding_ > 0; }
-  // A compute time in seconds: the predicted ms times the noise factor.
-  double compute_s(double ms, Rng& rng) const { return ms * rng.noise(s_.compute_noise) / 1e3; }
+  // A compute time in seconds: the predicted ms times the device's speed
+  // against its profile and the noise factor.
+  double edge_compute_s(double ms, Rng& rng) const {
+    return ms * s_.edge_compute_scale * rng.noise(s_.compute_noise) / 1e3;
+  }
+  double cloud_compute_s(double ms, Rng& rng) const {
+    return ms * s_.cloud_compute_scale * rng.noise(s_.compute_noise) / 1e3;
+  }
 
   void dispatch(const Event& ev) {
     switch (ev.kind) {
@@ -282,7 +288,7 @@ class Engine {
     if (tasks_[id].fallback_pending) {
       edge.queue.pop_front();
       edge.busy = true;
-      edge_compute(compute_s(tasks_[id].side->fallback_ms, edge.rng), Ev::compute_done, e, id);
+      edge_compute(edge_compute_s(tasks_[id].side->fallback_ms, edge.rng), Ev::compute_done, e, id);
       return;
     }
     edge.busy = true;
@@ -294,7 +300,7 @@ class Engine {
       r.start_s = now_;
       tasks_[picked].side = chosen;
       r.placement = chosen->placement;
-      edge_compute(compute_s(chosen->edge_ms, edge.rng), Ev::compute_done, e, picked);
+      edge_compute(edge_compute_s(chosen->edge_ms, edge.rng), Ev::compute_done, e, picked);
       return;
     }
     edge.queue.pop_front();
@@ -303,7 +309,7 @@ class Engine {
     r.start_s = now_;
     task.side = &plan(edge, r);
     r.placement = task.side->placement;
-    edge_compute(compute_s(task.side->edge_ms, edge.rng), Ev::compute_done, e, id);
+    edge_compute(edge_compute_s(task.side->edge_ms, edge.rng), Ev::compute_done, e, id);
   }
 
   // The timeline scheduler's dispatch (EdgeService::choose): the first
@@ -498,7 +504,7 @@ class Engine {
       r.fallback = true;
       task.fallback_pending = true;
       edge.busy = true;
-      edge_compute(compute_s(task.side->fallback_ms, edge.rng), Ev::compute_done, e, id);
+      edge_compute(edge_compute_s(task.side->fallback_ms, edge.rng), Ev::compute_done, e, id);
       return;
     } else {
       send(e, id);
@@ -566,7 +572,7 @@ class Engine {
       ++cloud.in_service;
       tasks_[id].service_start_s = now_;
       tasks_[id].serving = true;
-      compute(compute_s(tasks_[id].side->cloud_ms, cloud.rng), cloud_cpu_weight_, Ev::service_done, c, id);
+      compute(cloud_compute_s(tasks_[id].side->cloud_ms, cloud.rng), cloud_cpu_weight_, Ev::service_done, c, id);
     }
   }
 

@@ -392,6 +392,38 @@ TEST(Simulator, AnEdgeSlowerThanItsProfileOffloadsOnceItHasMeasuredIt) {
   EXPECT_EQ(r.edge_only, r.tasks.size());
 }
 
+TEST(Simulator, ComputeScalesStretchEachSideAndTheEdgesLearnThem) {
+  // A cloud at 3x its profile: lenet's 6 ms in the cloud take 18 ms.
+  const auto lenet = lenet_planner();
+  Scenario c = tiny();
+  c.cloud_compute_scale = 3;
+  SimResult r = simulate(c, *lenet);
+  ASSERT_EQ(r.tasks.size(), 3u);
+  for (const TaskRecord& t : r.tasks) EXPECT_NEAR(t.latency_ms(), k_alone_ms + 12, 1e-9);
+  // An edge at 4x its profile, as AnEdgeSlowerThanItsProfileOffloadsOnceItHasMeasuredIt
+  // gets from a shared core: 60 ms predicted, 240 ms measured, then offloads.
+  auto planner = std::make_shared<planner::Planner>();
+  const GraphDesc g = zoo_graph("lenet");
+  planner->add_model(g, planner::ModelCosts{std::vector<double>(g.size(), 5.0), std::vector<double>(g.size(), 1e-3)});
+  Scenario e = tiny(Planning::automatic);
+  e.duration_s = 8;
+  e.edge_compute_scale = 4;
+  r = simulate(e, *planner);
+  ASSERT_EQ(r.tasks.size(), 8u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(r.tasks[i].placement, partition::Placement::edge_only) << i;
+    EXPECT_NEAR(r.tasks[i].latency_ms(), 240, 1e-6) << i;
+  }
+  for (std::size_t i = 3; i < r.tasks.size(); ++i) EXPECT_NE(r.tasks[i].placement, partition::Placement::edge_only) << i;
+  EXPECT_THROW(
+      {
+        Scenario bad = tiny();
+        bad.edge_compute_scale = 0;
+        validate(bad);
+      },
+      std::invalid_argument);
+}
+
 TEST(Simulator, TheTimelineSchedulerPlansATaskAloneAsTheLatencyOptimiser) {
   // One task at a time: the timeline scheduler's plan is the latency plan,
   // so both schedulers give the same results.
