@@ -99,6 +99,8 @@ def analyse_run(run_dir, reference):
         "loadavg_after": run.get("loadavg_after"),
         "edge_stretch_p50": stretch("edge_ms", "predicted_edge_ms"),
         "cloud_stretch_p50": stretch("cloud_ms", "predicted_cloud_ms"),
+        # the machine's compute speed against the profiles before and after the run (speed.py)
+        "speed": json.load(open(speed)) if os.path.exists(speed := os.path.join(run_dir, "speed.json")) else None,
     }
 
 
