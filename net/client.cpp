@@ -1,11 +1,14 @@
 #include "net/client.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <unordered_map>
 
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <netinet/tcp.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -73,7 +76,13 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
         reader_(k_handshake_max_payload),
         emulator_(client.config_.link.is_passthrough() ? nullptr : std::make_unique<LinkEmulator>(io.get_executor(), client.config_.link)),
         writer_(*stream_, emulator_.get()),
-        connect_timer_(io) {}
+        connect_timer_(io) {
+    // The caller's thread may write a request itself (write_directly) on a
+    // plain socket with no link emulation: TLS state and the emulator's
+    // delay line belong to the I/O thread.
+    direct_capable_ = !stream_->secure() && !emulator_;
+    if (direct_capable_) writer_.set_gate(&gate_);
+  }
 
   bool alive() const noexcept { return alive_; }
 
@@ -108,47 +117,74 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     }
     alive_ = true;
     client_.connected_ = true;
+    if (direct_capable_) client_.set_direct(self);
     promise->set_value(std::move(result));
     co_await read_loop();
   }
 
   void add(std::uint64_t rid, std::shared_ptr<PendingRequest> p, OutgoingFrame frame) {
-    p->sent_at = clock::now();
-    p->frame_bytes = frame.wire_size();
-    if (p->deadline_ms > 0) {
-      p->timer = std::make_unique<asio::steady_timer>(stream_->socket().get_executor(), std::chrono::milliseconds(p->deadline_ms));
-      p->timer->async_wait([weak = weak_from_this(), rid](boost::system::error_code ec) {
-        if (ec) return;
-        if (auto s = weak.lock()) s->expire(rid);
-      });
-    }
-    std::function<void()> written;
-    if (p->on_sent) {
-      written = [p, weak = weak_from_this()] {
-        if (auto s = weak.lock()) {
-          s->when_acknowledged([p] {
-            try {
-              p->on_sent();
-            } catch (const std::exception& e) {
-              spdlog::error("client callback threw: {}", e.what());
-            }
-          });
-        }
-      };
-    }
-    pending_.emplace(rid, std::move(p));
-    ++client_.in_flight_;
+    std::function<void()> written = register_request(rid, std::move(p), frame.wire_size());
     writer_.push(std::move(frame), std::move(written));
+  }
+
+  /// From the caller's thread (Client::infer): writes the request to the
+  /// socket now if the connection's writer is quiet, sparing the hop to the
+  /// I/O thread (docs/design.md §5); what the kernel does not take at once
+  /// goes to the writer, ahead of anything queued after. The request is
+  /// registered before its first byte leaves, so its reply always finds it.
+  /// False (nothing done) when the writer is busy, the connection is going,
+  /// or it is TLS or emulated: then use Client::submit.
+  bool write_directly(std::uint64_t rid, std::shared_ptr<PendingRequest>& p, OutgoingFrame& frame) {
+    if (!direct_capable_) return false;
+    std::unique_lock gate(gate_.mutex);
+    if (gate_.closed || !gate_.quiet || gate_.remainder_pending) return false;
+    const std::size_t size = frame.wire_size();
+    std::function<void()> written = register_request(rid, std::move(p), size);
+    const auto pieces = frame.buffers();
+    std::vector<iovec> iov;
+    iov.reserve(std::min<std::size_t>(pieces.size(), IOV_MAX));
+    for (const auto& b : pieces) {
+      if (iov.size() == IOV_MAX) break;
+      if (b.size() > 0) iov.push_back({const_cast<void*>(b.data()), b.size()});
+    }
+    msghdr msg{};
+    msg.msg_iov = iov.data();
+    msg.msg_iovlen = iov.size();
+    // Never blocks; an error (a reset, a closed peer) leaves the whole frame
+    // to the writer, whose write then reports it and ends the connection.
+    const ssize_t n = ::sendmsg(stream_->socket().native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    const std::size_t sent = n > 0 ? static_cast<std::size_t>(n) : 0;
+    if (sent < size) gate_.remainder_pending = true;
+    gate.unlock();
+    asio::post(stream_->socket().get_executor(), [self = shared_from_this(), frame = std::move(frame), sent, size,
+                                                  written = std::move(written)]() mutable {
+      if (sent < size) {
+        self->writer_.push_remainder(std::move(frame), sent, std::move(written));
+      } else if (written && !self->lost_) {
+        written();
+      }
+    });
+    return true;
   }
 
   /// Ends the connection and fails everything in flight with `error`. Idempotent.
   void lose(const Error& error, bool flush_first) {
     if (lost_) return;
+    {
+      // After this no other thread writes to the socket or books a request.
+      std::lock_guard gate(gate_.mutex);
+      gate_.closed = true;
+    }
     lost_ = true;
     alive_ = false;
     client_.connection_lost(error);
-    auto pending = std::move(pending_);
-    pending_.clear();
+    client_.clear_direct(this);
+    std::unordered_map<std::uint64_t, std::shared_ptr<PendingRequest>> pending;
+    {
+      std::lock_guard lock(pending_mutex_);
+      pending = std::move(pending_);
+      pending_.clear();
+    }
     for (auto& [rid, p] : pending) {
       if (p->timer) p->timer->cancel();
       --client_.in_flight_;
@@ -187,6 +223,40 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   }
 
  private:
+  // Books a request (deadline timer, the `written` callback to pass the
+  // writer) before its frame is written; from any thread.
+  std::function<void()> register_request(std::uint64_t rid, std::shared_ptr<PendingRequest> p, std::size_t frame_bytes) {
+    p->sent_at = clock::now();
+    p->frame_bytes = frame_bytes;
+    if (p->deadline_ms > 0) {
+      p->timer = std::make_unique<asio::steady_timer>(stream_->socket().get_executor(), std::chrono::milliseconds(p->deadline_ms));
+      p->timer->async_wait([weak = weak_from_this(), rid](boost::system::error_code ec) {
+        if (ec) return;
+        if (auto s = weak.lock()) s->expire(rid);
+      });
+    }
+    std::function<void()> written;
+    if (p->on_sent) {
+      written = [p, weak = weak_from_this()] {
+        if (auto s = weak.lock()) {
+          s->when_acknowledged([p] {
+            try {
+              p->on_sent();
+            } catch (const std::exception& e) {
+              spdlog::error("client callback threw: {}", e.what());
+            }
+          });
+        }
+      };
+    }
+    {
+      std::lock_guard lock(pending_mutex_);
+      pending_.emplace(rid, std::move(p));
+    }
+    ++client_.in_flight_;
+    return written;
+  }
+
   // What to check when the handshake fails in a way a TLS mismatch would explain.
   std::string tls_hint() const {
     return stream_->secure() ? " (is the cloud running with --tls-cert? without it, drop --tls-ca here)"
@@ -309,10 +379,14 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   }
 
   std::shared_ptr<PendingRequest> take(std::uint64_t rid) {
-    auto it = pending_.find(rid);
-    if (it == pending_.end()) return nullptr;
-    auto p = std::move(it->second);
-    pending_.erase(it);
+    std::shared_ptr<PendingRequest> p;
+    {
+      std::lock_guard lock(pending_mutex_);
+      auto it = pending_.find(rid);
+      if (it == pending_.end()) return nullptr;
+      p = std::move(it->second);
+      pending_.erase(it);
+    }
     if (p->timer) p->timer->cancel();
     --client_.in_flight_;
     return p;
@@ -408,8 +482,12 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   std::unique_ptr<Stream> stream_;
   FrameReader reader_;
   std::unique_ptr<LinkEmulator> emulator_;
+  DirectWriteGate gate_;  // before writer_, which holds a pointer to it
   WriteQueue writer_;
   asio::steady_timer connect_timer_;
+  bool direct_capable_ = false;
+  // Booked on the I/O thread or a caller's (write_directly); taken on the I/O thread.
+  std::mutex pending_mutex_;
   std::unordered_map<std::uint64_t, std::shared_ptr<PendingRequest>> pending_;
   std::string peer_;
   bool alive_ = false;
@@ -518,7 +596,26 @@ void Client::infer(InferRequest request, InferCallback done, SentCallback sent) 
   pending->on_infer = std::move(done);
   pending->on_sent = std::move(sent);
   pending->deadline_ms = request.deadline_ms;
-  submit(rid, encode_message(request, rid), std::move(pending));
+  auto frame = encode_message(request, rid);
+  if (frame) {
+    std::shared_ptr<ClientConnection> direct;
+    {
+      std::lock_guard lock(direct_mutex_);
+      direct = direct_;
+    }
+    if (direct && direct->write_directly(rid, pending, frame.value())) return;
+  }
+  submit(rid, std::move(frame), std::move(pending));
+}
+
+void Client::set_direct(std::shared_ptr<ClientConnection> connection) {
+  std::lock_guard lock(direct_mutex_);
+  direct_ = std::move(connection);
+}
+
+void Client::clear_direct(const ClientConnection* connection) {
+  std::lock_guard lock(direct_mutex_);
+  if (direct_.get() == connection) direct_.reset();
 }
 
 std::future<Expected<InferResult>> Client::infer(InferRequest request) {

@@ -4,8 +4,13 @@
 // several in flight at once, PROBEs for bandwidth and RTT, STATUS queries.
 //
 // Threading: the client owns one I/O thread. Public methods may be called
-// from any other thread. Callbacks run on the I/O thread and must not block
-// (hand the result to your own thread). Every request's callback is called
+// from any other thread; infer(), probe() and status() never block and may
+// also be called from a callback. Callbacks run on the I/O thread and must
+// not block (hand the result to your own thread, or do only what never
+// waits). On a plain connection without link emulation, infer() writes its
+// frame to the socket on the calling thread when nothing else is being
+// written (a non-blocking sendmsg; the I/O thread writes whatever the kernel
+// did not take), so a request does not wait for the I/O thread to wake. Every request's callback is called
 // exactly once: with its result, or with an Error — deadline_exceeded, the
 // cloud's ERROR code, or connection_lost when the connection drops (every
 // in-flight request fails at once).
@@ -97,7 +102,8 @@ class Client {
   /// emulator) and the kernel holds at most sent_backlog bytes of the connection — the request is
   /// then (nearly) across the link; it does not run when the request fails before that, and may
   /// run after `done`. Tensor bytes without an owner must stay valid until
-  /// `done` runs. Encodes on the calling thread; never blocks.
+  /// `done` runs. Encodes (and, when the connection is idle, writes) on the calling thread;
+  /// never blocks.
   void infer(InferRequest request, InferCallback done, SentCallback sent = {});
   /// infer() with a future instead of a callback.
   std::future<Expected<InferResult>> infer(InferRequest request);
@@ -118,6 +124,8 @@ class Client {
   void connection_lost(const Error& error);
   void set_error(const Error& error);
   void submit(std::uint64_t request_id, Expected<OutgoingFrame> frame, std::shared_ptr<PendingRequest> pending);
+  void set_direct(std::shared_ptr<ClientConnection> connection);
+  void clear_direct(const ClientConnection* connection);
 
   ClientConfig config_;
   AuthKey key_;
@@ -130,6 +138,10 @@ class Client {
   std::atomic<std::size_t> in_flight_{0};
   mutable std::mutex error_mutex_;
   std::optional<Error> last_error_;
+  // The live connection when infer() may write to it from the caller's
+  // thread (plain TCP, no emulation; ClientConnection::write_directly).
+  std::mutex direct_mutex_;
+  std::shared_ptr<ClientConnection> direct_;
 };
 
 }  // namespace tandem::net

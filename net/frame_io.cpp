@@ -82,10 +82,41 @@ WriteQueue::WriteQueue(Stream& stream, LinkEmulator* emulator)
 
 void WriteQueue::push(OutgoingFrame frame, std::function<void()> written) {
   if (stopped_) return;
+  if (gate_) {
+    std::lock_guard lock(gate_->mutex);
+    gate_->quiet = false;
+  }
   if (idle()) progress_ = clock::now();
   pending_bytes_ += frame.wire_size();
   queue_.push_back({std::move(frame), std::move(written)});
   wake_.cancel();
+}
+
+void WriteQueue::push_remainder(OutgoingFrame frame, std::size_t written_bytes, std::function<void()> written) {
+  {
+    std::lock_guard lock(gate_->mutex);
+    gate_->quiet = false;
+    gate_->remainder_pending = false;
+  }
+  if (stopped_) return;
+  if (idle()) progress_ = clock::now();
+  pending_bytes_ += frame.wire_size() - written_bytes;
+  queue_.push_front({std::move(frame), std::move(written), written_bytes});
+  wake_.cancel();
+}
+
+bool WriteQueue::claim() {
+  if (!gate_) return true;
+  std::lock_guard lock(gate_->mutex);
+  if (gate_->remainder_pending) return false;
+  gate_->quiet = false;
+  return true;
+}
+
+void WriteQueue::mark_quiet() {
+  if (!gate_) return;
+  std::lock_guard lock(gate_->mutex);
+  if (queue_.empty() && !writing_) gate_->quiet = true;
 }
 
 void WriteQueue::stop() {
@@ -103,8 +134,11 @@ void WriteQueue::close_after_drain() {
 asio::awaitable<boost::system::error_code> WriteQueue::run() {
   for (;;) {
     if (stopped_) co_return boost::system::error_code{};
-    if (queue_.empty()) {
-      if (drain_then_stop_) co_return boost::system::error_code{};
+    // Empty, or held while another thread's partly written frame is on its
+    // way here (push_remainder wakes the queue).
+    if (queue_.empty() || !claim()) {
+      if (queue_.empty() && drain_then_stop_) co_return boost::system::error_code{};
+      mark_quiet();
       boost::system::error_code ignored;
       wake_.expires_at(clock::time_point::max());
       co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
@@ -114,14 +148,20 @@ asio::awaitable<boost::system::error_code> WriteQueue::run() {
     std::vector<Queued> batch;
     std::size_t batch_bytes = 0;
     while (!queue_.empty() && batch.size() < k_max_coalesced_frames) {
-      batch_bytes += queue_.front().frame.wire_size();
+      batch_bytes += queue_.front().frame.wire_size() - queue_.front().skip;
       batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
     std::vector<asio::const_buffer> buffers;
     for (const Queued& q : batch) {
       const auto b = q.frame.buffers();
-      buffers.insert(buffers.end(), b.begin(), b.end());
+      std::size_t skip = q.skip;
+      for (asio::const_buffer piece : b) {
+        const std::size_t step = std::min(skip, piece.size());
+        piece += step;
+        skip -= step;
+        if (piece.size() > 0) buffers.push_back(piece);
+      }
     }
     writing_ = true;
     boost::system::error_code ec;
@@ -137,6 +177,7 @@ asio::awaitable<boost::system::error_code> WriteQueue::run() {
     for (Queued& q : batch) {
       if (q.written) q.written();
     }
+    if (queue_.empty()) mark_quiet();
   }
 }
 

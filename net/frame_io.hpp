@@ -12,6 +12,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -71,8 +72,23 @@ class FrameReader {
   std::size_t first_chunk_bytes_ = 0;
 };
 
+/// Lets a thread other than the stream's write a frame straight to an idle
+/// plain-TCP socket (the client's caller, sparing the hop to its I/O
+/// thread; docs/design.md §5) without interleaving with the write queue's
+/// frames. The queue is `quiet` while nothing is queued or being written;
+/// another thread writes only then, holding `mutex` through the write, and a
+/// frame it wrote in part holds the queue (`remainder_pending`) until its
+/// remainder is queued first (WriteQueue::push_remainder).
+struct DirectWriteGate {
+  std::mutex mutex;
+  bool quiet = true;
+  bool remainder_pending = false;
+  bool closed = false;  // the connection is going: no more direct writes
+};
+
 /// Queue of outgoing frames drained by one writer coroutine; queued frames are
-/// coalesced into one gather write. Not thread-safe: use from the stream's executor.
+/// coalesced into one gather write. Not thread-safe: use from the stream's
+/// executor (a DirectWriteGate, if set, is the one thing shared with others).
 class WriteQueue {
  public:
   /// `emulator` (may be null) shapes the bytes; it must outlive the queue.
@@ -83,6 +99,11 @@ class WriteQueue {
   /// socket (or, with an emulator, released at the link rate); never when
   /// the write fails or the queue stops first.
   void push(OutgoingFrame frame, std::function<void()> written = {});
+  /// Queues what is left of a frame another thread wrote its first `written_bytes` of through
+  /// the gate, ahead of everything queued, and releases the queue. Needs set_gate().
+  void push_remainder(OutgoingFrame frame, std::size_t written_bytes, std::function<void()> written = {});
+  /// Shares the socket with writers on other threads through `gate` (outlives the queue).
+  void set_gate(DirectWriteGate* gate) noexcept { gate_ = gate; }
   /// Writes queued frames until stop(), close_after_drain() with an empty queue, or an error,
   /// which it returns (none for a normal end).
   boost::asio::awaitable<boost::system::error_code> run();
@@ -105,13 +126,19 @@ class WriteQueue {
   struct Queued {
     OutgoingFrame frame;
     std::function<void()> written;
+    std::size_t skip = 0;  // bytes of the frame already written (push_remainder)
   };
+  // Under the gate: may this queue write now (no remainder pending)? Marks it busy.
+  bool claim();
+  // Under the gate: nothing queued or being written.
+  void mark_quiet();
   std::deque<Queued> queue_;
   std::size_t pending_bytes_ = 0;
   std::chrono::steady_clock::time_point progress_{};
   bool writing_ = false;
   bool stopped_ = false;
   bool drain_then_stop_ = false;
+  DirectWriteGate* gate_ = nullptr;
 };
 
 }  // namespace tandem::net

@@ -1,8 +1,11 @@
 // Server and client over 127.0.0.1 with an echo handler.
 #include <algorithm>
+#include <atomic>
 #include <future>
+#include <mutex>
 #include <thread>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "net/client.hpp"
@@ -137,6 +140,70 @@ TEST(Loopback, ProbeAndStatus) {
   const auto load = get(s);
   ASSERT_TRUE(load.ok()) << load.error().message;
   EXPECT_EQ(load.value().queue_length, 0u);
+}
+
+// infer() writes its frame on the calling thread when the connection is
+// idle (ClientConnection::write_directly); the kernel takes at most about
+// TCP_NOTSENT_LOWAT of a big frame at once, and the I/O thread writes the
+// rest ahead of anything queued meanwhile. Four threads sending frames of
+// 4 KB to 1.6 MB and the main thread probes through the queue: a byte of
+// one frame inside another would end the connection with a protocol error.
+TEST(Loopback, RequestsFromManyThreadsAndProbesArriveWhole) {
+  test::ServerFixture fx;
+  Client client(toy_client(), test::make_key());
+  ASSERT_TRUE(client.connect("127.0.0.1", fx.server->port()).ok());
+  constexpr int k_threads = 4, k_each = 15;  // 60 in flight at most: the server takes 64 per connection
+  std::atomic<int> good{0}, sent{0};
+  std::vector<std::string> errors;
+  std::mutex errors_mutex;
+  std::vector<std::thread> senders;
+  for (int t = 0; t < k_threads; ++t) {
+    senders.emplace_back([&, t] {
+      std::vector<std::shared_ptr<std::promise<void>>> done;
+      for (int i = 0; i < k_each; ++i) {
+        const std::size_t n = 1000 + static_cast<std::size_t>((t * k_each + i) * 4999) % 400000;
+        const float first = static_cast<float>(t * 1000 + i);
+        auto promise = std::make_shared<std::promise<void>>();
+        done.push_back(promise);
+        client.infer(
+            test::toy_request(n, first),
+            [&, n, first, promise](Expected<InferResult> r) {
+              std::string why;
+              if (!r) {
+                why = r.error().message;
+              } else {
+                const auto v = to_floats(r.value().outputs.at(0));
+                if (v.size() != n || v.front() != first || v.back() != first + static_cast<float>(n - 1)) {
+                  why = fmt::format("reply of {} floats from {} does not echo the request ({} floats from {})", v.size(),
+                                    v.empty() ? 0.0f : v.front(), n, first);
+                }
+              }
+              if (why.empty()) {
+                ++good;
+              } else {
+                std::lock_guard lock(errors_mutex);
+                errors.push_back(why);
+              }
+              promise->set_value();
+            },
+            [&] { ++sent; });
+      }
+      for (auto& p : done) p->get_future().wait_for(k_wait_bound);
+    });
+  }
+  std::vector<std::future<Expected<ProbeResult>>> probes;
+  for (int i = 0; i < 10; ++i) probes.push_back(client.probe(200 * 1024 + 17 * i, 100));
+  for (auto& t : senders) t.join();
+  for (auto& p : probes) {
+    const auto r = get(p);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+  }
+  for (const auto& e : errors) ADD_FAILURE() << e;
+  EXPECT_EQ(good.load(), k_threads * k_each);
+  EXPECT_TRUE(test::wait_until([&] { return sent.load() == k_threads * k_each; })) << sent.load();
+  EXPECT_TRUE(client.connected());
+  EXPECT_EQ(fx.server->stats().sessions_rejected, 0u);
+  EXPECT_EQ(fx.server->stats().frames_dropped, 0u);
 }
 
 TEST(Loopback, DeadlineFailsTheRequestAndTheConnectionStaysUsable) {
