@@ -362,6 +362,15 @@ TEST(Simulator, ThePlannerChoosesByLink) {
   EXPECT_EQ(r.edge_only, r.tasks.size());
 }
 
+// Every lenet node 5 ms on the edge (60 ms whole) and next to nothing in the
+// cloud, so that cloud-only costs the link's 117 ms.
+std::shared_ptr<planner::Planner> slow_lenet_planner() {
+  auto planner = std::make_shared<planner::Planner>();
+  const GraphDesc g = zoo_graph("lenet");
+  planner->add_model(g, planner::ModelCosts{std::vector<double>(g.size(), 5.0), std::vector<double>(g.size(), 1e-3)});
+  return planner;
+}
+
 TEST(Simulator, AnEdgeSlowerThanItsProfileOffloadsOnceItHasMeasuredIt) {
   // Every lenet node 5 ms on the edge (60 ms whole) and next to nothing in
   // the cloud, so cloud-only is the link's 117 ms. On one core beside three
@@ -370,9 +379,7 @@ TEST(Simulator, AnEdgeSlowerThanItsProfileOffloadsOnceItHasMeasuredIt) {
   // daemon's compute monitor has its three samples, the scaled plan (240 ms
   // on the edge) leaves the edge. --no-calibrate plans on the profile: every
   // task on the edge.
-  auto planner = std::make_shared<planner::Planner>();
-  const GraphDesc g = zoo_graph("lenet");
-  planner->add_model(g, planner::ModelCosts{std::vector<double>(g.size(), 5.0), std::vector<double>(g.size(), 1e-3)});
+  const auto planner = slow_lenet_planner();
   Scenario s = tiny(Planning::automatic);
   s.duration_s = 8;
   s.host_cores = 1;
@@ -402,9 +409,7 @@ TEST(Simulator, ComputeScalesStretchEachSideAndTheEdgesLearnThem) {
   for (const TaskRecord& t : r.tasks) EXPECT_NEAR(t.latency_ms(), k_alone_ms + 12, 1e-9);
   // An edge at 4x its profile, as AnEdgeSlowerThanItsProfileOffloadsOnceItHasMeasuredIt
   // gets from a shared core: 60 ms predicted, 240 ms measured, then offloads.
-  auto planner = std::make_shared<planner::Planner>();
-  const GraphDesc g = zoo_graph("lenet");
-  planner->add_model(g, planner::ModelCosts{std::vector<double>(g.size(), 5.0), std::vector<double>(g.size(), 1e-3)});
+  const auto planner = slow_lenet_planner();
   Scenario e = tiny(Planning::automatic);
   e.duration_s = 8;
   e.edge_compute_scale = 4;
