@@ -247,11 +247,12 @@ void EdgeService::send_to_cloud(const JobPtr& job) {
   // outputs in the reply's payload and hands the result on (a failed reply
   // queues the fallback for the compute thread), so the I/O thread never
   // blocks, and the reply does not wait for one more thread to wake
-  // (docs/design.md §5). ~EdgeService waits for a callback still inside.
+  // (docs/design.md §5). Both callbacks hold the guard (edge_service.hpp).
   link_->client().infer(
       std::move(request),
-      [this, job](net::Expected<net::InferResult> outcome) {
-        const IoCallbackScope scope(io_callbacks_);
+      [this, job, guard = callbacks_](net::Expected<net::InferResult> outcome) {
+        std::lock_guard held(guard->mutex);
+        if (guard->gone) return;
         try {
           complete_from_cloud(job, std::move(outcome));
         } catch (const std::exception& e) {
@@ -261,14 +262,16 @@ void EdgeService::send_to_cloud(const JobPtr& job) {
         check_uplink();
       },
       // The write completion goes to the completion thread (it may re-plan
-      // the uplink queue). Notified under the lock: the completion thread
-      // cannot take the event (and finish the last task, letting the
-      // destructor run) before this thread is done with the condition
-      // variable (TSan found the destructor destroying it while a
-      // notify_one after the unlock was still inside it).
-      [this, job] {
-        std::lock_guard lock(mutex_);
-        written_.push_back(job);
+      // the uplink queue). The guard keeps the destructor out until the
+      // notify is done (TSan once found it destroying the condition
+      // variable while a notify after the unlock was still inside it).
+      [this, job, guard = callbacks_] {
+        std::lock_guard held(guard->mutex);
+        if (guard->gone) return;
+        {
+          std::lock_guard lock(mutex_);
+          written_.push_back(job);
+        }
         events_ready_.notify_one();
       });
 }

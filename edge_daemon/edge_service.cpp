@@ -47,9 +47,11 @@ EdgeService::~EdgeService() {
   events_ready_.notify_all();
   compute_thread_.join();
   completion_thread_.join();
-  // The last reply may have finished its task on the client's I/O thread
-  // (send_to_cloud) and still be on its way out of the callback.
-  while (io_callbacks_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+  // Every task has finished; the last reply may still be on its way out of
+  // its callback on the client's I/O thread, and a write completion may
+  // still come (send_to_cloud): wait for the one, silence the other.
+  std::lock_guard guard(callbacks_->mutex);
+  callbacks_->gone = true;
 }
 
 void EdgeService::prepare(Job& job) const {

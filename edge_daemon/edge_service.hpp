@@ -31,7 +31,6 @@
 // graph itself from the tensors it still holds. Every submitted task ends
 // with exactly one result, ok or with an error naming the cause.
 
-#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -190,15 +189,15 @@ class EdgeService {
   EdgeStats stats_;
   std::thread compute_thread_;
   std::thread completion_thread_;
-  // Client callbacks (replies) running on the client's I/O thread.
-  std::atomic<int> io_callbacks_{0};
-  struct IoCallbackScope {
-    explicit IoCallbackScope(std::atomic<int>& n) : n_(n) { n_.fetch_add(1, std::memory_order_acq_rel); }
-    ~IoCallbackScope() { n_.fetch_sub(1, std::memory_order_acq_rel); }
-    IoCallbackScope(const IoCallbackScope&) = delete;
-    IoCallbackScope& operator=(const IoCallbackScope&) = delete;
-    std::atomic<int>& n_;
+  // The network client's callbacks (a reply, a write completion) run on its
+  // I/O thread, and a write completion may come after its task's reply: each
+  // holds `mutex` while it runs and does nothing once ~EdgeService has set
+  // `gone` (after every task has finished).
+  struct CallbackGuard {
+    std::mutex mutex;
+    bool gone = false;
   };
+  std::shared_ptr<CallbackGuard> callbacks_ = std::make_shared<CallbackGuard>();
 };
 
 }  // namespace tandem::edge
