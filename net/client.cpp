@@ -1,14 +1,11 @@
 #include "net/client.hpp"
 
 #include <algorithm>
-#include <climits>
 #include <unordered_map>
 
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 #include <netinet/tcp.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -140,21 +137,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     if (gate_.closed || !gate_.quiet || gate_.remainder_pending) return false;
     const std::size_t size = frame.wire_size();
     std::function<void()> written = register_request(rid, std::move(p), size);
-    const auto pieces = frame.buffers();
-    std::vector<iovec> iov;
-    iov.reserve(std::min<std::size_t>(pieces.size(), IOV_MAX));
-    for (const auto& b : pieces) {
-      if (iov.size() == IOV_MAX) break;
-      if (b.size() > 0) iov.push_back({const_cast<void*>(b.data()), b.size()});
-    }
-    msghdr msg{};
-    msg.msg_iov = iov.data();
-    msg.msg_iovlen = iov.size();
     // Never blocks; an error (a reset, a closed peer) leaves the whole frame
     // to the writer, whose write then reports it and ends the connection.
-    const ssize_t n = ::sendmsg(stream_->socket().native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-    const std::size_t sent = n > 0 ? static_cast<std::size_t>(n) : 0;
-    if (sent < size) gate_.remainder_pending = true;
+    const std::size_t sent = gate_.write_now(stream_->socket().native_handle(), frame);
     gate.unlock();
     asio::post(stream_->socket().get_executor(), [self = shared_from_this(), frame = std::move(frame), sent, size,
                                                   written = std::move(written)]() mutable {
@@ -170,11 +155,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   /// Ends the connection and fails everything in flight with `error`. Idempotent.
   void lose(const Error& error, bool flush_first) {
     if (lost_) return;
-    {
-      // After this no other thread writes to the socket or books a request.
-      std::lock_guard gate(gate_.mutex);
-      gate_.closed = true;
-    }
+    gate_.close();  // after this no other thread writes to the socket or books a request
     lost_ = true;
     alive_ = false;
     client_.connection_lost(error);

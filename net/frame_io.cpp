@@ -1,5 +1,10 @@
 #include "net/frame_io.hpp"
 
+#include <climits>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -105,6 +110,29 @@ void WriteQueue::push_remainder(OutgoingFrame frame, std::size_t written_bytes, 
   wake_.cancel();
 }
 
+std::size_t DirectWriteGate::write_now(int fd, const OutgoingFrame& frame) {
+  const auto pieces = frame.buffers();
+  std::vector<iovec> iov;
+  iov.reserve(std::min<std::size_t>(pieces.size(), IOV_MAX));
+  for (const auto& b : pieces) {
+    if (iov.size() == IOV_MAX) break;
+    if (b.size() > 0) iov.push_back({const_cast<void*>(b.data()), b.size()});
+  }
+  msghdr msg{};
+  msg.msg_iov = iov.data();
+  msg.msg_iovlen = iov.size();
+  const ssize_t n = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  const std::size_t sent = n > 0 ? static_cast<std::size_t>(n) : 0;
+  if (sent < frame.wire_size()) remainder_pending = true;
+  return sent;
+}
+
+bool WriteQueue::remainder_pending() {
+  if (!gate_) return false;
+  std::lock_guard lock(gate_->mutex);
+  return gate_->remainder_pending;
+}
+
 bool WriteQueue::claim() {
   if (!gate_) return true;
   std::lock_guard lock(gate_->mutex);
@@ -120,6 +148,7 @@ void WriteQueue::mark_quiet() {
 }
 
 void WriteQueue::stop() {
+  if (gate_) gate_->close();
   stopped_ = true;
   queue_.clear();
   pending_bytes_ = 0;
@@ -127,6 +156,7 @@ void WriteQueue::stop() {
 }
 
 void WriteQueue::close_after_drain() {
+  if (gate_) gate_->close();
   drain_then_stop_ = true;
   wake_.cancel();
 }
@@ -137,7 +167,7 @@ asio::awaitable<boost::system::error_code> WriteQueue::run() {
     // Empty, or held while another thread's partly written frame is on its
     // way here (push_remainder wakes the queue).
     if (queue_.empty() || !claim()) {
-      if (queue_.empty() && drain_then_stop_) co_return boost::system::error_code{};
+      if (queue_.empty() && drain_then_stop_ && !remainder_pending()) co_return boost::system::error_code{};
       mark_quiet();
       boost::system::error_code ignored;
       wake_.expires_at(clock::time_point::max());
@@ -173,7 +203,10 @@ asio::awaitable<boost::system::error_code> WriteQueue::run() {
     }
     writing_ = false;
     pending_bytes_ -= std::min(pending_bytes_, batch_bytes);
-    if (ec) co_return ec;
+    if (ec) {
+      if (gate_) gate_->close();
+      co_return ec;
+    }
     for (Queued& q : batch) {
       if (q.written) q.written();
     }

@@ -84,6 +84,16 @@ struct DirectWriteGate {
   bool quiet = true;
   bool remainder_pending = false;
   bool closed = false;  // the connection is going: no more direct writes
+
+  /// Under `mutex`, with quiet && !remainder_pending && !closed: one non-blocking sendmsg of
+  /// `frame` on `fd`; returns the bytes the kernel took (0 on any error, which the queue's own
+  /// write of the rest then reports) and marks a remainder pending when that is not all.
+  std::size_t write_now(int fd, const OutgoingFrame& frame);
+  /// Closes the gate (takes `mutex`): call before the socket may be closed.
+  void close() {
+    std::lock_guard lock(mutex);
+    closed = true;
+  }
 };
 
 /// Queue of outgoing frames drained by one writer coroutine; queued frames are
@@ -132,6 +142,8 @@ class WriteQueue {
   bool claim();
   // Under the gate: nothing queued or being written.
   void mark_quiet();
+  // A frame written in part through the gate is on its way (push_remainder).
+  bool remainder_pending();
   std::deque<Queued> queue_;
   std::size_t pending_bytes_ = 0;
   std::chrono::steady_clock::time_point progress_{};

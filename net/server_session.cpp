@@ -152,6 +152,10 @@ Session::Session(std::shared_ptr<ServerState> state, asio::thread_pool::executor
       reader_(state_->config.max_handshake_payload),
       writer_(*stream_, nullptr),
       watchdog_(stream_->socket().get_executor()) {
+  // TLS state belongs to the session's strand: only a plain socket takes a
+  // worker's direct write.
+  direct_capable_ = !stream_->secure() && !refusal_;
+  if (direct_capable_) writer_.set_gate(&gate_);
   boost::system::error_code ec;
   const auto remote = stream_->socket().remote_endpoint(ec);
   peer_ = ec ? std::string("?") : fmt::format("{}:{}", remote.address().to_string(), remote.port());
@@ -164,7 +168,7 @@ void Session::start() {
   asio::co_spawn(executor, read_loop(), [self](std::exception_ptr e) {
     log_exception(e, self->id_, "reader");
     self->reader_done_ = true;
-    if (e) self->stream_->close();
+    if (e) self->close_stream();
     self->maybe_finish();
   });
   asio::co_spawn(executor, writer_.run(), [self](std::exception_ptr e, boost::system::error_code ec) {
@@ -187,16 +191,53 @@ void Session::close_gracefully() {
 void Session::force_close() {
   asio::post(stream_->socket().get_executor(), [self = shared_from_this()] {
     self->writer_.stop();
-    self->stream_->close();
+    self->close_stream();
   });
 }
 
 void Session::complete(std::uint64_t request_id, Expected<OutgoingFrame> frame) {
-  asio::post(stream_->socket().get_executor(), [self = shared_from_this(), request_id, frame = std::move(frame)]() mutable {
-    self->in_flight_.erase(request_id);
-    if (!self->failed_) self->send(std::move(frame));
-    if ((self->peer_done_ || self->closing_) && self->in_flight_.empty()) self->writer_.close_after_drain();
-  });
+  // On the worker's thread: a RESULT goes straight to the socket when the
+  // session's writer is quiet (plain TCP), sparing the hop to the I/O
+  // thread on the reply's path (docs/design.md §5); the strand then only
+  // books it, and writes what the kernel did not take at once ahead of
+  // anything queued since. The gate closes before the socket can (close_stream).
+  std::size_t sent = 0;
+  bool direct = false;
+  if (frame && direct_capable_) {
+    std::lock_guard gate(gate_.mutex);
+    if (!gate_.closed && gate_.quiet && !gate_.remainder_pending) {
+      direct = true;
+      sent = gate_.write_now(stream_->socket().native_handle(), frame.value());
+    }
+  }
+  asio::post(stream_->socket().get_executor(),
+             [self = shared_from_this(), request_id, frame = std::move(frame), direct, sent]() mutable {
+               self->in_flight_.erase(request_id);
+               if (direct) {
+                 if (sent < frame.value().wire_size()) self->send_remainder(std::move(frame).value(), sent);
+               } else if (!self->failed_) {
+                 self->send(std::move(frame));
+               }
+               if ((self->peer_done_ || self->closing_) && self->in_flight_.empty()) self->writer_.close_after_drain();
+             });
+}
+
+void Session::send_remainder(OutgoingFrame frame, std::size_t sent) {
+  // Charged as send() charges a reply, for the bytes still to write.
+  const std::size_t rest = frame.wire_size() - sent;
+  account_->charge(rest);
+  frame.keep_alive(hold_charge(account_, rest));
+  writer_.push_remainder(std::move(frame), sent);
+  if (writer_.pending_bytes() > state_->config.max_connection_bytes) {
+    drop_slow_reader(fmt::format("{} bytes of replies are waiting to be written, more than the {} bytes a connection may "
+                                 "hold",
+                                 writer_.pending_bytes(), state_->config.max_connection_bytes));
+  }
+}
+
+void Session::close_stream() {
+  gate_.close();
+  stream_->close();
 }
 
 void Session::send(Expected<OutgoingFrame> frame, std::shared_ptr<const void> charge) {
@@ -250,7 +291,7 @@ void Session::drop_slow_reader(const std::string& why) {
   state_->count(&ServerStats::slow_readers_closed);
   failed_ = true;
   writer_.stop();
-  stream_->close();
+  close_stream();
 }
 
 void Session::writer_done(boost::system::error_code ec) {
@@ -260,7 +301,7 @@ void Session::writer_done(boost::system::error_code ec) {
     stream_->shutdown_send();
     if (!close_deadline_) close_deadline_ = clock::now() + state_->config.linger_timeout;
   } else {
-    stream_->close();
+    close_stream();
   }
   writer_done_ = true;
   maybe_finish();
@@ -269,7 +310,7 @@ void Session::writer_done(boost::system::error_code ec) {
 void Session::maybe_finish() {
   if (finished_ || !reader_done_ || !writer_done_) return;
   finished_ = true;
-  stream_->close();
+  close_stream();
   watchdog_.cancel();
   on_finished_(id_);
 }
@@ -287,7 +328,7 @@ asio::awaitable<bool> Session::tls_handshake() {
                    : printable(ec.message()));
   state_->count(&ServerStats::tls_failures);
   writer_.stop();
-  stream_->close();
+  close_stream();
   co_return false;
 }
 
@@ -567,11 +608,11 @@ asio::awaitable<void> Session::watchdog_loop() {
     boost::system::error_code ignored;
     if (close_deadline_ && now > *close_deadline_) {
       writer_.stop();
-      stream_->close();
+      close_stream();
       continue;
     }
     if (tls_pending_) {
-      if (now > handshake_deadline_) stream_->close();  // the handshake ends with operation_aborted
+      if (now > handshake_deadline_) close_stream();  // the handshake ends with operation_aborted
       continue;
     }
     if (failed_) continue;

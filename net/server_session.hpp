@@ -102,6 +102,10 @@ class Session : public std::enable_shared_from_this<Session> {
   /// Disconnects a peer that does not read its replies; no ERROR (it would not be read).
   void drop_slow_reader(const std::string& why);
   void writer_done(boost::system::error_code ec);
+  /// Closes the gate, then the socket: no worker writes to a closed (or reused) descriptor.
+  void close_stream();
+  /// Queues the rest of a RESULT a worker wrote the first `sent` bytes of (complete()).
+  void send_remainder(OutgoingFrame frame, std::size_t sent);
   void maybe_finish();
 
   std::shared_ptr<ServerState> state_;
@@ -113,6 +117,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::function<void(std::uint64_t)> on_finished_;
   std::optional<Error> refusal_;
   FrameReader reader_;
+  // A worker may write a RESULT itself while the writer is quiet (complete();
+  // plain TCP only). Closed before the socket can close (close_stream).
+  DirectWriteGate gate_;
+  bool direct_capable_ = false;
   WriteQueue writer_;
   boost::asio::steady_timer watchdog_;
   Nonce server_nonce_{};
