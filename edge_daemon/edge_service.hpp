@@ -170,7 +170,7 @@ class EdgeService {
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;         // compute thread: new work
-  std::condition_variable events_ready_; // completion thread: a write completion arrived, a transfer started
+  std::condition_variable events_ready_; // completion thread: a write completion arrived, the first task came
   std::condition_variable idle_;         // drain(): a task finished
   std::deque<JobPtr> queue_;             // waiting tasks; fallback jobs at the front
   std::deque<JobPtr> written_;           // write completions for the completion thread

@@ -133,14 +133,14 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   /// or it is TLS or emulated: then use Client::submit.
   bool write_directly(std::uint64_t rid, std::shared_ptr<PendingRequest>& p, OutgoingFrame& frame) {
     if (!direct_capable_) return false;
-    std::unique_lock gate(gate_.mutex);
-    if (gate_.closed || !gate_.quiet || gate_.remainder_pending) return false;
     const std::size_t size = frame.wire_size();
-    std::function<void()> written = register_request(rid, std::move(p), size);
+    std::function<void()> written;
     // Never blocks; an error (a reset, a closed peer) leaves the whole frame
     // to the writer, whose write then reports it and ends the connection.
-    const std::size_t sent = gate_.write_now(stream_->socket().native_handle(), frame);
-    gate.unlock();
+    const auto sent_or_none =
+        gate_.try_write(*stream_, frame, [&] { written = register_request(rid, std::move(p), size); });
+    if (!sent_or_none) return false;
+    const std::size_t sent = *sent_or_none;
     asio::post(stream_->socket().get_executor(), [self = shared_from_this(), frame = std::move(frame), sent, size,
                                                   written = std::move(written)]() mutable {
       if (sent < size) {

@@ -10,10 +10,10 @@
 // waits). On a plain connection without link emulation, infer() writes its
 // frame to the socket on the calling thread when nothing else is being
 // written (a non-blocking sendmsg; the I/O thread writes whatever the kernel
-// did not take), so a request does not wait for the I/O thread to wake. Every request's callback is called
-// exactly once: with its result, or with an Error — deadline_exceeded, the
-// cloud's ERROR code, or connection_lost when the connection drops (every
-// in-flight request fails at once).
+// did not take), so a request does not wait for the I/O thread to wake.
+// Every request's callback is called exactly once: with its result, or with
+// an Error — deadline_exceeded, the cloud's ERROR code, or connection_lost
+// when the connection drops (every in-flight request fails at once).
 //
 // Reconnecting is the caller's job: check connected(), read last_error(),
 // call connect() again with whatever back-off it likes.

@@ -110,7 +110,11 @@ void WriteQueue::push_remainder(OutgoingFrame frame, std::size_t written_bytes, 
   wake_.cancel();
 }
 
-std::size_t DirectWriteGate::write_now(int fd, const OutgoingFrame& frame) {
+std::optional<std::size_t> DirectWriteGate::try_write(Stream& stream, const OutgoingFrame& frame,
+                                                      const std::function<void()>& before) {
+  std::lock_guard lock(mutex);
+  if (closed || !quiet || remainder_pending) return std::nullopt;
+  if (before) before();
   const auto pieces = frame.buffers();
   std::vector<iovec> iov;
   iov.reserve(std::min<std::size_t>(pieces.size(), IOV_MAX));
@@ -121,7 +125,7 @@ std::size_t DirectWriteGate::write_now(int fd, const OutgoingFrame& frame) {
   msghdr msg{};
   msg.msg_iov = iov.data();
   msg.msg_iovlen = iov.size();
-  const ssize_t n = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  const ssize_t n = ::sendmsg(stream.socket().native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
   const std::size_t sent = n > 0 ? static_cast<std::size_t>(n) : 0;
   if (sent < frame.wire_size()) remainder_pending = true;
   return sent;

@@ -85,10 +85,13 @@ struct DirectWriteGate {
   bool remainder_pending = false;
   bool closed = false;  // the connection is going: no more direct writes
 
-  /// Under `mutex`, with quiet && !remainder_pending && !closed: one non-blocking sendmsg of
-  /// `frame` on `fd`; returns the bytes the kernel took (0 on any error, which the queue's own
-  /// write of the rest then reports) and marks a remainder pending when that is not all.
-  std::size_t write_now(int fd, const OutgoingFrame& frame);
+  /// From any thread: if the gate is open and the queue quiet with no remainder pending, runs
+  /// `before` (e.g. booking the request, so its reply finds it), then one non-blocking sendmsg
+  /// of `frame` on `stream`'s socket, all under `mutex`; returns the bytes the kernel took (0
+  /// on any error, which the queue's own write of the rest then reports) and marks a remainder
+  /// pending when that is not all. None, and nothing done, when the frame must be queued.
+  std::optional<std::size_t> try_write(Stream& stream, const OutgoingFrame& frame,
+                                       const std::function<void()>& before = {});
   /// Closes the gate (takes `mutex`): call before the socket may be closed.
   void close() {
     std::lock_guard lock(mutex);

@@ -201,20 +201,13 @@ void Session::complete(std::uint64_t request_id, Expected<OutgoingFrame> frame) 
   // thread on the reply's path (docs/design.md §5); the strand then only
   // books it, and writes what the kernel did not take at once ahead of
   // anything queued since. The gate closes before the socket can (close_stream).
-  std::size_t sent = 0;
-  bool direct = false;
-  if (frame && direct_capable_) {
-    std::lock_guard gate(gate_.mutex);
-    if (!gate_.closed && gate_.quiet && !gate_.remainder_pending) {
-      direct = true;
-      sent = gate_.write_now(stream_->socket().native_handle(), frame.value());
-    }
-  }
+  std::optional<std::size_t> sent;
+  if (frame && direct_capable_) sent = gate_.try_write(*stream_, frame.value());
   asio::post(stream_->socket().get_executor(),
-             [self = shared_from_this(), request_id, frame = std::move(frame), direct, sent]() mutable {
+             [self = shared_from_this(), request_id, frame = std::move(frame), sent]() mutable {
                self->in_flight_.erase(request_id);
-               if (direct) {
-                 if (sent < frame.value().wire_size()) self->send_remainder(std::move(frame).value(), sent);
+               if (sent) {
+                 if (*sent < frame.value().wire_size()) self->send_remainder(std::move(frame).value(), *sent);
                } else if (!self->failed_) {
                  self->send(std::move(frame));
                }
