@@ -142,7 +142,8 @@ struct TaskResult {
   std::int64_t crossing_bytes = 0;            // bytes uploaded (codec applied)
   // Predicted by the planner when the task started (its edge work began):
   // predicted_ms to its outputs, uplink and cloud queueing included; the
-  // stages are the cut's edge / transfer (upload, RTT, download) / cloud time.
+  // stages are the cut's edge / transfer (upload, RTT, download) / cloud
+  // compute time, without waits (as edge_ms / transfer_ms / cloud_ms).
   double predicted_ms = 0, predicted_edge_ms = 0, predicted_transfer_ms = 0, predicted_cloud_ms = 0;
   // Measured: measured_ms = from the start of the task's edge work to its outputs.
   double measured_ms = 0, edge_ms = 0, transfer_ms = 0, cloud_ms = 0;

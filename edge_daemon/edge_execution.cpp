@@ -160,7 +160,9 @@ void EdgeService::start_task(const JobPtr& job, const Choice& choice) {
                                                                                   : plan.predicted.total_ms;
   r.predicted_edge_ms = plan.predicted.edge_ms;
   r.predicted_transfer_ms = plan.predicted.upload_ms + plan.predicted.rtt_ms + plan.predicted.download_ms;
-  r.predicted_cloud_ms = plan.predicted.cloud_ms + plan.predicted.cloud_wait_ms;
+  // The cut's cloud compute, as cloud_ms measures it; the wait for the
+  // cloud's queue is in predicted_ms and predicted_wait.cloud.
+  r.predicted_cloud_ms = plan.predicted.cloud_ms;
 
   run_edge_side(*job);
   if (job->cut->is_edge_only()) {

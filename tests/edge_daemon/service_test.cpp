@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -51,6 +52,42 @@ class Refusing : public net::ServerHandler {
   std::atomic<int> count_{0};
 };
 
+// Holds every request on the server's worker until the test lets it
+// through, one at a time, so the queue the cloud reports in its replies is
+// the one the test built.
+class Holding : public net::ServerHandler {
+ public:
+  explicit Holding(std::shared_ptr<cloud::CloudService> inner) : inner_(std::move(inner)) {}
+  ~Holding() override { release(1 << 20); }
+  std::optional<net::Error> check_models(const std::vector<net::ModelFingerprint>& m) override {
+    return inner_->check_models(m);
+  }
+  void infer(const net::InferContext& c, net::InferRequest r, net::Responder responder) override {
+    {
+      std::unique_lock lock(mutex_);
+      const int mine = arrived_++;
+      changed_.notify_all();
+      changed_.wait_for(lock, 120s, [&] { return released_ > mine; });
+    }
+    inner_->infer(c, std::move(r), std::move(responder));
+  }
+  bool wait_arrived(int n) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, 120s, [&] { return arrived_ >= n; });
+  }
+  void release(int n) {
+    std::lock_guard lock(mutex_);
+    released_ += n;
+    changed_.notify_all();
+  }
+
+ private:
+  std::shared_ptr<cloud::CloudService> inner_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int arrived_ = 0, released_ = 0;
+};
+
 // Results collected from the service's threads.
 struct Results {
   std::mutex mutex;
@@ -80,13 +117,21 @@ struct Fixture {
   std::shared_ptr<planner::Planner> planner =
       planner::Planner::from_profiles(k_profiles + "/edge.json", k_profiles + "/cloud.json");
 
-  explicit Fixture(int refuse_every = 0, bool with_server = true) {
+  std::shared_ptr<Holding> holding;  // the server's handler when the fixture holds requests
+
+  explicit Fixture(int refuse_every = 0, bool with_server = true, bool hold = false) {
     for (const auto& [name, m] : models) planner->add_model(m->graph());
     std::uint16_t port = 1;  // nothing listens there: unreachable
     if (with_server) {
       net::ServerConfig sc;
       sc.port = 0;
-      server = std::make_unique<net::Server>(sc, test_key(), std::make_shared<Refusing>(cloud, refuse_every));
+      std::shared_ptr<net::ServerHandler> handler;
+      if (hold) {
+        handler = holding = std::make_shared<Holding>(cloud);
+      } else {
+        handler = std::make_shared<Refusing>(cloud, refuse_every);
+      }
+      server = std::make_unique<net::Server>(sc, test_key(), handler);
       EXPECT_FALSE(server->start());
       port = server->port();
     }
@@ -320,6 +365,45 @@ TEST(EdgeService, ATaskAlonePlansAsTheLatencyOptimiser) {
     EXPECT_GT(r.completion_ms, 0);
     EXPECT_GE(r.completion_ms + 1e-6, r.measured_ms);
   }
+}
+
+// A result's predicted_cloud_ms is the cut's cloud compute, as its cloud_ms
+// measures it: the wait for the cloud's queue is reported apart
+// (predicted_wait.cloud, and within predicted_ms), never added to it.
+TEST(EdgeService, PredictedCloudComputeLeavesTheCloudsQueueOut) {
+  Fixture f(0, true, /*hold=*/true);
+  Results results;
+  {
+    auto service = f.service({.calibrate_compute = false});
+    // Four requests at the cloud: one on its worker, three in its queue.
+    for (int i = 0; i < 4; ++i) service->submit(task(i, "resnet18", "cloud_only"), results.callback());
+    ASSERT_TRUE(f.holding->wait_arrived(1));
+    const auto deadline = std::chrono::steady_clock::now() + k_bound;
+    while (f.server->load().queue_length < 3 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(1ms);  // polling a condition, bounded
+    }
+    ASSERT_EQ(f.server->load().queue_length, 3u);
+    // Two replies, one at a time: the second reports the queue and a service time.
+    f.holding->release(1);
+    ASSERT_TRUE(results.wait_for(1));
+    f.holding->release(1);
+    ASSERT_TRUE(results.wait_for(2));
+    const net::CloudLoad heard = f.link->cloud_load();
+    EXPECT_GT(heard.queue_length * heard.recent_service_ms, 0);
+    service->submit(task(4, "resnet18", "cloud_only"), results.callback());  // planned behind that queue
+    f.holding->release(3);
+    ASSERT_TRUE(results.wait_for(5));
+  }
+  const auto& g = f.models.at("resnet18")->graph();
+  const partition::Plan whole = f.planner->evaluate("resnet18", Cut::cloud_only(g), partition::Objective::latency, {});
+  ASSERT_GT(whole.predicted.cloud_ms, 0);
+  for (const auto& [id, r] : results.by_task) {
+    ASSERT_TRUE(r.ok) << control::to_line(r);
+    EXPECT_NEAR(r.predicted_cloud_ms, whole.predicted.cloud_ms, 1e-9) << id;
+  }
+  // The queue is in the task's total instead.
+  const TaskResult& behind = results.by_task.at(4);
+  EXPECT_GE(behind.predicted_ms, behind.predicted_cloud_ms + behind.predicted_wait.cloud);
 }
 
 // Tasks submitted at once: every one is scheduled (some as a batch), ends
