@@ -54,10 +54,10 @@ std::optional<double> Host::next_end() const {
 double Host::speed(const Job& job) const {
   if (job.spin || demand_ <= cores_) return 1.0;
   if (job.weight <= 1.0) return cores_ / demand_;
-  const int w = static_cast<int>(std::min(std::ceil(job.weight), cores_));
-  double p = 1.0;
-  for (int i = 0; i < w; ++i) p *= (cores_ - i) / (demand_ - i);
-  return p;
+  // Each of its w threads is on a core's own run queue among demand / cores
+  // runnable threads, running there a cores / demand share of the time.
+  const double w = std::min(std::ceil(job.weight), cores_);
+  return std::pow(cores_ / demand_, w);
 }
 
 void Host::advance(double now) {

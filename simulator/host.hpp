@@ -38,14 +38,14 @@ class Host {
 
   /// How fast `job` progresses now (1: as on a host of its own). A
   /// one-thread job gets its fair share, cores / demand. A job of w > 1
-  /// threads is LibTorch with OpenMP, whose threads meet at a spinning
-  /// barrier after every operator: it moves only while all w of them hold a
-  /// core at once, which for a scheduler picking `cores` of `demand` runnable
-  /// threads at random is the chance prod_{i<w} (cores - i) / (demand - i)
-  /// — 1/3 for two threads with one more busy thread on two cores, 1/15 with
-  /// four more. Measured with resnet18 at 2 threads on a 2-core machine:
-  /// 2.3x, 7.3x and 22x slower with 1, 2 and 4 busy threads beside it, where
-  /// fair sharing would say 1.5x, 2x and 3x, and this 3x, 6x and 15x.
+  /// threads is LibTorch with OpenMP, whose threads meet at a barrier after
+  /// every operator and spin there (libgomp: about 8 ms before sleeping,
+  /// longer than a time slice): it moves only while all w of them run at
+  /// once. Linux schedules each core from its own run queue, where a thread
+  /// runs a cores / demand share of the time, so all w run together at the
+  /// chance (cores / demand)^w — 4/9 for two threads with one more busy
+  /// thread on two cores, 1/9 with four more (docs/design.md §13 has the
+  /// measurements behind it).
   double speed(const Job& job) const;
 
  private:

@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+"""How a two-thread LibTorch job slows beside the company a cluster run gives it.
+
+The simulator's shared host (docs/design.md §13, simulator/host.hpp) needs
+the speed of a w-thread OpenMP job among other runnable threads. This
+measures it on this machine: a target (torchvision resnet18, 2 intra-op
+threads, runs 20 ms apart) timed while edge-like processes (resnet18 at one
+thread, each run followed by a sleep of 3x its time: an edge slowed 4x) and
+cloud-like processes (resnet18 at 2 threads, back to back) run beside it.
+Configurations are interleaved over --rounds; it prints each one's mean run
+time over the rounds' means and its ratio to the target alone, with what the
+two co-scheduling models say (the edges busy a quarter of the time,
+binomially): all w threads on cores at random picks, prod (N-i)/(D-i), and
+per-core run queues, (N/D)^w.
+
+--spin also measures how long libgomp's barrier spins before its thread
+sleeps (one thread 0.1-100 ms late to a barrier; the waiting one's CPU time).
+
+Usage: coschedule.py [--rounds 3] [--runs 30] [--spin]
+Needs /usr/bin/python3 with torch and torchvision (python3-torch,
+python3-torchvision); --spin needs g++. Run it on an otherwise idle machine.
+"""
+import argparse
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+PY = "/usr/bin/python3"
+CONFIGS = [(0, 0), (3, 0), (6, 0), (0, 1), (6, 1), (0, 2)]  # (edges, clouds)
+
+
+def worker(role, runs):
+    import torch
+    import torchvision
+    torch.set_num_threads(1 if role == "edge" else 2)
+    m = torchvision.models.resnet18().eval()
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        if role == "edge":
+            while True:
+                t = time.perf_counter()
+                m(x)
+                time.sleep(3 * (time.perf_counter() - t))
+        if role == "cloud":
+            while True:
+                m(x)
+        for _ in range(3):
+            m(x)
+        times = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            m(x)
+            times.append(time.perf_counter() - t)
+            time.sleep(0.02)
+        print(statistics.mean(times) * 1e3)
+
+
+def measure(edges, clouds, runs):
+    company = [subprocess.Popen([PY, __file__, "--role", role])
+               for role in ["edge"] * edges + ["cloud"] * clouds]
+    try:
+        time.sleep(4)  # loaded and computing
+        out = subprocess.run([PY, __file__, "--role", "target", "--runs", str(runs)],
+                             capture_output=True, text=True, check=True)
+        return float(out.stdout.strip())
+    finally:
+        for p in company:
+            p.kill()
+            p.wait()
+
+
+def model(edges, clouds, chance):
+    """Expected speed of the 2-thread target on 2 cores; edges busy 1/4 of the time."""
+    n, w, speed = 2.0, 2, 0.0
+    for k in range(edges + 1):
+        pk = math.comb(edges, k) * 0.25 ** k * 0.75 ** (edges - k)
+        d = w + 2 * clouds + k
+        s = 1.0
+        if d > n:
+            for i in range(w):
+                s *= (n - i) / (d - i) if chance else n / d
+        speed += pk * s
+    return 1 / speed
+
+
+def spin():
+    src = r'''
+#include <omp.h>
+#include <time.h>
+#include <unistd.h>
+#include <cstdio>
+#include <initializer_list>
+static double clk(clockid_t c) { timespec t; clock_gettime(c, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
+int main() {
+  omp_set_num_threads(2);
+  for (int rep = 0; rep < 3; ++rep)
+    for (double lag_ms : {0.1, 1.0, 5.0, 20.0, 100.0}) {
+      double spun = 0, waited = 0, c0 = 0, w0 = 0;
+#pragma omp parallel
+      {
+        const int me = omp_get_thread_num();
+        if (me == 0) usleep(static_cast<useconds_t>(lag_ms * 1000));
+        else { c0 = clk(CLOCK_THREAD_CPUTIME_ID); w0 = clk(CLOCK_MONOTONIC); }
+#pragma omp barrier
+        if (me == 1) { spun = clk(CLOCK_THREAD_CPUTIME_ID) - c0; waited = clk(CLOCK_MONOTONIC) - w0; }
+      }
+      if (rep == 2) printf("partner %5.1f ms late: waited %6.2f ms, spinning %5.2f ms of it\n", lag_ms, waited * 1e3, spun * 1e3);
+    }
+}
+'''
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, "spin.cpp"), "w") as f:
+            f.write(src)
+        exe = os.path.join(d, "spin")
+        subprocess.run(["g++", "-O2", "-fopenmp", f.name, "-o", exe], check=True)
+        print("libgomp's barrier (default wait policy):")
+        sys.stdout.write(subprocess.run([exe], capture_output=True, text=True, check=True).stdout)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--role", choices=["edge", "cloud", "target"], help=argparse.SUPPRESS)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=30, help="timed target runs per measurement")
+    ap.add_argument("--spin", action="store_true")
+    a = ap.parse_args()
+    if a.role:
+        worker(a.role, a.runs)
+        return
+    if a.spin:
+        spin()
+    means = {c: [] for c in CONFIGS}
+    for _ in range(a.rounds):
+        for c in CONFIGS:
+            means[c].append(measure(*c, a.runs))
+    alone = statistics.median(means[(0, 0)])
+    print(f"{'edges':>5} {'clouds':>6} {'mean ms (median of rounds)':>27} {'measured':>9} {'(N/D)^w':>8} {'random picks':>13}")
+    for c in CONFIGS:
+        m = statistics.median(means[c])
+        print(f"{c[0]:>5} {c[1]:>6} {m:>27.1f} {m / alone:>8.2f}x {model(*c, False):>7.2f}x {model(*c, True):>12.2f}x")
+
+
+if __name__ == "__main__":
+    main()
