@@ -14,123 +14,13 @@
 #include <fmt/format.h>
 
 #include "app/agent_check.hpp"
-#include "planner/compute_monitor.hpp"
-#include "partition/schedule.hpp"
+#include "simulator/engine_state.hpp"
 #include "simulator/host.hpp"
 
 namespace tandem::sim {
 namespace {
 
-constexpr double k_service_ewma_alpha = 0.2;  // as net::ServerState
-constexpr double k_max_backoff_ms = 2000;     // as CloudLinkConfig::max_backoff
-constexpr double k_connect_rtts = 2;          // TCP through HAProxy, then CHALLENGE / HELLO / HELLO_ACK
-constexpr double k_drain_horizon_s = 3600;    // a run that has not ended this long after the arrivals stopped has lost tasks
-
-// SplitMix64: a counter-based stream, the same on every machine.
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  // [0, 1)
-  double exponential(double rate) { return -std::log1p(-uniform()) / rate; }
-  double normal() {
-    const double u1 = 1.0 - uniform(), u2 = uniform();
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
-  }
-  /// A mean-one log-normal factor of spread `sigma` (1 when sigma is 0).
-  double noise(double sigma) { return sigma > 0 ? std::exp(sigma * normal() - sigma * sigma / 2) : 1.0; }
-
- private:
-  std::uint64_t state_;
-};
-
-std::uint64_t stream_seed(std::uint64_t seed, std::uint64_t kind, std::uint64_t index) {
-  Rng mix(seed ^ (kind * 0x632be59bd9b4e019ULL) ^ (index * 0x8cb92ba72f3d8dd7ULL));
-  return mix.next();
-}
-
-enum class Ev : std::uint8_t {
-  arrival, compute_done, cloud_arrive, service_done, reply, failure, drain_stop, connected, reconnect, probe, agent_poll,
-  cpu_done, background,
-};
-
-struct Event {
-  double t;
-  std::uint64_t seq;
-  Ev kind;
-  std::uint32_t a;  // edge, cloud or failure index
-  std::uint32_t b;  // task
-  bool operator>(const Event& o) const { return t != o.t ? t > o.t : seq > o.seq; }
-};
-
-// Costs of one (model, cut), from the profiles.
-struct Side {
-  partition::Placement placement;
-  double edge_ms = 0;      // edge profile: the edge side
-  double cloud_ms = 0;     // cloud profile: the cloud side
-  double fallback_ms = 0;  // edge profile: the cloud side run on the edge
-  double up_bytes = 0, down_bytes = 0;
-  partition::CutWork work;  // what the edge's timeline scheduler sees of the cut
-};
-
-struct Task {
-  const Side* side = nullptr;
-  std::int32_t cloud = -1;
-  std::uint64_t connection = 0;  // the edge's connection it was sent on
-  bool fallback_pending = false;
-  bool failed = false;           // lost at the cloud (kill): its cloud events are void
-  bool refused = false;
-  bool serving = false;          // a cloud worker is computing it
-  bool arrived = false;          // its request reached the cloud (queued, in service or answered)
-  net::CloudLoad reply_load;
-  double service_start_s = 0;
-  double service_ms = 0;         // its cloud compute, as the reply reports it
-  double upload_end_s = 0;       // its crossing tensors are written by then
-  std::size_t overtaken = 0;     // later tasks dispatched before it (timeline)
-};
-
-struct EdgeState {
-  Rng rng{0};
-  std::size_t link = 0;       // index into link_mix
-  double trace_offset_s = 0;  // into link_trace
-  std::deque<std::uint32_t> queue;
-  bool busy = false, awaiting_cloud = false, heavy = false;
-  double uplink_free_s = 0;
-  std::int32_t cloud = -1;  // connected to; -1 not connected
-  std::int32_t connecting_to = -1;  // a connection under way
-  std::uint64_t connection = 0;
-  double backoff_ms = 0;
-  std::uint32_t in_flight = 0;  // requests with the cloud on this connection
-  std::deque<std::uint32_t> sent;  // sent to the cloud, no reply yet, in send order
-  net::CloudLoad known_load;
-  // How fast its tasks really computed against the profiles, each side
-  // (Scenario::calibrate; the daemon's own monitor).
-  planner::ComputeMonitor compute;
-  std::uint64_t next_index = 0;
-  std::size_t next_trace = 0;
-};
-
-struct CloudState {
-  Rng rng{0};
-  bool alive = true, draining = false, stopping = false;
-  std::deque<std::uint32_t> queue;
-  std::size_t in_service = 0;
-  double recent_service_ms = 0;
-  std::unordered_set<std::uint32_t> tasks;  // sent to it and not yet replied
-  std::unordered_set<std::uint32_t> edges;  // connected
-  int agent_weight = 100;                   // HAProxy's view at the last agent-check
-  bool agent_drain = false;
-  double down_at_s = -1;
-  CloudSummary summary;
-  net::CloudLoad load() const {
-    return {static_cast<std::uint32_t>(queue.size()), static_cast<std::uint32_t>(in_service), recent_service_ms};
-  }
-};
+using namespace detail;  // the engine's state (engine_state.hpp)
 
 class Engine {
  public:
@@ -194,7 +84,7 @@ class Engine {
       ++processed_;
       dispatch(ev);
     }
-    return finish_result();
+    return summarise(std::move(records_), clouds_, s_.cloud_workers, now_, processed_);
   }
 
  private:
@@ -881,56 +771,6 @@ class Engine {
     cpu_reschedule();
   }
 
-  // ---- results --------------------------------------------------------------
-
-  SimResult finish_result() {
-    SimResult out;
-    out.events = processed_;
-    std::vector<double> latencies;
-    double first = -1, last = 0;
-    for (const TaskRecord& r : records_) {
-      if (r.done_s < 0) {
-        ++out.lost;
-        continue;
-      }
-      ++out.completed;
-      latencies.push_back(r.latency_ms());
-      if (r.fallback) ++out.fallbacks;
-      switch (r.placement) {
-        case partition::Placement::edge_only: ++out.edge_only; break;
-        case partition::Placement::split: ++out.split; break;
-        case partition::Placement::cloud_only: ++out.cloud_only; break;
-      }
-      if (first < 0 || r.arrival_s < first) first = r.arrival_s;
-      last = std::max(last, r.done_s);
-    }
-    out.latency_ms = percentiles(std::move(latencies));
-    out.makespan_s = first < 0 ? 0 : last - first;
-    out.throughput_per_s = out.makespan_s > 0 ? static_cast<double>(out.completed) / out.makespan_s : 0;
-    out.edge_stretch_p50 = stretch_p50(&TaskRecord::edge_ms, &TaskRecord::predicted_edge_ms);
-    out.cloud_stretch_p50 = stretch_p50(&TaskRecord::cloud_ms, &TaskRecord::predicted_cloud_ms);
-    for (CloudState& cloud : clouds_) {
-      // Up until it went down, or until the last result (not until trailing
-      // events such as the background trace's last points).
-      const double up_s = cloud.down_at_s >= 0 ? cloud.down_at_s : (last > 0 ? last : now_);
-      cloud.summary.utilisation = up_s > 0 ? cloud.summary.busy_s / (up_s * static_cast<double>(s_.cloud_workers)) : 0;
-      out.clouds.push_back(cloud.summary);
-    }
-    out.tasks = std::move(records_);
-    return out;
-  }
-
-  // bench/cluster/analyse.py's stretch of a measured run: the median of
-  // simulated / predicted over completed tasks predicted above 1 ms on that
-  // side, fallbacks left out.
-  double stretch_p50(double TaskRecord::*simulated, double TaskRecord::*predicted) const {
-    std::vector<double> ratios;
-    for (const TaskRecord& r : records_) {
-      if (r.done_s >= 0 && !r.fallback && r.*predicted > 1) ratios.push_back(r.*simulated / r.*predicted);
-    }
-    return ratios.empty() ? 0 : percentiles(std::move(ratios)).p50;
-  }
-
   const Scenario& s_;
   const planner::Planner& planner_;
   std::vector<const GraphDesc*> graphs_;
@@ -951,27 +791,6 @@ class Engine {
 };
 
 }  // namespace
-
-Percentiles percentiles(std::vector<double> v) {
-  Percentiles p;
-  if (v.empty()) return p;
-  std::sort(v.begin(), v.end());
-  // Linear between the two nearest ranks, as tandem submit's summary.
-  const auto at = [&](double q) {
-    const double rank = q * static_cast<double>(v.size() - 1);
-    const auto lo = static_cast<std::size_t>(rank);
-    const auto hi = std::min(lo + 1, v.size() - 1);
-    return v[lo] + (v[hi] - v[lo]) * (rank - static_cast<double>(lo));
-  };
-  p.p50 = at(0.50);
-  p.p95 = at(0.95);
-  p.p99 = at(0.99);
-  double sum = 0;
-  for (double x : v) sum += x;
-  p.mean = sum / static_cast<double>(v.size());
-  p.max = v.back();
-  return p;
-}
 
 SimResult simulate(const Scenario& scenario, const planner::Planner& planner) {
   validate(scenario);
