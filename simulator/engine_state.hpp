@@ -131,7 +131,7 @@ struct CloudState {
 /// percentiles, throughput, placements, the compute stretches as
 /// bench/cluster/analyse.py computes them for a measured run, and each
 /// cloud's utilisation over the time it was up.
-SimResult summarise(std::vector<TaskRecord> records, std::vector<CloudState>& clouds, std::size_t cloud_workers,
+SimResult summarise(std::vector<TaskRecord> records, const std::vector<CloudState>& clouds, std::size_t cloud_workers,
                     double now_s, std::uint64_t events);
 
 }  // namespace tandem::sim::detail

@@ -44,7 +44,7 @@ double stretch_p50(const std::vector<TaskRecord>& records, double TaskRecord::*s
 
 }  // namespace
 
-SimResult summarise(std::vector<TaskRecord> records, std::vector<CloudState>& clouds, std::size_t cloud_workers,
+SimResult summarise(std::vector<TaskRecord> records, const std::vector<CloudState>& clouds, std::size_t cloud_workers,
                     double now_s, std::uint64_t events) {
   SimResult out;
   out.events = events;
@@ -71,13 +71,13 @@ SimResult summarise(std::vector<TaskRecord> records, std::vector<CloudState>& cl
   out.throughput_per_s = out.makespan_s > 0 ? static_cast<double>(out.completed) / out.makespan_s : 0;
   out.edge_stretch_p50 = stretch_p50(records, &TaskRecord::edge_ms, &TaskRecord::predicted_edge_ms);
   out.cloud_stretch_p50 = stretch_p50(records, &TaskRecord::cloud_ms, &TaskRecord::predicted_cloud_ms);
-  for (CloudState& cloud : clouds) {
+  for (const CloudState& cloud : clouds) {
     // Up until it went down, or until the last result (not until trailing
     // events such as the background trace's last points).
     const double up_s = cloud.down_at_s >= 0 ? cloud.down_at_s : (last > 0 ? last : now_s);
-    cloud.summary.utilisation =
-        up_s > 0 ? cloud.summary.busy_s / (up_s * static_cast<double>(cloud_workers)) : 0;
-    out.clouds.push_back(cloud.summary);
+    CloudSummary summary = cloud.summary;
+    summary.utilisation = up_s > 0 ? summary.busy_s / (up_s * static_cast<double>(cloud_workers)) : 0;
+    out.clouds.push_back(summary);
   }
   out.tasks = std::move(records);
   return out;
