@@ -1,6 +1,6 @@
 // The node kernel that runs one imported TorchScript operator with its
 // constant arguments (docs/design.md §11). Internal to models/:
-// torchscript.cpp builds one for every node whose kind's built-in op does not
+// torchscript_interpret.cpp builds one for every node whose kind's built-in op does not
 // say all the operator does.
 #pragma once
 

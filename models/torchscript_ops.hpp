@@ -1,6 +1,6 @@
 // The TorchScript importer's operator table: which node kind, attributes
 // and parameters an aten operator becomes (docs/design.md §11). Internal to
-// models/: torchscript.cpp interprets the graph and asks map_op about each
+// models/: torchscript_interpret.cpp interprets the graph and asks map_op about each
 // tensor operator that survives folding; torchscript_ops.cpp answers.
 #pragma once
 
