@@ -135,6 +135,10 @@ void print_summary(const sim::Scenario& s, const sim::SimResult& r) {
   fmt::print("throughput {:.2f} tasks/s over {:.1f} s\n", r.throughput_per_s, r.makespan_s);
   fmt::print("placements: edge_only {:.1f}%  split {:.1f}%  cloud_only {:.1f}%\n", 100 * r.edge_only / done,
              100 * r.split / done, 100 * r.cloud_only / done);
+  if (s.host_cores > 0) {
+    fmt::print("shared host: the daemons held {:.2f} of its {:g} cores on average\n", r.host_cores_daemons,
+               s.host_cores);
+  }
   fmt::print("{:>6} {:>10} {:>8} {:>7} {:>6} {:>9} {:>11}\n", "cloud", "requests", "refused", "failed", "util", "max queue",
              "connections");
   for (std::size_t i = 0; i < r.clouds.size(); ++i) {
@@ -242,7 +246,8 @@ int cmd_simulate(const Args& argv, const Context& context) {
       ("cloud-profile", "cloud profile file name in --profiles", cxxopts::value<std::string>()->default_value("cloud.json"), "FILE")
       ("json", "write the results as JSON to FILE ('-': stdout instead of the summary)", cxxopts::value<std::string>(), "FILE")
       ("svg", "write a plot (latency CDF, p50/p95 over time)", cxxopts::value<std::string>(), "FILE")
-      ("tasks-csv", "write every task (edge, model, cloud, arrival, start, done, latency, placement, fallback)",
+      ("tasks-csv", "write every task (edge, model, cloud, arrival, start, done, latency, placement, fallback, heavy, "
+                    "each side's predicted and simulated compute in ms)",
        cxxopts::value<std::string>(), "FILE")
       ("find-clouds", "instead: the fewest clouds whose p95 stays at or under TIME (first tries one cloud per edge: "
                       "if even that misses, says so)", cxxopts::value<std::string>(), "TIME")

@@ -12,6 +12,7 @@
 #include "net/messages.hpp"
 #include "partition/schedule.hpp"
 #include "planner/compute_monitor.hpp"
+#include "simulator/host.hpp"
 #include "simulator/simulator.hpp"
 
 namespace tandem::sim::detail {
@@ -130,8 +131,9 @@ struct CloudState {
 /// The run's SimResult from its task records and clouds: latency
 /// percentiles, throughput, placements, the compute stretches as
 /// bench/cluster/analyse.py computes them for a measured run, and each
-/// cloud's utilisation over the time it was up.
+/// cloud's utilisation over the time it was up, and the cores the daemons
+/// held on `host` (none: no shared host).
 SimResult summarise(std::vector<TaskRecord> records, const std::vector<CloudState>& clouds, std::size_t cloud_workers,
-                    double now_s, std::uint64_t events);
+                    const Host* host, double now_s, std::uint64_t events);
 
 }  // namespace tandem::sim::detail

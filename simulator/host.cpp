@@ -63,6 +63,7 @@ double Host::speed(const Job& job) const {
 void Host::advance(double now) {
   const double dt = now - at_;
   for (Job& j : jobs_) j.left_s -= dt * speed(j);  // a spin's speed is 1: wall time
+  jobs_core_s_ += dt * jobs_cores();
   at_ = now;
 }
 

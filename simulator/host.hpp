@@ -4,6 +4,7 @@
 // multi-threaded jobs co-scheduled. Used by the simulator's engine
 // (simulator.cpp) when Scenario::host_cores is set; torch-free.
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -48,7 +49,17 @@ class Host {
   /// measurements behind it).
   double speed(const Job& job) const;
 
+  /// Core-seconds the jobs held from 0 to `now`: of the cores busy (all of
+  /// them while more threads ask than there are), the jobs' share, the rest
+  /// being the background's. A slowed multi-threaded job's threads count for
+  /// as long as it runs, as they spin at its barriers on a real machine.
+  /// `now` may be before the last change only if no job has run since.
+  double jobs_core_seconds(double now) const { return jobs_core_s_ + (now - at_) * jobs_cores(); }
+
  private:
+  double jobs_cores() const {
+    return demand_ > 0 ? std::min(demand_, cores_) * (demand_ - background_) / demand_ : 0;
+  }
   void advance(double now);  // progress every job to `now`
   void reshare();            // the demand after a change
 
@@ -57,6 +68,7 @@ class Host {
   double at_ = 0;       // jobs' progress is as of this time
   double demand_ = 0;   // threads asking for a core, background included
   std::vector<Job> jobs_;  // in start order
+  double jobs_core_s_ = 0;  // up to at_
 };
 
 }  // namespace tandem::sim

@@ -68,6 +68,7 @@ json to_json(const Scenario& scenario, const SimResult& r) {
           {"throughput_per_s", r.throughput_per_s},
           {"edge_stretch_p50", r.edge_stretch_p50},
           {"cloud_stretch_p50", r.cloud_stretch_p50},
+          {"host_cores_daemons", r.host_cores_daemons},
           {"models", models},
           {"clouds", clouds},
           {"events", r.events}};
@@ -153,11 +154,13 @@ void write_svg(const std::filesystem::path& path, const Scenario& scenario, cons
 
 void write_tasks_csv(const std::filesystem::path& path, const Scenario& scenario, const SimResult& result) {
   std::ofstream out(path, std::ios::trunc);
-  out << "edge,model,cloud,arrival_s,start_s,done_s,latency_ms,placement,fallback,heavy\n";
+  out << "edge,model,cloud,arrival_s,start_s,done_s,latency_ms,placement,fallback,heavy,"
+         "predicted_edge_ms,edge_ms,predicted_cloud_ms,cloud_ms\n";
   for (const auto& t : result.tasks) {
-    out << fmt::format("{},{},{},{:.6f},{:.6f},{:.6f},{:.3f},{},{},{}\n", t.edge, scenario.models[t.model], t.cloud,
-                       t.arrival_s, t.start_s, t.done_s, t.done_s >= 0 ? t.latency_ms() : -1.0,
-                       partition::to_string(t.placement), t.fallback ? 1 : 0, t.heavy ? 1 : 0);
+    out << fmt::format("{},{},{},{:.6f},{:.6f},{:.6f},{:.3f},{},{},{},{:.3f},{:.3f},{:.3f},{:.3f}\n", t.edge,
+                       scenario.models[t.model], t.cloud, t.arrival_s, t.start_s, t.done_s,
+                       t.done_s >= 0 ? t.latency_ms() : -1.0, partition::to_string(t.placement), t.fallback ? 1 : 0,
+                       t.heavy ? 1 : 0, t.predicted_edge_ms, t.edge_ms, t.predicted_cloud_ms, t.cloud_ms);
   }
   if (!out) throw std::runtime_error("cannot write " + path.string());
 }

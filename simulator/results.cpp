@@ -45,7 +45,7 @@ double stretch_p50(const std::vector<TaskRecord>& records, double TaskRecord::*s
 }  // namespace
 
 SimResult summarise(std::vector<TaskRecord> records, const std::vector<CloudState>& clouds, std::size_t cloud_workers,
-                    double now_s, std::uint64_t events) {
+                    const Host* host, double now_s, std::uint64_t events) {
   SimResult out;
   out.events = events;
   std::vector<double> latencies;
@@ -69,6 +69,8 @@ SimResult summarise(std::vector<TaskRecord> records, const std::vector<CloudStat
   out.latency_ms = percentiles(std::move(latencies));
   out.makespan_s = first < 0 ? 0 : last - first;
   out.throughput_per_s = out.makespan_s > 0 ? static_cast<double>(out.completed) / out.makespan_s : 0;
+  // No job runs before the first arrival or after the last result.
+  if (host && out.makespan_s > 0) out.host_cores_daemons = host->jobs_core_seconds(last) / out.makespan_s;
   out.edge_stretch_p50 = stretch_p50(records, &TaskRecord::edge_ms, &TaskRecord::predicted_edge_ms);
   out.cloud_stretch_p50 = stretch_p50(records, &TaskRecord::cloud_ms, &TaskRecord::predicted_cloud_ms);
   for (const CloudState& cloud : clouds) {

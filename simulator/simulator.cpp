@@ -84,7 +84,7 @@ class Engine {
       ++processed_;
       dispatch(ev);
     }
-    return summarise(std::move(records_), clouds_, s_.cloud_workers, now_, processed_);
+    return summarise(std::move(records_), clouds_, s_.cloud_workers, host_ ? &*host_ : nullptr, now_, processed_);
   }
 
  private:

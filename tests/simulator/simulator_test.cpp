@@ -185,9 +185,11 @@ TEST(Simulator, OnASharedHostComputeSlowsWhileMoreAskThanItHas) {
   r = simulate(s, *planner);
   ASSERT_EQ(r.tasks.size(), 2u);
   for (const TaskRecord& t : r.tasks) EXPECT_NEAR(t.latency_ms(), 24, 1e-9);
+  EXPECT_NEAR(r.host_cores_daemons, 1.0, 1e-9);  // the one core, all the time
   s.host_cores = 2;
   r = simulate(s, *planner);
   for (const TaskRecord& t : r.tasks) EXPECT_NEAR(t.latency_ms(), 12, 1e-9);
+  EXPECT_NEAR(r.host_cores_daemons, 2.0, 1e-9);
 
   // One edge's two tasks, 6 ms apart, on one core: its compute thread takes
   // them in turn, so they never share: done at 12 and 24 ms.
@@ -563,6 +565,8 @@ TEST(SimulatorHost, SharesCoresFairlyAndCoSchedulesMultiThreadedJobs) {
   host.add(0, {.left_s = 1, .weight = 2, .tag = 1});
   ASSERT_TRUE(host.next_end());
   EXPECT_NEAR(*host.next_end(), 9.0 / 4, 1e-12);
+  // The job held 2 of the 3 threads' worth of the 2 cores: 4/3 core-seconds.
+  EXPECT_NEAR(host.jobs_core_seconds(1), 4.0 / 3, 1e-12);
   host.add(1, {.left_s = 0.5, .weight = 1, .tag = 2});
   host.add(1, {.left_s = 4, .weight = 1, .spin = true, .tag = 3});
   EXPECT_NEAR(*host.next_end(), 1 + 0.5 / 0.4, 1e-12);
@@ -580,6 +584,9 @@ TEST(SimulatorHost, SharesCoresFairlyAndCoSchedulesMultiThreadedJobs) {
   done = host.take_done(2.5 + 1.0 / 12);
   ASSERT_EQ(done.size(), 1u);
   EXPECT_FALSE(host.next_end());
+  // The jobs' core-seconds: 4/3 to 1 s; 3/4 of both cores to 2 s; 2/3 of
+  // them to 2.5 s; both cores alone to the end; nothing after.
+  EXPECT_NEAR(host.jobs_core_seconds(3), 4.0 / 3 + 1.5 + 2.0 / 3 + 2.0 / 12, 1e-12);
 }
 
 TEST(SimulatorScenario, ParsesMixesFailuresAndFilesAndRefusesNamingTheField) {
