@@ -47,12 +47,18 @@ with open(path, "w") as f:
 EOF
 }
 
-# cpu_seconds PID...: utime + stime of each process, in seconds, summed.
-cpu_seconds() {
-  local total=0 p
+# cpu_of PID: utime + stime of the process in seconds (nothing once it has exited).
+cpu_of() {
+  [ -r "/proc/$1/stat" ] && awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); print ($12 + $13) / hz}' "/proc/$1/stat"
+}
+# cpu_used PID...: CPU seconds since cpu_start[PID] was taken, summed over the
+# processes still running (a killed cloud's share is lost with it).
+declare -A cpu_start=()
+cpu_used() {
+  local total=0 p now
   for p in "$@"; do
-    [ -r "/proc/$p/stat" ] || continue
-    total=$(awk -v t="$total" -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); print t + ($12 + $13) / hz}' "/proc/$p/stat")
+    now=$(cpu_of "$p") || continue
+    [ -n "${cpu_start[$p]:-}" ] && total=$(awk -v t="$total" -v n="$now" -v s="${cpu_start[$p]}" 'BEGIN { printf "%.3f", t + n - s }')
   done
   echo "$total"
 }
@@ -107,7 +113,7 @@ EOF
   # The machine's speed against the profiles, the daemons idle (for tandem
   # simulate --edge-compute-scale / --cloud-compute-scale).
   "$py" "$root/bench/cluster/speed.py" "$bin/tandem" "$root/profiles" "$dir/speed.json" before
-  local cpu0 busy0 t0
+  local busy0 t0
   t0=$(echo "$(date +%s.%N) + 5" | bc)  # time for six submits to start and connect
   local subs=()
   for i in $(seq 0 $(( ${#ctl[@]} - 1 ))); do
@@ -120,7 +126,9 @@ EOF
   local wait_s
   wait_s=$(echo "$t0 - $(date +%s.%N)" | bc)
   case "$wait_s" in -*) echo "cluster.sh: the submits took over 5 s to start" >&2 ;; *) sleep "$wait_s" ;; esac
-  cpu0=$(cpu_seconds "${cpids[@]}" "${epids[@]}"); busy0=$(busy_seconds)
+  local p
+  for p in "${cpids[@]}" "${epids[@]}"; do cpu_start[$p]=$(cpu_of "$p" || true); done
+  busy0=$(busy_seconds)
   local f
   for f in "$@"; do
     local sig="${f%%:*}" rest="${f#*:}"
@@ -130,8 +138,8 @@ EOF
   done
   local failed=0
   for i in "${subs[@]}"; do wait "$i" || failed=$((failed + 1)); done
-  local t1 cpu1 busy1
-  t1=$(date +%s.%N); cpu1=$(cpu_seconds "${cpids[@]}" "${epids[@]}"); busy1=$(busy_seconds)
+  local t1 cpu_c cpu_e busy1
+  t1=$(date +%s.%N); cpu_c=$(cpu_used "${cpids[@]}"); cpu_e=$(cpu_used "${epids[@]}"); busy1=$(busy_seconds)
   kill "$sampler" 2>/dev/null || true
   kill "$background" 2>/dev/null || true
   wait "$background" 2>/dev/null || true
@@ -139,7 +147,8 @@ EOF
   cat > "$dir/run.json" <<EOF
 {"name": "$name", "plan": "$plan", "edges": ${#ctl[@]}, "clouds": ${#cpids[@]}, "tasks_per_edge": $count,
  "rate": "${r:-all at once}", "failures": "$*", "wall_s": $(echo "$t1 - $t0" | bc), "submit_failures": $failed,
- "cpu_s_daemons": $(echo "$cpu1 - $cpu0" | bc), "cpu_s_machine": $(echo "$busy1 - $busy0" | bc),
+ "cpu_s_daemons": $(awk -v c="$cpu_c" -v e="$cpu_e" 'BEGIN { printf "%.3f", c + e }'), "cpu_s_clouds": $cpu_c, "cpu_s_edges": $cpu_e,
+ "cpu_s_machine": $(echo "$busy1 - $busy0" | bc),
  "background_threads": $(cut -d' ' -f1 "$dir/background.txt"), "background_threads_unweighted": $(cut -d' ' -f2 "$dir/background.txt"),
  "loadavg_after": "$(cut -d' ' -f1-3 /proc/loadavg)"}
 EOF

@@ -105,7 +105,7 @@ print("sim: every daemon on this machine's 2 cores with the other load sampled d
       "own: a processor per daemon (as for fleets)")
 print(f"{'run':<18} {'p95 ms meas':>11} {'p95 ms sim':>10} {'diff':>7} {'p95 own':>8} {'tasks/s meas':>12} {'tasks/s sim':>11} "
       f"{'diff':>7} {'t/s own':>8} {'lost m/s':>9} {'fallb m/s':>10} {'edge x m/s':>11} {'cloud x m/s':>11} {'speed e/c':>10} "
-      f"{'cores m/s':>10}")
+      f"{'cores m/s':>10} {'edges m/s':>10} {'clouds m/s':>10}")
 for name in ["failover", "steady"] + [f"scaling-{p}-{c}" for p in ("auto", "cloud") for c in (1, 2, 3)]:
     path = os.path.join(out, name + ".json")
     if name not in runs or not os.path.exists(path):
@@ -131,14 +131,18 @@ for name in ["failover", "steady"] + [f"scaling-{p}-{c}" for p in ("auto", "clou
                  # cores our daemons held on average: measured CPU time over the run's wall time, and the
                  # simulated host's (busy cores shared out by runnable threads)
                  "measured_cores_daemons": m.get("cpu_cores_daemons"),
-                 "simulated_cores_daemons": s.get("host_cores_daemons")})
+                 "simulated_cores_daemons": s.get("host_cores_daemons"),
+                 "measured_cores_edges": m.get("cpu_cores_edges"), "simulated_cores_edges": s.get("host_cores_edges"),
+                 "measured_cores_clouds": m.get("cpu_cores_clouds"), "simulated_cores_clouds": s.get("host_cores_clouds")})
     x = lambda v: "-" if not v else f"{v:.2f}"
     print(f"{name:<18} {m['latency_ms']['p95']:>11.1f} {s['latency_ms']['p95']:>10.1f} {100 * d_p95:>+6.1f}% "
           f"{own['latency_ms']['p95']:>8.1f} {m['throughput_per_s']:>12.2f} {s['throughput_per_s']:>11.2f} {100 * d_tp:>+6.1f}% "
           f"{own['throughput_per_s']:>8.2f} "
           f"{m['lost']:>4}/{s['lost']:<4} {m['fallbacks']:>4}/{s['fallbacks']:<5} "
           f"{x(m.get('edge_stretch_p50')):>5}/{x(s['edge_stretch_p50']):<5} {x(m.get('cloud_stretch_p50')):>5}/{x(s['cloud_stretch_p50']):<5} "
-          f"{scales[0]:>4.2f}/{scales[1]:<4.2f} {x(m.get('cpu_cores_daemons')):>5}/{x(s.get('host_cores_daemons')):<5}")
+          f"{scales[0]:>4.2f}/{scales[1]:<4.2f} {x(m.get('cpu_cores_daemons')):>5}/{x(s.get('host_cores_daemons')):<5}"
+          f" {x(m.get('cpu_cores_edges')):>5}/{x(s.get('host_cores_edges')):<5}"
+          f" {x(m.get('cpu_cores_clouds')):>5}/{x(s.get('host_cores_clouds')):<5}")
 json.dump(rows, open(os.path.join(out, "validation.json"), "w"), indent=2)
 EOF
 fi

@@ -128,6 +128,9 @@ struct CloudState {
   }
 };
 
+/// Host::Job::group of the daemons' computing jobs.
+inline constexpr std::size_t k_edge_jobs = 0, k_cloud_jobs = 1;
+
 /// The run's SimResult from its task records and clouds: latency
 /// percentiles, throughput, placements, the compute stretches as
 /// bench/cluster/analyse.py computes them for a measured run, and each

@@ -51,6 +51,14 @@ std::optional<double> Host::next_end() const {
   return at_ + left;
 }
 
+double Host::jobs_core_seconds(double now, std::size_t group) const {
+  double held = group < group_core_s_.size() ? group_core_s_[group] : 0.0;
+  for (const Job& j : jobs_) {
+    if (j.group == group) held += (now - at_) * j.weight * per_thread();
+  }
+  return held;
+}
+
 double Host::speed(const Job& job) const {
   if (job.spin || demand_ <= cores_) return 1.0;
   if (job.weight <= 1.0) return cores_ / demand_;
@@ -62,8 +70,12 @@ double Host::speed(const Job& job) const {
 
 void Host::advance(double now) {
   const double dt = now - at_;
-  for (Job& j : jobs_) j.left_s -= dt * speed(j);  // a spin's speed is 1: wall time
-  jobs_core_s_ += dt * jobs_cores();
+  const double cores_per_thread = per_thread();
+  for (Job& j : jobs_) {
+    j.left_s -= dt * speed(j);  // a spin's speed is 1: wall time
+    if (j.group >= group_core_s_.size()) group_core_s_.resize(j.group + 1, 0.0);
+    group_core_s_[j.group] += dt * j.weight * cores_per_thread;
+  }
   at_ = now;
 }
 

@@ -21,6 +21,7 @@ class Host {
     bool spin = false;        // holds its cores for a fixed wall time, whatever the others do
     double started_s = 0;     // when it was added
     std::uint64_t tag = 0;
+    std::size_t group = 0;    // the caller's label for jobs_core_seconds (the engine: 0 edges, 1 clouds)
   };
 
   /// `cores` > 0; `background` other runnable threads (weighted by nice).
@@ -49,17 +50,16 @@ class Host {
   /// measurements behind it).
   double speed(const Job& job) const;
 
-  /// Core-seconds the jobs held from 0 to `now`: of the cores busy (all of
-  /// them while more threads ask than there are), the jobs' share, the rest
-  /// being the background's. A slowed multi-threaded job's threads count for
-  /// as long as it runs, as they spin at its barriers on a real machine.
-  /// `now` may be before the last change only if no job has run since.
-  double jobs_core_seconds(double now) const { return jobs_core_s_ + (now - at_) * jobs_cores(); }
+  /// Core-seconds the jobs of `group` held from 0 to `now`: the busy cores
+  /// (all of them while more threads ask than there are) shared out by
+  /// threads, the background taking its part. A slowed multi-threaded job's
+  /// threads count for as long as it runs, as they spin at its barriers on a
+  /// real machine. `now` may be before the last change only if no job of the
+  /// group has run since.
+  double jobs_core_seconds(double now, std::size_t group) const;
 
  private:
-  double jobs_cores() const {
-    return demand_ > 0 ? std::min(demand_, cores_) * (demand_ - background_) / demand_ : 0;
-  }
+  double per_thread() const { return demand_ > 0 ? std::min(demand_, cores_) / demand_ : 0; }
   void advance(double now);  // progress every job to `now`
   void reshare();            // the demand after a change
 
@@ -68,7 +68,7 @@ class Host {
   double at_ = 0;       // jobs' progress is as of this time
   double demand_ = 0;   // threads asking for a core, background included
   std::vector<Job> jobs_;  // in start order
-  double jobs_core_s_ = 0;  // up to at_
+  std::vector<double> group_core_s_;  // jobs_core_seconds up to at_, by group
 };
 
 }  // namespace tandem::sim

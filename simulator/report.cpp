@@ -69,6 +69,8 @@ json to_json(const Scenario& scenario, const SimResult& r) {
           {"edge_stretch_p50", r.edge_stretch_p50},
           {"cloud_stretch_p50", r.cloud_stretch_p50},
           {"host_cores_daemons", r.host_cores_daemons},
+          {"host_cores_edges", r.host_cores_edges},
+          {"host_cores_clouds", r.host_cores_clouds},
           {"models", models},
           {"clouds", clouds},
           {"events", r.events}};

@@ -70,7 +70,11 @@ SimResult summarise(std::vector<TaskRecord> records, const std::vector<CloudStat
   out.makespan_s = first < 0 ? 0 : last - first;
   out.throughput_per_s = out.makespan_s > 0 ? static_cast<double>(out.completed) / out.makespan_s : 0;
   // No job runs before the first arrival or after the last result.
-  if (host && out.makespan_s > 0) out.host_cores_daemons = host->jobs_core_seconds(last) / out.makespan_s;
+  if (host && out.makespan_s > 0) {
+    out.host_cores_edges = host->jobs_core_seconds(last, k_edge_jobs) / out.makespan_s;
+    out.host_cores_clouds = host->jobs_core_seconds(last, k_cloud_jobs) / out.makespan_s;
+    out.host_cores_daemons = out.host_cores_edges + out.host_cores_clouds;
+  }
   out.edge_stretch_p50 = stretch_p50(records, &TaskRecord::edge_ms, &TaskRecord::predicted_edge_ms);
   out.cloud_stretch_p50 = stretch_p50(records, &TaskRecord::cloud_ms, &TaskRecord::predicted_cloud_ms);
   for (const CloudState& cloud : clouds) {

@@ -709,7 +709,11 @@ class Engine {
     }
     const std::uint64_t tag = next_cpu_tag_++;
     cpu_work_.emplace(tag, CpuWork{kind, a, b, stretch});
-    host_->add(now_, {.left_s = seconds, .weight = weight, .spin = spin, .tag = tag});
+    host_->add(now_, {.left_s = seconds,
+                      .weight = weight,
+                      .spin = spin,
+                      .tag = tag,
+                      .group = kind == Ev::service_done ? detail::k_cloud_jobs : detail::k_edge_jobs});
     cpu_reschedule();
   }
 

@@ -104,10 +104,11 @@ struct SimResult {
   // 1 ms on that side, fallbacks left out (bench/cluster/analyse.py's
   // edge_stretch_p50 / cloud_stretch_p50 of a measured run); 0: no task.
   double edge_stretch_p50 = 0, cloud_stretch_p50 = 0;
-  // On a shared host (Scenario::host_cores): the cores the simulated
-  // daemons held on average over the makespan (a measured run's
-  // cpu_cores_daemons, bench/cluster/analyse.py); 0 without a host.
-  double host_cores_daemons = 0;
+  // On a shared host (Scenario::host_cores): the cores the simulated edges
+  // and clouds held on average over the makespan (a measured run's
+  // cpu_cores_edges / cpu_cores_clouds, bench/cluster/analyse.py), and both
+  // (cpu_cores_daemons); 0 without a host.
+  double host_cores_edges = 0, host_cores_clouds = 0, host_cores_daemons = 0;
   std::uint64_t events = 0;  // events processed (the simulator's own work)
 };
 

@@ -94,6 +94,12 @@ def analyse_run(run_dir, reference):
         "throughput_per_s": len(ok) / wall if wall > 0 else 0,
         "cpu_cores_daemons": run["cpu_s_daemons"] / wall if wall > 0 else 0,
         "cpu_cores_machine": run["cpu_s_machine"] / wall if wall > 0 else 0,
+        # split by role (runs measured since 2026-12-03 22:20), against the compute the results report:
+        # a cloud's two threads busy through its whole cloud_ms would hold 2 x cloud_compute_s
+        "cpu_cores_clouds": run["cpu_s_clouds"] / wall if wall > 0 and "cpu_s_clouds" in run else None,
+        "cpu_cores_edges": run["cpu_s_edges"] / wall if wall > 0 and "cpu_s_edges" in run else None,
+        "cloud_compute_s": sum(r.get("cloud_ms", 0) for r in ok) / 1e3,
+        "edge_compute_s": sum(r.get("edge_ms", 0) for r in ok) / 1e3,
         "haproxy": servers,
         "background_threads": run.get("background_threads"),
         "loadavg_after": run.get("loadavg_after"),
@@ -130,6 +136,10 @@ def main():
         es, cs = r["edge_stretch_p50"], r["cloud_stretch_p50"]
         print(f"    compute measured / predicted (median): edge {es if es is None else round(es, 2)}, "
               f"cloud {cs if cs is None else round(cs, 2)}; load average after {r['loadavg_after']}")
+        if r["cpu_cores_clouds"] is not None:
+            print(f"    CPU: clouds {r['cpu_cores_clouds'] * r['wall_s']:.2f} s for {r['cloud_compute_s']:.2f} s of "
+                  f"reported compute, edges {r['cpu_cores_edges'] * r['wall_s']:.2f} s for "
+                  f"{r['edge_compute_s']:.2f} s (stretch waits included)")
         for name, s in sorted(r["haproxy"].items()):
             print(f"    {name}: status {' -> '.join(s['statuses'])}; agent weights seen {s['weights']}; "
                   f"max sessions {s['max_sessions']}")

@@ -174,6 +174,8 @@ TEST(Simulator, OnASharedHostComputeSlowsWhileMoreAskThanItHas) {
   SimResult r = simulate(s, *planner);
   ASSERT_EQ(r.tasks.size(), 1u);
   EXPECT_NEAR(r.tasks[0].latency_ms(), k_alone_ms + 6, 1e-9);
+  // It held half the core for those 12 ms; the background the other half.
+  EXPECT_NEAR(r.host_cores_clouds * r.makespan_s, 0.006, 1e-9);
 
   // Two edges computing the whole of lenet (12 ms each) at once on one core:
   // both at half speed, done at 24 ms; on two cores, at 12 ms.
@@ -186,6 +188,8 @@ TEST(Simulator, OnASharedHostComputeSlowsWhileMoreAskThanItHas) {
   ASSERT_EQ(r.tasks.size(), 2u);
   for (const TaskRecord& t : r.tasks) EXPECT_NEAR(t.latency_ms(), 24, 1e-9);
   EXPECT_NEAR(r.host_cores_daemons, 1.0, 1e-9);  // the one core, all the time
+  EXPECT_NEAR(r.host_cores_edges, 1.0, 1e-9);
+  EXPECT_EQ(r.host_cores_clouds, 0.0);
   s.host_cores = 2;
   r = simulate(s, *planner);
   for (const TaskRecord& t : r.tasks) EXPECT_NEAR(t.latency_ms(), 12, 1e-9);
@@ -566,7 +570,7 @@ TEST(SimulatorHost, SharesCoresFairlyAndCoSchedulesMultiThreadedJobs) {
   ASSERT_TRUE(host.next_end());
   EXPECT_NEAR(*host.next_end(), 9.0 / 4, 1e-12);
   // The job held 2 of the 3 threads' worth of the 2 cores: 4/3 core-seconds.
-  EXPECT_NEAR(host.jobs_core_seconds(1), 4.0 / 3, 1e-12);
+  EXPECT_NEAR(host.jobs_core_seconds(1, 0), 4.0 / 3, 1e-12);
   host.add(1, {.left_s = 0.5, .weight = 1, .tag = 2});
   host.add(1, {.left_s = 4, .weight = 1, .spin = true, .tag = 3});
   EXPECT_NEAR(*host.next_end(), 1 + 0.5 / 0.4, 1e-12);
@@ -586,7 +590,8 @@ TEST(SimulatorHost, SharesCoresFairlyAndCoSchedulesMultiThreadedJobs) {
   EXPECT_FALSE(host.next_end());
   // The jobs' core-seconds: 4/3 to 1 s; 3/4 of both cores to 2 s; 2/3 of
   // them to 2.5 s; both cores alone to the end; nothing after.
-  EXPECT_NEAR(host.jobs_core_seconds(3), 4.0 / 3 + 1.5 + 2.0 / 3 + 2.0 / 12, 1e-12);
+  EXPECT_NEAR(host.jobs_core_seconds(3, 0), 4.0 / 3 + 1.5 + 2.0 / 3 + 2.0 / 12, 1e-12);
+  EXPECT_EQ(host.jobs_core_seconds(3, 1), 0.0);  // no job of group 1
 }
 
 TEST(SimulatorScenario, ParsesMixesFailuresAndFilesAndRefusesNamingTheField) {
