@@ -5,12 +5,15 @@ The simulator's shared host (docs/design.md §13, simulator/host.hpp) needs
 the speed of a w-thread OpenMP job among other runnable threads. This
 measures it on this machine: a target (torchvision resnet18, 2 intra-op
 threads, runs 20 ms apart) timed while edge-like processes (resnet18 at one
-thread, each run followed by a sleep of 3x its time: an edge slowed 4x) and
-cloud-like processes (resnet18 at 2 threads, back to back) run beside it.
+thread, each run followed by a sleep of 3x its time: an edge slowed 4x),
+cloud-like processes (resnet18 at 2 threads, back to back) and bursty
+cloud-like ones (2 threads, each run followed by a sleep of 2x its time: a
+cloud that computes a third of the time, as in a cluster's saturation runs)
+run beside it.
 Configurations are interleaved over --rounds; it prints each one's mean run
 time over the rounds' means and its ratio to the target alone, with what the
-two co-scheduling models say (the edges busy a quarter of the time,
-binomially): all w threads on cores at random picks, prod (N-i)/(D-i), and
+two co-scheduling models say (the edges busy a quarter of the time and the
+bursty clouds a third, binomially): all w threads on cores at random picks, prod (N-i)/(D-i), and
 per-core run queues, (N/D)^w.
 
 --spin also measures how long libgomp's barrier spins before its thread
@@ -30,7 +33,8 @@ import tempfile
 import time
 
 PY = "/usr/bin/python3"
-CONFIGS = [(0, 0), (3, 0), (6, 0), (0, 1), (6, 1), (0, 2)]  # (edges, clouds)
+# (edges, clouds back to back, bursty clouds)
+CONFIGS = [(0, 0, 0), (3, 0, 0), (6, 0, 0), (0, 1, 0), (6, 1, 0), (0, 2, 0), (0, 0, 2), (6, 0, 2)]
 
 
 def worker(role, runs):
@@ -48,6 +52,11 @@ def worker(role, runs):
         if role == "cloud":
             while True:
                 m(x)
+        if role == "bursty":
+            while True:
+                t = time.perf_counter()
+                m(x)
+                time.sleep(2 * (time.perf_counter() - t))
         for _ in range(3):
             m(x)
         times = []
@@ -59,9 +68,9 @@ def worker(role, runs):
         print(statistics.mean(times) * 1e3)
 
 
-def measure(edges, clouds, runs):
+def measure(edges, clouds, bursty, runs):
     company = [subprocess.Popen([PY, __file__, "--role", role])
-               for role in ["edge"] * edges + ["cloud"] * clouds]
+               for role in ["edge"] * edges + ["cloud"] * clouds + ["bursty"] * bursty]
     try:
         time.sleep(4)  # loaded and computing
         out = subprocess.run([PY, __file__, "--role", "target", "--runs", str(runs)],
@@ -73,17 +82,19 @@ def measure(edges, clouds, runs):
             p.wait()
 
 
-def model(edges, clouds, chance):
-    """Expected speed of the 2-thread target on 2 cores; edges busy 1/4 of the time."""
+def model(edges, clouds, bursty, chance):
+    """The 2-thread target's expected slowdown on 2 cores; edges busy 1/4 of the time, bursty clouds 1/3."""
     n, w, speed = 2.0, 2, 0.0
     for k in range(edges + 1):
         pk = math.comb(edges, k) * 0.25 ** k * 0.75 ** (edges - k)
-        d = w + 2 * clouds + k
-        s = 1.0
-        if d > n:
-            for i in range(w):
-                s *= (n - i) / (d - i) if chance else n / d
-        speed += pk * s
+        for b in range(bursty + 1):
+            pb = math.comb(bursty, b) * (1 / 3) ** b * (2 / 3) ** (bursty - b)
+            d = w + 2 * clouds + 2 * b + k
+            s = 1.0
+            if d > n:
+                for i in range(w):
+                    s *= (n - i) / (d - i) if chance else n / d
+            speed += pk * pb * s
     return 1 / speed
 
 
@@ -123,7 +134,7 @@ int main() {
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--role", choices=["edge", "cloud", "target"], help=argparse.SUPPRESS)
+    ap.add_argument("--role", choices=["edge", "cloud", "bursty", "target"], help=argparse.SUPPRESS)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--runs", type=int, default=30, help="timed target runs per measurement")
     ap.add_argument("--spin", action="store_true")
@@ -137,11 +148,13 @@ def main():
     for _ in range(a.rounds):
         for c in CONFIGS:
             means[c].append(measure(*c, a.runs))
-    alone = statistics.median(means[(0, 0)])
-    print(f"{'edges':>5} {'clouds':>6} {'mean ms (median of rounds)':>27} {'measured':>9} {'(N/D)^w':>8} {'random picks':>13}")
+    alone = statistics.median(means[(0, 0, 0)])
+    print(f"{'edges':>5} {'clouds':>6} {'bursty':>6} {'mean ms (median of rounds)':>27} {'measured':>9} {'(N/D)^w':>8} "
+          f"{'random picks':>13}")
     for c in CONFIGS:
         m = statistics.median(means[c])
-        print(f"{c[0]:>5} {c[1]:>6} {m:>27.1f} {m / alone:>8.2f}x {model(*c, False):>7.2f}x {model(*c, True):>12.2f}x")
+        print(f"{c[0]:>5} {c[1]:>6} {c[2]:>6} {m:>27.1f} {m / alone:>8.2f}x {model(*c, False):>7.2f}x "
+              f"{model(*c, True):>12.2f}x")
 
 
 if __name__ == "__main__":
