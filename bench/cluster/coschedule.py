@@ -19,7 +19,10 @@ per-core run queues, (N/D)^w.
 --spin also measures how long libgomp's barrier spins before its thread
 sleeps (one thread 0.1-100 ms late to a barrier; the waiting one's CPU time).
 
-Usage: coschedule.py [--rounds 3] [--runs 30] [--spin]
+--target alexnet-classifier times alexnet's three linear layers (the cloud
+tail of a cut after its features; memory-bound) instead of resnet18.
+
+Usage: coschedule.py [--rounds 3] [--runs 30] [--target resnet18|alexnet-classifier] [--spin]
 Needs /usr/bin/python3 with torch and torchvision (python3-torch,
 python3-torchvision); --spin needs g++. Run it on an otherwise idle machine.
 """
@@ -37,12 +40,14 @@ PY = "/usr/bin/python3"
 CONFIGS = [(0, 0, 0), (3, 0, 0), (6, 0, 0), (0, 1, 0), (6, 1, 0), (0, 2, 0), (0, 0, 2), (6, 0, 2)]
 
 
-def worker(role, runs):
+def worker(role, runs, target="resnet18"):
     import torch
     import torchvision
     torch.set_num_threads(1 if role == "edge" else 2)
-    m = torchvision.models.resnet18().eval()
-    x = torch.randn(1, 3, 224, 224)
+    if role == "target" and target == "alexnet-classifier":
+        m, x = torchvision.models.alexnet().classifier.eval(), torch.randn(1, 9216)
+    else:
+        m, x = torchvision.models.resnet18().eval(), torch.randn(1, 3, 224, 224)
     with torch.no_grad():
         if role == "edge":
             while True:
@@ -68,12 +73,12 @@ def worker(role, runs):
         print(statistics.mean(times) * 1e3)
 
 
-def measure(edges, clouds, bursty, runs):
+def measure(edges, clouds, bursty, runs, target):
     company = [subprocess.Popen([PY, __file__, "--role", role])
                for role in ["edge"] * edges + ["cloud"] * clouds + ["bursty"] * bursty]
     try:
         time.sleep(4)  # loaded and computing
-        out = subprocess.run([PY, __file__, "--role", "target", "--runs", str(runs)],
+        out = subprocess.run([PY, __file__, "--role", "target", "--runs", str(runs), "--target", target],
                              capture_output=True, text=True, check=True)
         return float(out.stdout.strip())
     finally:
@@ -138,16 +143,17 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--runs", type=int, default=30, help="timed target runs per measurement")
     ap.add_argument("--spin", action="store_true")
+    ap.add_argument("--target", choices=["resnet18", "alexnet-classifier"], default="resnet18")
     a = ap.parse_args()
     if a.role:
-        worker(a.role, a.runs)
+        worker(a.role, a.runs, a.target)
         return
     if a.spin:
         spin()
     means = {c: [] for c in CONFIGS}
     for _ in range(a.rounds):
         for c in CONFIGS:
-            means[c].append(measure(*c, a.runs))
+            means[c].append(measure(*c, a.runs, a.target))
     alone = statistics.median(means[(0, 0, 0)])
     print(f"{'edges':>5} {'clouds':>6} {'bursty':>6} {'mean ms (median of rounds)':>27} {'measured':>9} {'(N/D)^w':>8} "
           f"{'random picks':>13}")
