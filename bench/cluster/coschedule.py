@@ -20,9 +20,12 @@ per-core run queues, (N/D)^w.
 sleeps (one thread 0.1-100 ms late to a barrier; the waiting one's CPU time).
 
 --target alexnet-classifier times alexnet's three linear layers (the cloud
-tail of a cut after its features; memory-bound) instead of resnet18.
+tail of a cut after its features; memory-bound) instead of resnet18;
+--target resnet18@112 / resnet18@64 times resnet18 on a 112x112 / 64x64
+input (a quarter / a twelfth of the work: a job as short as a cloud tail
+in tandem's executor, a few ms, against a time slice of a few ms).
 
-Usage: coschedule.py [--rounds 3] [--runs 30] [--target resnet18|alexnet-classifier] [--spin]
+Usage: coschedule.py [--rounds 3] [--runs 30] [--target resnet18|alexnet-classifier|resnet18@112|resnet18@64] [--spin]
 Needs /usr/bin/python3 with torch and torchvision (python3-torch,
 python3-torchvision); --spin needs g++. Run it on an otherwise idle machine.
 """
@@ -46,6 +49,9 @@ def worker(role, runs, target="resnet18"):
     torch.set_num_threads(1 if role == "edge" else 2)
     if role == "target" and target == "alexnet-classifier":
         m, x = torchvision.models.alexnet().classifier.eval(), torch.randn(1, 9216)
+    elif role == "target" and target.startswith("resnet18@"):
+        side = int(target.split("@")[1])
+        m, x = torchvision.models.resnet18().eval(), torch.randn(1, 3, side, side)
     else:
         m, x = torchvision.models.resnet18().eval(), torch.randn(1, 3, 224, 224)
     with torch.no_grad():
@@ -143,7 +149,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--runs", type=int, default=30, help="timed target runs per measurement")
     ap.add_argument("--spin", action="store_true")
-    ap.add_argument("--target", choices=["resnet18", "alexnet-classifier"], default="resnet18")
+    ap.add_argument("--target", choices=["resnet18", "alexnet-classifier", "resnet18@112", "resnet18@64"],
+                    default="resnet18")
     a = ap.parse_args()
     if a.role:
         worker(a.role, a.runs, a.target)
