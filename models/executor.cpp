@@ -3,6 +3,7 @@
 #include "models/executor.hpp"
 
 #include <malloc.h>
+#include <omp.h>
 
 #include <mutex>
 #include <optional>
@@ -29,6 +30,38 @@ namespace jit = torch::jit;
 // channels 3x3 at 16x16, 147k MACs, 31.7 us through at::mkldnn_convolution
 // against 15.2 us through at::conv2d; the two cross near 1M MACs).
 constexpr double k_small_conv_macs = 1e6;
+
+// A matrix-vector product whose weight has fewer elements than this runs on
+// the calling thread alone. OpenBLAS (the OpenMP build Debian's LibTorch
+// uses) splits any gemv above 9216 elements over every thread, and on a
+// machine whose second thread has gone to sleep since the last request —
+// a server between requests — waking it costs milliseconds: a 1024x1024
+// addmv after a 0.1 s pause took 4.1 ms at two threads, 0.12 ms at one,
+// 0.07 ms at two when the partner was still awake (2026-12-04, this VM);
+// lenet's three linear layers at two threads, 15.7 ms against 0.19 ms
+// (bench/executor_vs_python.sh). Below 4M elements one thread takes under
+// ~0.5 ms; alexnet's and vgg16's first two linear layers stay parallel.
+constexpr std::int64_t k_parallel_gemv_elements = std::int64_t{1} << 22;
+
+// Limits OpenMP to one thread on the calling thread for the guard's life.
+// omp_set_num_threads sets the calling thread's own ICV, so other threads (a
+// cloud daemon's other workers) are unaffected; OpenBLAS reads it per call
+// (omp_get_max_threads() == 1: one thread, its global thread count left
+// alone). at::set_num_threads is not used: it also sets a process-wide count.
+class OneThread {
+ public:
+  OneThread() : was_(omp_get_max_threads()) {
+    if (was_ > 1) omp_set_num_threads(1);
+  }
+  ~OneThread() {
+    if (was_ > 1) omp_set_num_threads(was_);
+  }
+  OneThread(const OneThread&) = delete;
+  OneThread& operator=(const OneThread&) = delete;
+
+ private:
+  int was_;
+};
 
 // A pool whose dense input is at least this large converts it to oneDNN
 // (Executor::plan_layouts).
@@ -434,6 +467,8 @@ void Executor::compute(NodeId id, std::vector<Value>& values, const RunContext& 
         // once; the gemm at::linear ends in is several times slower at M = 1
         // (measured: 9216->4096, 71 ms through at::linear, 20 ms through addmv).
         const at::Tensor v = x.select(0, 0);
+        std::optional<OneThread> one;
+        if (p.at(0).numel() < k_parallel_gemv_elements) one.emplace();
         set((a.bias ? at::addmv(p.at(1), p.at(0), v) : at::mv(p.at(0), v)).unsqueeze(0), true);
       } else {
         set(apply_op(n, {x}, p), true);

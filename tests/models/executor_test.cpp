@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
 #include "models/fusion.hpp"
@@ -98,6 +99,25 @@ TEST(Executor, NeverOverwritesTheCallersTensors) {
   const at::Tensor y_copy = y.clone();
   expect_maps_equal(small->run(y), small->run(y, {.plain = true}), "relu_first");
   EXPECT_TRUE(at::equal(y, y_copy));
+}
+
+// A small matrix-vector product runs on the calling thread alone (a sleeping
+// second thread costs milliseconds to wake); a large one on every thread. Both
+// give the plain path's values, and the caller's thread count is what it was.
+TEST(Executor, OneRowLinearLayersKeepTheCallersThreadCount) {
+  const int was = at::get_num_threads();
+  at::set_num_threads(2);
+  GraphBuilder b("fc", {1, 2048});
+  const NodeId big = b.linear(b.input(), "big", 2048, 2048);  // 4M weights: at the bound, parallel
+  const NodeId relu = b.relu(big, "relu");
+  b.linear(relu, "small", 2048, 10);  // 20k weights: one thread
+  const auto m = make_model(b.finish(), {.seed = 3});
+  const at::Tensor x = at::randn({1, 2048});
+  for (int rep = 0; rep < 2; ++rep) {
+    expect_maps_equal(m->run(x), m->run(x, {.plain = true}), "fc");
+    EXPECT_EQ(at::get_num_threads(), 2) << "run " << rep;
+  }
+  at::set_num_threads(was);
 }
 
 TEST(Executor, ReportsEveryNodeOnceInOrder) {
