@@ -22,7 +22,10 @@ here and the worker imports that file. The mid cut is the articulation cut
 whose crossing tensor equals the output of the driver's head module.
 
 Prints a Markdown table (medians, ms) and tandem / best, and writes the raw
-samples as JSON lines when --samples is given.
+samples as JSON lines when --samples is given. A row whose tandem / best is
+above --confirm-above (0.95) is then re-timed as a pair, tandem and the
+Python path that won, in --confirm-runs fresh alternating rounds; those
+rounds decide the row.
 """
 
 import argparse
@@ -270,8 +273,22 @@ def main():
     # a server's next request follows its last one.
     ap.add_argument("--lead-in", type=int, default=1,
                     help="untimed runs of the same path right before each pause and timed run (default 1)")
+    # The best of three Python medians is the minimum of three noisy
+    # figures, biased low by the noise; a row near the goal is then decided
+    # by the noise (on this VM a row moved +-10% between runs, 2026-12-03).
+    # So every row within reach of the line is re-timed as a pair: tandem and
+    # the Python path that won, alternately, in fresh rounds, and those rounds
+    # alone give the row's ratio (bench/evaluate.sh confirms its oracle the
+    # same way). Rows on either side of 1.05 are confirmed alike.
+    ap.add_argument("--confirm-runs", type=int, default=None,
+                    help="fresh alternating rounds of tandem and the winning Python path for rows whose "
+                         "first ratio exceeds --confirm-above (default 2 x --runs; 0: none)")
+    ap.add_argument("--confirm-above", type=float, default=0.95,
+                    help="confirm rows whose first tandem / best Python exceeds this (default 0.95)")
     ap.add_argument("--samples", help="write every timed run as a JSON line to this file")
     args = ap.parse_args()
+    if args.confirm_runs is None:
+        args.confirm_runs = 2 * args.runs
     warnings.filterwarnings("ignore", message="Scripted GoogleNet")
     models = [m for m in args.models.split(",") if m]
     threads = [int(t) for t in args.threads.split(",")]
@@ -332,11 +349,9 @@ def main():
                 runners["tandem"] = lambda: worker.call(op="time", side=side, threads=nt)["ms"]
                 runners["plain"] = lambda: worker.call(op="time", side=side, threads=nt, plain=True)["ms"]
                 order = [v for v in VARIANTS if v in runners]
-                with torch.inference_mode():
-                    for v in order:
-                        for _ in range(args.warmup):
-                            runners[v]()
-                    for r in range(args.runs):
+                def timed_rounds(order, runs, phase):
+                    got = {v: [] for v in order}
+                    for r in range(runs):
                         # Rotate the order every round: no path always runs right after another.
                         for v in order[r % len(order):] + order[:r % len(order)]:
                             for _ in range(args.lead_in):
@@ -348,36 +363,60 @@ def main():
                                 ms = (time.perf_counter() - t0) * 1000
                             else:
                                 ms = runners[v]()
-                            times[v].append(ms)
+                            got[v].append(ms)
                             if samples:
                                 samples.write(json.dumps({"model": name, "side": side, "threads": nt,
-                                                          "variant": v, "round": r, "ms": ms}) + "\n")
-                med = {v: statistics.median(t) for v, t in times.items() if t}
-                best_py = min(med[v] for v in PYTHON_VARIANTS if v in med)
+                                                          "variant": v, "round": r, "phase": phase,
+                                                          "ms": ms}) + "\n")
+                    return {v: statistics.median(t) for v, t in got.items() if t}
+
+                with torch.inference_mode():
+                    for v in order:
+                        for _ in range(args.warmup):
+                            runners[v]()
+                    med = timed_rounds(order, args.runs, "all")
+                    winner = min((v for v in PYTHON_VARIANTS if v in med), key=lambda v: med[v])
+                    first = med["tandem"] / med[winner]
+                    confirmed = None
+                    if args.confirm_runs > 0 and first > args.confirm_above:
+                        pair = timed_rounds(["tandem", winner], args.confirm_runs, "confirm")
+                        confirmed = {"vs": winner, "tandem": pair["tandem"], "python": pair[winner],
+                                     "ratio": pair["tandem"] / pair[winner]}
+                ratio = confirmed["ratio"] if confirmed else first
                 rows.append({"model": name, "side": side, "threads": nt, "cut": cut["node"], "med": med,
-                             "errors": errors, "wrong": wrong, "ratio": med["tandem"] / best_py})
+                             "errors": errors, "wrong": wrong, "first": first, "confirmed": confirmed,
+                             "ratio": ratio})
                 print(f"{name:<20} {side:<5} {nt}t " +
                       " ".join(f"{v}={med[v]:.2f}" if v in med else f"{v}=n/a" for v in VARIANTS) +
-                      f"  tandem/best {med['tandem'] / best_py:.3f}", file=sys.stderr, flush=True)
+                      f"  tandem/best {first:.3f}" +
+                      (f", confirmed vs {winner} {confirmed['tandem']:.2f} / {confirmed['python']:.2f}"
+                       f" = {confirmed['ratio']:.3f}" if confirmed else ""), file=sys.stderr, flush=True)
         print(f"{name}: cut after {cut['node']} ({cut['cut'][:30]}); optimised vs plain max rel diff whole "
               f"{check['whole']:.1e}, split {check['split']:.1e}; {time.time() - t_model:.0f} s",
               file=sys.stderr, flush=True)
     worker.close()
 
     print("| model | side | threads | Python default | Python to_mkldnn | Python optimize_for_inference "
-          "| tandem | tandem plain | tandem / best Python |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+          "| tandem | tandem plain | tandem / best Python | confirmed: tandem / that path, fresh pair rounds |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         cells = []
         for v in VARIANTS:
             cells.append(f"{r['med'][v]:.2f}" if v in r["med"] else "n/a")
         side = r["side"] if r["side"] == "whole" else f"{r['side']} (cut after {r['cut']})"
-        print(f"| {r['model']} | {side} | {r['threads']} | " + " | ".join(cells) + f" | {r['ratio']:.2f}× |")
+        c = r["confirmed"]
+        conf = f"{c['tandem']:.2f} / {c['python']:.2f} ({c['vs']}) = **{c['ratio']:.2f}×**" if c else "—"
+        print(f"| {r['model']} | {side} | {r['threads']} | " + " | ".join(cells) +
+              f" | {r['first']:.2f}× | {conf} |")
     ratios = [r["ratio"] for r in rows]
     worst = max(rows, key=lambda r: r["ratio"])
-    print(f"\ntandem / best Python: median {statistics.median(ratios):.3f}, worst {worst['ratio']:.3f} "
+    n_conf = sum(1 for r in rows if r["confirmed"])
+    print(f"\ntandem / best Python (the confirmed ratio where a row was confirmed: {n_conf} rows, "
+          f"{args.confirm_runs} pair rounds each, those above {args.confirm_above}): "
+          f"median {statistics.median(ratios):.3f}, worst {worst['ratio']:.3f} "
           f"({worst['model']} {worst['side']} {worst['threads']}t); "
-          f"{sum(1 for q in ratios if q <= 1.05)} of {len(ratios)} within 1.05")
+          f"{sum(1 for q in ratios if q <= 1.05)} of {len(ratios)} within 1.05; "
+          f"first rounds alone: {sum(1 for r in rows if r['first'] <= 1.05)} of {len(rows)} within")
     for r in rows:
         for v, e in r["errors"].items():
             print(f"n/a: {r['model']} {r['side']} {v}: {e}")

@@ -4,7 +4,10 @@
 # 2 intra-op threads, the whole model and both sides of a mid cut, the median
 # of 7 interleaved runs of Python's eager default, torch.utils.mkldnn,
 # torch.jit.optimize_for_inference, and tandem's executor (optimised and
-# plain). Prints a Markdown table and tandem / best Python (goal <= 1.05).
+# plain). Prints a Markdown table and tandem / best Python (goal <= 1.05);
+# a row above 0.95 is re-timed as a pair, tandem against the Python path that
+# won, in fresh alternating rounds that decide it (the best of three noisy
+# medians is biased low).
 # Needs Debian's python3-torch and python3-torchvision; about 10 minutes.
 #
 # --keep-cores-awake runs one busy loop per core at nice 19 for the length of
@@ -15,7 +18,7 @@
 # keeps the vCPUs running and yields to any real thread at once; it costs the
 # timed code about 1.5% of a core (CFS weight 15 against 1024).
 #
-# Usage: bench/executor_vs_python.sh [--runs 7] [--threads 1,2] [--models a,b]
+# Usage: bench/executor_vs_python.sh [--runs 7] [--confirm-runs 14] [--threads 1,2] [--models a,b]
 #                                    [--sides whole,edge,cloud] [--samples FILE]
 #                                    [--keep-cores-awake]
 set -euo pipefail
