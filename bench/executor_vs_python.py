@@ -417,10 +417,12 @@ def main():
           f"({worst['model']} {worst['side']} {worst['threads']}t); "
           f"{sum(1 for q in ratios if q <= 1.05)} of {len(ratios)} within 1.05; "
           f"first rounds alone: {sum(1 for r in rows if r['first'] <= 1.05)} of {len(rows)} within")
-    for r in rows:
+    seen = set()
+    for r in rows:  # a path that cannot run a side cannot at any thread count: once per side
         for v, e in r["errors"].items():
-            print(f"n/a: {r['model']} {r['side']} {v}: {e}")
-            break
+            if (r["model"], r["side"], v) not in seen:
+                seen.add((r["model"], r["side"], v))
+                print(f"n/a: {r['model']} {r['side']} {v}: {e}")
     for r in rows:
         for v, d in r["wrong"].items():
             print(f"wrong output (timed and counted all the same): {r['model']} {r['side']} {r['threads']}t "

@@ -8,7 +8,8 @@
 # a row above 0.95 is re-timed as a pair, tandem against the Python path that
 # won, in fresh alternating rounds that decide it (the best of three noisy
 # medians is biased low).
-# Needs Debian's python3-torch and python3-torchvision; about 10 minutes.
+# Needs Debian's python3-torch and python3-torchvision; about 14 minutes
+# (2026-12-04, the VM 2x slower than its profiles).
 #
 # --keep-cores-awake runs one busy loop per core at nice 19 for the length of
 # the benchmark. On a virtual machine an idle vCPU is halted by the guest and
