@@ -344,7 +344,6 @@ def main():
             paths, errors, wrong = python_paths(modules[side], inputs[side], traced)
             for nt in threads:
                 torch.set_num_threads(nt)
-                times = {v: [] for v in VARIANTS}
                 runners = {v: (lambda p=p, xi=inputs[side]: p(xi)) for v, p in paths.items()}
                 runners["tandem"] = lambda: worker.call(op="time", side=side, threads=nt)["ms"]
                 runners["plain"] = lambda: worker.call(op="time", side=side, threads=nt, plain=True)["ms"]
