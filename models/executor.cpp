@@ -30,6 +30,10 @@ namespace jit = torch::jit;
 // channels 3x3 at 16x16, 147k MACs, 31.7 us through at::mkldnn_convolution
 // against 15.2 us through at::conv2d; the two cross near 1M MACs).
 constexpr double k_small_conv_macs = 1e6;
+// A grouped convolution goes to oneDNN from this size: at::conv2d's dense
+// depthwise kernel is the slow one there (one thread, 24 channels 3x3 at
+// 28x28, 169k MACs: 47 us dense, 32 us on oneDNN's layout).
+constexpr double k_small_depthwise_macs = 1e5;
 
 // A matrix-vector product whose weight has fewer elements than this runs on
 // the calling thread alone. OpenBLAS (the OpenMP build Debian's LibTorch
@@ -259,7 +263,8 @@ void Executor::plan_layouts(const std::function<bool(NodeId)>& builtin, bool inp
     switch (n.kind) {
       case OpKind::conv2d:
         // Large enough to repay oneDNN's per-call set-up, or fed from oneDNN's layout already.
-        on = builtin(n.id) && image && (n.macs >= k_small_conv_macs || any);
+        on = builtin(n.id) && image && (n.macs >= k_small_conv_macs || any ||
+                                        (n.attrs.groups > 1 && n.macs >= k_small_depthwise_macs));
         break;
       case OpKind::batch_norm2d:
         on = builtin(n.id) && image && all;
