@@ -35,7 +35,7 @@ constexpr double k_small_conv_macs = 1e6;
 // 28x28, 169k MACs: 47 us dense, 32 us on oneDNN's layout, 55 us when a
 // dense input is converted there and back; the convolutions after it then
 // follow onto oneDNN). End to end not shown yet (docs/design.md §10).
-constexpr double k_small_depthwise_macs = 1e5;
+constexpr double k_small_grouped_conv_macs = 1e5;
 
 // A matrix-vector product whose weight has fewer elements than this runs on
 // the calling thread alone. OpenBLAS (the OpenMP build Debian's LibTorch
@@ -266,7 +266,7 @@ void Executor::plan_layouts(const std::function<bool(NodeId)>& builtin, bool inp
       case OpKind::conv2d:
         // Large enough to repay oneDNN's per-call set-up, or fed from oneDNN's layout already.
         on = builtin(n.id) && image && (n.macs >= k_small_conv_macs || any ||
-                                        (n.attrs.groups > 1 && n.macs >= k_small_depthwise_macs));
+                                        (n.attrs.groups > 1 && n.macs >= k_small_grouped_conv_macs));
         break;
       case OpKind::batch_norm2d:
         on = builtin(n.id) && image && all;
