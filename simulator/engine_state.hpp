@@ -1,5 +1,5 @@
 #pragma once
-// The simulator engine's state (simulator.cpp): its random streams, events,
+// The simulator engine's state (engine.hpp): its random streams, events,
 // and what it keeps per task, edge and cloud; and the summary of a finished
 // run (results.cpp). Internal to simulator/; torch-free.
 

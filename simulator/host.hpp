@@ -2,7 +2,7 @@
 // The processors of one host shared by the simulated daemons' computing jobs
 // (docs/design.md §13): processor sharing as a fluid, with LibTorch's
 // multi-threaded jobs co-scheduled. Used by the simulator's engine
-// (simulator.cpp) when Scenario::host_cores is set; torch-free.
+// (engine.hpp, simulator.cpp) when Scenario::host_cores is set; torch-free.
 
 #include <algorithm>
 #include <cstdint>
