@@ -30,6 +30,7 @@ rounds decide the row.
 
 import argparse
 import copy
+import ctypes
 import json
 import os
 import statistics
@@ -244,6 +245,20 @@ class Worker:
         self.p.wait()
 
 
+def python_allocator():
+    """This process's malloc: jemalloc when preloaded (--python-jemalloc), else glibc's."""
+    libc = ctypes.CDLL(None)
+    try:
+        mallctl = libc.mallctl
+    except AttributeError:
+        return "glibc malloc"
+    version = ctypes.c_char_p()
+    size = ctypes.c_size_t(ctypes.sizeof(version))
+    if mallctl(b"version", ctypes.byref(version), ctypes.byref(size), None, ctypes.c_size_t(0)) == 0:
+        return f"jemalloc {version.value.decode()}"
+    return "jemalloc"
+
+
 def rel_diff(a, b):
     return float((a - b).abs().max() / b.abs().max().clamp_min(1e-12))
 
@@ -302,6 +317,7 @@ def main():
     rows = []
     tmp = tempfile.mkdtemp(prefix="tandem_exec_bench_")
     torch.manual_seed(0)
+    allocators = None
     for name in models:
         t_model = time.time()
         traced = name in IMPORTED
@@ -311,16 +327,19 @@ def main():
             pt = os.path.join(tmp, f"{name}.pt")
             with torch.no_grad():
                 torch.jit.trace(module, example).save(pt)
-            worker.call(op="load", model=pt, input="1x3x224x224", dir=tmp)
+            loaded = worker.call(op="load", model=pt, input="1x3x224x224", dir=tmp)
         else:
             module = zoo_module(name).eval()
-            worker.call(op="load", model=name, dir=tmp)
+            loaded = worker.call(op="load", model=name, dir=tmp)
             state = load_weights(os.path.join(tmp, "weights.tw"))
             missing, unexpected = module.load_state_dict(state, strict=False)
             missing = [k for k in missing if not k.endswith("num_batches_tracked")]
             if missing or unexpected:
                 sys.exit(f"{name}: weights do not match torchvision's names: missing {missing[:3]}, "
                          f"unexpected {unexpected[:3]}")
+        if allocators is None:
+            allocators = f"tandem on {loaded.get('allocator', 'unknown')}, Python on {python_allocator()}"
+            print(f"# allocators: {allocators}", flush=True)
         (x,) = load_tensors(os.path.join(tmp, "input.tensor"))
         (want,) = load_tensors(os.path.join(tmp, "whole.tensor"))
         head, tail = split(name, module)

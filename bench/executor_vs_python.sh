@@ -19,15 +19,27 @@
 # keeps the vCPUs running and yields to any real thread at once; it costs the
 # timed code about 1.5% of a core (CFS weight 15 against 1024).
 #
+# tandem's programs run on jemalloc (CMakeLists.txt, TANDEM_JEMALLOC); Python
+# on glibc's malloc unless --python-jemalloc preloads jemalloc into it too
+# (LD_PRELOAD, what PyTorch's performance guide suggests). The table's first
+# line names both.
+#
 # Usage: bench/executor_vs_python.sh [--runs 7] [--confirm-runs 14] [--threads 1,2] [--models a,b]
 #                                    [--sides whole,edge,cloud] [--samples FILE]
-#                                    [--keep-cores-awake]
+#                                    [--keep-cores-awake] [--python-jemalloc]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${TANDEM_BUILD_DIR:-$root/build}"
-args=() awake=0
+args=() awake=0 preload=()
 for a in "$@"; do
-  if [[ "$a" == --keep-cores-awake ]]; then awake=1; else args+=("$a"); fi
+  case "$a" in
+    --keep-cores-awake) awake=1 ;;
+    --python-jemalloc)
+      lib=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+      [[ -e $lib ]] || { echo "executor_vs_python: --python-jemalloc needs $lib (apt install libjemalloc2)" >&2; exit 2; }
+      preload=(env "LD_PRELOAD=$lib") ;;
+    *) args+=("$a") ;;
+  esac
 done
 cmake --build "$build" --target bench_executor_worker -j2 >/dev/null
 echo "# executor vs Python: $(date -u +%FT%TZ), commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)," \
@@ -39,6 +51,6 @@ trap stop_spinners EXIT
 if [[ $awake == 1 ]]; then
   for _ in $(seq "$(nproc)"); do nice -n 19 sh -c 'while :; do :; done' & spinners+=($!); done
 fi
-/usr/bin/python3 "$root/bench/executor_vs_python.py" --worker "$build/bin/bench_executor_worker" ${args[@]+"${args[@]}"}
+${preload[@]+"${preload[@]}"} /usr/bin/python3 "$root/bench/executor_vs_python.py" --worker "$build/bin/bench_executor_worker" ${args[@]+"${args[@]}"}
 stop_spinners; spinners=()
 echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

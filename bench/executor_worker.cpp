@@ -8,6 +8,7 @@
 //        M is a zoo name or a TorchScript file (then "input" is required).
 //        Writes D/input.tensor (the seeded input), D/whole.tensor (the
 //        whole run's output) and, for a zoo model, D/weights.tw.
+//        Answers {"nodes", "allocator"} (the worker's process_allocator()).
 //   {"op":"find_cut","tensor":F}
 //        The articulation cut whose one crossing tensor equals the tensor in
 //        file F (the output of the driver's head module): {"cut","node"}.
@@ -78,7 +79,7 @@ class Worker {
     if (out.size() != 1) throw std::runtime_error(fmt::format("{} has {} outputs; the benchmark takes one", name, out.size()));
     save_tensor(dir / "whole.tensor", out.begin()->second);
     if (is_zoo_model(name)) model_->save_weights(dir / "weights.tw");
-    return {{"ok", true}, {"nodes", model_->graph().size()}};
+    return {{"ok", true}, {"nodes", model_->graph().size()}, {"allocator", process_allocator()}};
   }
 
   json find_cut(const json& req) {

@@ -43,9 +43,14 @@ std::string signed_pct(double predicted, double measured) {
 int validate(const std::string& path, const std::vector<std::string>& models, const ModelCatalog& catalog,
              bool progress) {
   const predictor::DeviceProfile profile = predictor::load_profile(path);
-  fmt::print("profile {}: device '{}', {} thread(s), slowdown {}, LibTorch {}, {}, made {}{}\n",
+  fmt::print("profile {}: device '{}', {} thread(s), slowdown {}, LibTorch {}, {}, {}, made {}{}\n",
              path, profile.device, profile.threads, profile.slowdown, profile.libtorch_version,
-             profile.cpu_model, profile.date, profile.quick ? " (quick)" : "");
+             profile.cpu_model, profile.allocator.empty() ? "allocator not recorded" : profile.allocator,
+             profile.date, profile.quick ? " (quick)" : "");
+  if (!profile.allocator.empty() && profile.allocator != process_allocator()) {
+    fmt::print("note: the profile was made on {}, this process runs on {}; timings differ between them\n",
+               profile.allocator, process_allocator());
+  }
   predictor::ValidateOptions options;
   options.models = models;
   options.load = [&catalog](const std::string& name) { return catalog.load(name); };

@@ -2,6 +2,7 @@
 
 #include "models/executor.hpp"
 
+#include <dlfcn.h>
 #include <malloc.h>
 #include <omp.h>
 
@@ -161,14 +162,17 @@ struct Executor::Prepared {
 
 namespace {
 
-// glibc serves an allocation above its mmap threshold (128 KiB at first,
-// raised only as such blocks are freed) with fresh pages from the kernel,
-// and every one of them faults on first touch: a 64x224x224 activation is
-// 12.8 MB, 3,100 faults, on every run. Keeping blocks up to 32 MiB (glibc's
-// largest threshold) in the heap, and not trimming its top below 256 MiB,
-// lets a run reuse the memory the last one freed: vgg16's first 17 nodes at
-// one thread took 95-96 ms with the default and 82-84 ms with this (the
-// process keeps its high-water mark of activations instead of returning it).
+// For builds on glibc's malloc (TANDEM_JEMALLOC=OFF; under jemalloc these
+// calls reach glibc's unused allocator and do nothing). glibc serves an
+// allocation above its mmap threshold (128 KiB at first, raised only as such
+// blocks are freed) with fresh pages from the kernel, and every one of them
+// faults on first touch: a 64x224x224 activation is 12.8 MB, 3,100 faults,
+// on every run. Keeping
+// blocks up to 32 MiB (glibc's largest threshold) in the heap, and not
+// trimming its top below 256 MiB, lets a run reuse the memory the last one
+// freed: vgg16's first 17 nodes at one thread took 95-96 ms with the default
+// and 82-84 ms with this (the process keeps its high-water mark of
+// activations instead of returning it).
 void keep_activations_in_heap() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -493,3 +497,24 @@ void Executor::compute(NodeId id, std::vector<Value>& values, const RunContext& 
 }
 
 }  // namespace tandem::detail
+
+namespace tandem {
+
+std::string process_allocator() {
+  // jemalloc's control interface, looked up rather than called by name, so
+  // that this also recognises a preloaded jemalloc and builds without it;
+  // and only when malloc itself resolves into the same library.
+  using Mallctl = int (*)(const char*, void*, std::size_t*, void*, std::size_t);
+  const auto mallctl = reinterpret_cast<Mallctl>(dlsym(RTLD_DEFAULT, "mallctl"));
+  Dl_info ctl{}, alloc{};
+  if (!mallctl || !dladdr(reinterpret_cast<void*>(mallctl), &ctl) ||
+      !dladdr(dlsym(RTLD_DEFAULT, "malloc"), &alloc) || ctl.dli_fbase != alloc.dli_fbase) {
+    return "glibc malloc";
+  }
+  const char* version = nullptr;
+  std::size_t size = sizeof version;
+  if (mallctl("version", &version, &size, nullptr, 0) == 0 && version) return std::string("jemalloc ") + version;
+  return "jemalloc";
+}
+
+}  // namespace tandem

@@ -229,4 +229,9 @@ std::uint64_t fingerprint_graph(const GraphDesc& graph, std::uint64_t h);
 /// changes the result). For kernels' fingerprints.
 std::uint64_t fingerprint_bytes(std::uint64_t h, const void* data, std::size_t size);
 
+/// The allocator this process runs on: "jemalloc <version>" when tandem was
+/// built with it (TANDEM_JEMALLOC, the default) or it is preloaded, else
+/// "glibc malloc". Timings depend on it; profiles record it.
+std::string process_allocator();
+
 }  // namespace tandem

@@ -281,6 +281,7 @@ nlohmann::json to_json(const DeviceProfile& p) {
           {"slowdown", p.slowdown},
           {"libtorch_version", p.libtorch_version},
           {"cpu_model", p.cpu_model},
+          {"allocator", p.allocator},
           {"date", p.date},
           {"quick", p.quick},
           {"warmup", p.warmup},
@@ -322,6 +323,7 @@ DeviceProfile profile_from_json(const nlohmann::json& j, const std::string& orig
   if (!(p.slowdown >= 1.0)) r.fail("slowdown", "must be >= 1");
   p.libtorch_version = r.str(j, "", "libtorch_version");
   p.cpu_model = r.str(j, "", "cpu_model");
+  if (j.contains("allocator")) p.allocator = r.str(j, "", "allocator");
   p.date = r.str(j, "", "date");
   p.quick = r.boolean(j, "", "quick");
   p.warmup = r.integer(j, "", "warmup");

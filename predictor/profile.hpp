@@ -86,6 +86,7 @@ struct DeviceProfile {
   double slowdown = 1.0;
   std::string libtorch_version;
   std::string cpu_model;
+  std::string allocator;  // process_allocator() of the profiling run; "" before 2026-12-04
   std::string date;  // ISO 8601, UTC
   bool quick = false;
   int warmup = 0;     // runs discarded before timing

@@ -319,6 +319,7 @@ DeviceProfile profile_device(const ProfileOptions& options) {
   p.slowdown = options.slowdown;
   p.libtorch_version = TORCH_VERSION;
   p.cpu_model = cpu_model();
+  p.allocator = process_allocator();
   p.date = utc_now();
   p.quick = options.quick;
   p.warmup = plan.warmup;

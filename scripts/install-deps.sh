@@ -13,6 +13,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libtorch-dev            # LibTorch 1.13 (CPU): zoo, executor, profiler
   libopenblas0-openmp     # without it LibTorch runs on the slow reference BLAS
+  libjemalloc-dev         # the allocator of programs that run models (CMakeLists.txt)
   libboost-dev            # Asio, Graph (max-flow)
   libeigen3-dev           # latency regressions
   libcxxopts-dev libspdlog-dev libfmt-dev nlohmann-json3-dev

@@ -120,6 +120,17 @@ TEST(Executor, OneRowLinearLayersKeepTheCallersThreadCount) {
   at::set_num_threads(was);
 }
 
+// Every program that runs models is linked with jemalloc unless the build
+// says otherwise (CMakeLists.txt, TANDEM_JEMALLOC): malloc itself must
+// resolve into it, not merely the library be loaded.
+TEST(Executor, RunsOnTheAllocatorTheBuildChose) {
+#ifdef TANDEM_TEST_EXPECT_JEMALLOC
+  EXPECT_EQ(process_allocator().rfind("jemalloc ", 0), 0U) << process_allocator();
+#else
+  EXPECT_EQ(process_allocator(), "glibc malloc");
+#endif
+}
+
 TEST(Executor, ReportsEveryNodeOnceInOrder) {
   const auto m = build_model("resnet18");
   for (const bool plain : {false, true}) {
