@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <malloc.h>
 #include <omp.h>
+#include <sys/types.h>
 
 #include <mutex>
 #include <optional>
@@ -14,6 +15,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
+#include <fmt/format.h>
 #include <torch/csrc/jit/ir/ir.h>
 #include <torch/csrc/jit/runtime/operator.h>
 
@@ -162,20 +164,48 @@ struct Executor::Prepared {
 
 namespace {
 
-// For builds on glibc's malloc (TANDEM_JEMALLOC=OFF; under jemalloc these
-// calls reach glibc's unused allocator and do nothing). glibc serves an
-// allocation above its mmap threshold (128 KiB at first, raised only as such
-// blocks are freed) with fresh pages from the kernel, and every one of them
-// faults on first touch: a 64x224x224 activation is 12.8 MB, 3,100 faults,
-// on every run. Keeping
-// blocks up to 32 MiB (glibc's largest threshold) in the heap, and not
-// trimming its top below 256 MiB, lets a run reuse the memory the last one
-// freed: vgg16's first 17 nodes at one thread took 95-96 ms with the default
-// and 82-84 ms with this (the process keeps its high-water mark of
-// activations instead of returning it).
+using Mallctl = int (*)(const char*, void*, std::size_t*, void*, std::size_t);
+
+// jemalloc's control interface when malloc itself is jemalloc's (linked, the
+// default, or preloaded), else null. Looked up rather than called by name so
+// that builds on glibc's malloc need nothing.
+Mallctl jemalloc_mallctl() {
+  const auto mallctl = reinterpret_cast<Mallctl>(dlsym(RTLD_DEFAULT, "mallctl"));
+  Dl_info ctl{}, alloc{};
+  if (!mallctl || !dladdr(reinterpret_cast<void*>(mallctl), &ctl) ||
+      !dladdr(dlsym(RTLD_DEFAULT, "malloc"), &alloc) || ctl.dli_fbase != alloc.dli_fbase) {
+    return nullptr;
+  }
+  return mallctl;
+}
+
+// A run should reuse the memory the last one freed rather than fault in
+// fresh pages: a 64x224x224 activation is 12.8 MB, 3,100 page faults on
+// first touch, on every run.
+//  * jemalloc returns freed pages to the kernel over its decay time (10 s),
+//    a share of them within the executor-vs-Python benchmark's 200 ms pause:
+//    vgg16's edge side at one thread ran 1.08x LibTorch's best until
+//    dirty pages were kept (dirty_decay_ms -1, every arena).
+//  * glibc (TANDEM_JEMALLOC=OFF) serves an allocation above its mmap
+//    threshold (128 KiB at first, raised only as such blocks are freed) with
+//    fresh pages; keeping blocks up to 32 MiB (its largest threshold) in the
+//    heap and not trimming its top below 256 MiB took vgg16's first 17 nodes
+//    at one thread from 95-96 to 82-84 ms.
+// Either way the process keeps its high-water mark of activations.
 void keep_activations_in_heap() {
   static std::once_flag once;
   std::call_once(once, [] {
+    if (const Mallctl mallctl = jemalloc_mallctl()) {
+      ssize_t never = -1;
+      mallctl("arenas.dirty_decay_ms", nullptr, nullptr, &never, sizeof never);  // arenas made later
+      unsigned arenas = 0;
+      std::size_t size = sizeof arenas;
+      if (mallctl("arenas.narenas", &arenas, &size, nullptr, 0) != 0) arenas = 0;
+      for (unsigned i = 0; i < arenas; ++i) {  // an arena not yet in use refuses: it takes the default above
+        mallctl(fmt::format("arena.{}.dirty_decay_ms", i).c_str(), nullptr, nullptr, &never, sizeof never);
+      }
+      return;
+    }
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
   });
@@ -501,16 +531,8 @@ void Executor::compute(NodeId id, std::vector<Value>& values, const RunContext& 
 namespace tandem {
 
 std::string process_allocator() {
-  // jemalloc's control interface, looked up rather than called by name, so
-  // that this also recognises a preloaded jemalloc and builds without it;
-  // and only when malloc itself resolves into the same library.
-  using Mallctl = int (*)(const char*, void*, std::size_t*, void*, std::size_t);
-  const auto mallctl = reinterpret_cast<Mallctl>(dlsym(RTLD_DEFAULT, "mallctl"));
-  Dl_info ctl{}, alloc{};
-  if (!mallctl || !dladdr(reinterpret_cast<void*>(mallctl), &ctl) ||
-      !dladdr(dlsym(RTLD_DEFAULT, "malloc"), &alloc) || ctl.dli_fbase != alloc.dli_fbase) {
-    return "glibc malloc";
-  }
+  const detail::Mallctl mallctl = detail::jemalloc_mallctl();
+  if (!mallctl) return "glibc malloc";
   const char* version = nullptr;
   std::size_t size = sizeof version;
   if (mallctl("version", &version, &size, nullptr, 0) == 0 && version) return std::string("jemalloc ") + version;
