@@ -4,7 +4,11 @@
 // convolution, intermediate values asked for, in-place updates next to the
 // caller's tensors, and every layer kind on its own.
 
+#include <dlfcn.h>
+#include <sys/types.h>
+
 #include <chrono>
+#include <string>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -130,6 +134,31 @@ TEST(Executor, RunsOnTheAllocatorTheBuildChose) {
   EXPECT_EQ(process_allocator(), "glibc malloc");
 #endif
 }
+
+#ifdef TANDEM_TEST_EXPECT_JEMALLOC
+// Once a model is loaded, jemalloc keeps freed pages instead of returning
+// them to the kernel (executor.cpp, keep_activations_in_heap): in the
+// arenas made from now on and in the one this thread allocates from.
+TEST(Executor, KeepsFreedPagesUnderJemalloc) {
+  const auto m = build_model("lenet");
+  m->run(m->make_input(1));
+  using Mallctl = int (*)(const char*, void*, std::size_t*, void*, std::size_t);
+  const auto mallctl = reinterpret_cast<Mallctl>(dlsym(RTLD_DEFAULT, "mallctl"));
+  ASSERT_NE(mallctl, nullptr);
+  ssize_t decay = 0;
+  std::size_t size = sizeof decay;
+  ASSERT_EQ(mallctl("arenas.dirty_decay_ms", &decay, &size, nullptr, 0), 0);
+  EXPECT_EQ(decay, -1) << "arenas made later";
+  unsigned arena = 0;
+  size = sizeof arena;
+  ASSERT_EQ(mallctl("thread.arena", &arena, &size, nullptr, 0), 0);
+  decay = 0;
+  size = sizeof decay;
+  const std::string name = "arena." + std::to_string(arena) + ".dirty_decay_ms";
+  ASSERT_EQ(mallctl(name.c_str(), &decay, &size, nullptr, 0), 0);
+  EXPECT_EQ(decay, -1) << name;
+}
+#endif
 
 TEST(Executor, ReportsEveryNodeOnceInOrder) {
   const auto m = build_model("resnet18");
