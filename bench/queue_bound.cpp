@@ -5,8 +5,8 @@
 // bench/queue.sh prints these beside the measured runs. The queue is made
 // exactly as `tandem submit --models --count --shuffle --seed` makes it.
 //
-//   bench_queue_bound --models lenet,alexnet --count 40 --shuffle --seed 7 \
-//       --link 5.85mbit,one-way=20ms --profiles profiles
+//   bench_queue_bound --models lenet,alexnet --count 40 --shuffle --seed 7
+//       --link 5.85mbit,one-way=20ms --profiles profiles      (one command line)
 
 #include <algorithm>
 #include <chrono>

@@ -179,8 +179,12 @@ TEST(PartitionCostModel, DefaultPricesAreValidAndFp32IsFree) {
   EXPECT_EQ(prices[static_cast<std::size_t>(Codec::fp32)], CodecPrice{});
   for (Codec c : k_codecs) {
     const auto& p = prices[static_cast<std::size_t>(c)];
-    if (!uses_zstd(c)) EXPECT_EQ(p.zstd_ratio, 1.0) << to_string(c);
-    if (c != Codec::fp32) EXPECT_GT(p.encode_ms_per_mb + p.decode_ms_per_mb, 0) << to_string(c);
+    if (!uses_zstd(c)) {
+      EXPECT_EQ(p.zstd_ratio, 1.0) << to_string(c);
+    }
+    if (c != Codec::fp32) {
+      EXPECT_GT(p.encode_ms_per_mb + p.decode_ms_per_mb, 0) << to_string(c);
+    }
   }
   const auto g = two_sink_graph();
   auto m = hand_model();
