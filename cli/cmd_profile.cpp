@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <sstream>
+#include <string>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -47,9 +48,9 @@ int validate(const std::string& path, const std::vector<std::string>& models, co
              path, profile.device, profile.threads, profile.slowdown, profile.libtorch_version,
              profile.cpu_model, profile.allocator.empty() ? "allocator not recorded" : profile.allocator,
              profile.date, profile.quick ? " (quick)" : "");
-  if (!profile.allocator.empty() && profile.allocator != process_allocator()) {
+  if (const std::string here = process_allocator(); !profile.allocator.empty() && profile.allocator != here) {
     fmt::print("note: the profile was made on {}, this process runs on {}; timings differ between them\n",
-               profile.allocator, process_allocator());
+               profile.allocator, here);
   }
   predictor::ValidateOptions options;
   options.models = models;

@@ -37,7 +37,8 @@ constexpr double k_small_conv_macs = 1e6;
 // depthwise kernel is the slow one there (one thread, 24 channels 3x3 at
 // 28x28, 169k MACs: 47 us dense, 32 us on oneDNN's layout, 55 us when a
 // dense input is converted there and back; the convolutions after it then
-// follow onto oneDNN). End to end not shown yet (docs/design.md §10).
+// follow onto oneDNN). shufflenet_v2_x0_5's edge side, one thread: 1.93 ->
+// 1.63 ms (docs/design.md §10).
 constexpr double k_small_grouped_conv_macs = 1e5;
 
 // A matrix-vector product whose weight has fewer elements than this runs on
