@@ -19,7 +19,11 @@
 # bench/cluster/noise.py measures in another run), --ignore-speed (simulate
 # on the profiles as made; by default each run's devices compute at the
 # speed bench/cluster.sh measured around it, speed.json: tandem simulate
-# --edge-compute-scale / --cloud-compute-scale).
+# --edge-compute-scale / --cloud-compute-scale), --seeds N (with --noise:
+# each run simulated on the shared host N times, --seed 1..N; the table
+# compares the median p95 and throughput over the seeds and prints their
+# range — a saturation run's throughput turns on single placement decisions
+# near its end, so one noisy simulation is one draw of it).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tandem="${TANDEM_BUILD_DIR:-$root/build}/bin/tandem"
@@ -28,7 +32,7 @@ py=/usr/bin/python3
 what="${1:-}"
 [ -n "$what" ] && shift
 out="$root/bench/results/simulate" measured="$root/bench/results/cluster"
-minutes=2 rate=1 per_edge=30 fleet_duration=60s plan=auto noise=0 use_speed=1
+minutes=2 rate=1 per_edge=30 fleet_duration=60s plan=auto noise=0 use_speed=1 seeds=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift 2 ;;
@@ -39,13 +43,18 @@ while [ $# -gt 0 ]; do
     --plan) plan="$2"; shift 2 ;;
     --fleet-duration) fleet_duration="$2"; shift 2 ;;
     --noise) noise="$2"; shift 2 ;;
+    --seeds) seeds="$2"; shift 2 ;;
     --ignore-speed) use_speed=0; shift ;;
     *) echo "simulate.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
 case "$what" in validate|fleet|all) ;; *)
-  echo "usage: bench/simulate.sh validate|fleet|all [--out DIR] [--measured DIR] [--minutes M] [--rate R] [--noise SIGMA] [--ignore-speed]" >&2; exit 2 ;;
+  echo "usage: bench/simulate.sh validate|fleet|all [--out DIR] [--measured DIR] [--minutes M] [--rate R] [--noise SIGMA [--seeds N]] [--ignore-speed]" >&2; exit 2 ;;
 esac
+case "$seeds" in ''|*[!0-9]*|0) echo "simulate.sh: --seeds '$seeds' must be a positive whole number" >&2; exit 2 ;; esac
+if [ "$seeds" -gt 1 ] && [ "$noise" = 0 ]; then
+  echo "simulate.sh: --seeds $seeds needs --noise SIGMA > 0 (without noise every seed simulates the same run)" >&2; exit 2
+fi
 mkdir -p "$out"
 
 # As bench/cluster.sh: the cluster's models, links (in turn), cloud workers.
@@ -86,6 +95,14 @@ if [ "$what" = validate ] || [ "$what" = all ]; then
     fi
     "$tandem" simulate "${common[@]}" "$@" "${start[@]}" "${speed[@]}" --host-cores 2 "${bg[@]}" \
       --json "$out/$name.json" --svg "$out/$name.svg" >/dev/null
+    rm -f "$out/$name".seed*.json
+    if [ "$seeds" -gt 1 ]; then
+      local k
+      for k in $(seq 1 "$seeds"); do
+        "$tandem" simulate "${common[@]}" "$@" "${start[@]}" "${speed[@]}" --host-cores 2 "${bg[@]}" --seed "$k" \
+          --json "$out/$name.seed$k.json" >/dev/null
+      done
+    fi
     "$tandem" simulate "${common[@]}" "$@" "${start[@]}" "${speed[@]}" --json "$out/$name-own.json" >/dev/null
   }
   sim failover --clouds 3 --arrival-trace "$out/rate_arrivals.txt" --duration "${seconds}s" --planning "$plan" \
@@ -95,9 +112,9 @@ if [ "$what" = validate ] || [ "$what" = all ]; then
     sim "scaling-auto-$c" --clouds "$c" --arrival-trace "$out/burst_arrivals.txt" --duration 1s
     sim "scaling-cloud-$c" --clouds "$c" --arrival-trace "$out/burst_arrivals.txt" --duration 1s --planning cloud_only
   done
-  "$py" - "$out" "$measured" <<'EOF'
-import json, os, sys
-out, measured = sys.argv[1], sys.argv[2]
+  "$py" - "$out" "$measured" "$seeds" <<'EOF'
+import glob, json, os, statistics, sys
+out, measured, seeds = sys.argv[1], sys.argv[2], int(sys.argv[3])
 runs = {r["run"]: r for r in json.load(open(os.path.join(measured, "summary.json")))}
 rows = []
 print("sim: every daemon on this machine's 2 cores with the other load sampled during the run (--host-cores 2\n"
@@ -113,11 +130,18 @@ for name in ["failover", "steady"] + [f"scaling-{p}-{c}" for p in ("auto", "clou
     m, s = runs[name], json.load(open(path))
     scales = (s.get("scenario", {}).get("edge_compute_scale", 1), s.get("scenario", {}).get("cloud_compute_scale", 1))
     own = json.load(open(os.path.join(out, name + "-own.json")))
-    d_p95 = s["latency_ms"]["p95"] / m["latency_ms"]["p95"] - 1 if m["latency_ms"]["p95"] else float("nan")
-    d_tp = s["throughput_per_s"] / m["throughput_per_s"] - 1 if m["throughput_per_s"] else float("nan")
-    rows.append({"run": name, "measured_p95_ms": m["latency_ms"]["p95"], "simulated_p95_ms": s["latency_ms"]["p95"],
+    # With --seeds: the median over the seeds' simulations, and their range.
+    draws = [json.load(open(os.path.join(out, f"{name}.seed{k}.json"))) for k in range(1, seeds + 1)] if seeds > 1 else [s]
+    p95s = [d["latency_ms"]["p95"] for d in draws]
+    tps = [d["throughput_per_s"] for d in draws]
+    sim_p95, sim_tp = statistics.median(p95s), statistics.median(tps)
+    d_p95 = sim_p95 / m["latency_ms"]["p95"] - 1 if m["latency_ms"]["p95"] else float("nan")
+    d_tp = sim_tp / m["throughput_per_s"] - 1 if m["throughput_per_s"] else float("nan")
+    rows.append({"run": name, "measured_p95_ms": m["latency_ms"]["p95"], "simulated_p95_ms": sim_p95,
                  "p95_diff": d_p95, "measured_tasks_per_s": m["throughput_per_s"],
-                 "simulated_tasks_per_s": s["throughput_per_s"], "throughput_diff": d_tp,
+                 "simulated_tasks_per_s": sim_tp, "throughput_diff": d_tp, "seeds": len(draws),
+                 "simulated_p95_ms_range": [min(p95s), max(p95s)],
+                 "simulated_tasks_per_s_range": [min(tps), max(tps)],
                  "measured_lost": m["lost"], "simulated_lost": s["lost"],
                  "measured_fallbacks": m["fallbacks"], "simulated_fallbacks": s["fallbacks"],
                  "own_processors_p95_ms": own["latency_ms"]["p95"], "own_processors_tasks_per_s": own["throughput_per_s"],
@@ -135,14 +159,17 @@ for name in ["failover", "steady"] + [f"scaling-{p}-{c}" for p in ("auto", "clou
                  "measured_cores_edges": m.get("cpu_cores_edges"), "simulated_cores_edges": s.get("host_cores_edges"),
                  "measured_cores_clouds": m.get("cpu_cores_clouds"), "simulated_cores_clouds": s.get("host_cores_clouds")})
     x = lambda v: "-" if not v else f"{v:.2f}"
-    print(f"{name:<18} {m['latency_ms']['p95']:>11.1f} {s['latency_ms']['p95']:>10.1f} {100 * d_p95:>+6.1f}% "
-          f"{own['latency_ms']['p95']:>8.1f} {m['throughput_per_s']:>12.2f} {s['throughput_per_s']:>11.2f} {100 * d_tp:>+6.1f}% "
+    print(f"{name:<18} {m['latency_ms']['p95']:>11.1f} {sim_p95:>10.1f} {100 * d_p95:>+6.1f}% "
+          f"{own['latency_ms']['p95']:>8.1f} {m['throughput_per_s']:>12.2f} {sim_tp:>11.2f} {100 * d_tp:>+6.1f}% "
           f"{own['throughput_per_s']:>8.2f} "
           f"{m['lost']:>4}/{s['lost']:<4} {m['fallbacks']:>4}/{s['fallbacks']:<5} "
           f"{x(m.get('edge_stretch_p50')):>5}/{x(s['edge_stretch_p50']):<5} {x(m.get('cloud_stretch_p50')):>5}/{x(s['cloud_stretch_p50']):<5} "
           f"{scales[0]:>4.2f}/{scales[1]:<4.2f} {x(m.get('cpu_cores_daemons')):>5}/{x(s.get('host_cores_daemons')):<5}"
           f" {x(m.get('cpu_cores_edges')):>5}/{x(s.get('host_cores_edges')):<5}"
           f" {x(m.get('cpu_cores_clouds')):>5}/{x(s.get('host_cores_clouds')):<5}")
+    if len(draws) > 1:
+        print(f"{'':<18} over {len(draws)} seeds: p95 {min(p95s):.1f}-{max(p95s):.1f} ms, "
+              f"tasks/s {min(tps):.2f}-{max(tps):.2f}; the other columns are seed 1's")
 json.dump(rows, open(os.path.join(out, "validation.json"), "w"), indent=2)
 EOF
 fi
