@@ -52,7 +52,7 @@ case "$what" in validate|fleet|all) ;; *)
   echo "usage: bench/simulate.sh validate|fleet|all [--out DIR] [--measured DIR] [--minutes M] [--rate R] [--noise SIGMA [--seeds N]] [--ignore-speed]" >&2; exit 2 ;;
 esac
 case "$seeds" in ''|*[!0-9]*|0) echo "simulate.sh: --seeds '$seeds' must be a positive whole number" >&2; exit 2 ;; esac
-if [ "$seeds" -gt 1 ] && [ "$noise" = 0 ]; then
+if [ "$seeds" -gt 1 ] && ! awk -v n="$noise" 'BEGIN { exit !(n + 0 > 0) }'; then
   echo "simulate.sh: --seeds $seeds needs --noise SIGMA > 0 (without noise every seed simulates the same run)" >&2; exit 2
 fi
 mkdir -p "$out"
@@ -113,7 +113,7 @@ if [ "$what" = validate ] || [ "$what" = all ]; then
     sim "scaling-cloud-$c" --clouds "$c" --arrival-trace "$out/burst_arrivals.txt" --duration 1s --planning cloud_only
   done
   "$py" - "$out" "$measured" "$seeds" <<'EOF'
-import glob, json, os, statistics, sys
+import json, os, statistics, sys
 out, measured, seeds = sys.argv[1], sys.argv[2], int(sys.argv[3])
 runs = {r["run"]: r for r in json.load(open(os.path.join(measured, "summary.json")))}
 rows = []
