@@ -5,7 +5,9 @@
 #   bench/simulate.sh validate   # the scenarios of bench/cluster.sh (same edges, clouds, links, models,
 #                                # arrivals, failures), simulated; a table of measured vs simulated
 #                                # p95 and throughput from bench/results/cluster/summary.json, and
-#                                # each side's compute over its (calibrated) prediction, median
+#                                # each side's compute over its (calibrated) prediction, median;
+#                                # every simulated task of each run in OUT/RUN.tasks.csv, to set
+#                                # beside the measured edges' results (bench/cluster/compare_tasks.py)
 #   bench/simulate.sh fleet      # 10,000 edges at 1 task/s (Poisson) over the 4g mix: the fewest
 #                                # clouds keeping p95 <= 300 ms, with the planner and cloud-only,
 #                                # and p95 by the number of clouds
@@ -94,7 +96,7 @@ if [ "$what" = validate ] || [ "$what" = all ]; then
       read -r -a speed <<< "$("$py" "$root/bench/cluster/speed.py" --flags "$measured/$name/speed.json")"
     fi
     "$tandem" simulate "${common[@]}" "$@" "${start[@]}" "${speed[@]}" --host-cores 2 "${bg[@]}" \
-      --json "$out/$name.json" --svg "$out/$name.svg" >/dev/null
+      --json "$out/$name.json" --svg "$out/$name.svg" --tasks-csv "$out/$name.tasks.csv" >/dev/null
     rm -f "$out/$name".seed*.json
     if [ "$seeds" -gt 1 ]; then
       local k
