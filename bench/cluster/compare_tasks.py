@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """A measured bench/cluster.sh run beside its simulation, task by task.
 
-Per edge: when its last result came (from the common start), its placements,
-and the model and placement of that last task — a saturation run's
-throughput is 180 tasks over the slowest edge's finish. Then the edge-only
-tasks' edge compute (wall, stretch included), median by model and by when
-they were dispatched, measured against simulated: where the simulated
-host's sharing departs from the machine's.
+Per edge: when its last result came, its placements, and the model and
+placement of that last task — a saturation run's throughput is 180 tasks
+over the slowest edge's finish. Then the edge-only tasks' edge compute
+(wall, stretch included), median by model and by when they were
+dispatched, measured against simulated: where the simulated host's sharing
+departs from the machine's. Times count from each task's submission, which
+for a queue sent at once (the saturation runs, what this is for) is the
+run's start; for a run at a rate they are latencies and waits instead.
 
 usage: bench/cluster/compare_tasks.py RUN_DIR SIM_TASKS_CSV [--buckets 1.5,3.5]
   RUN_DIR        e.g. bench/results/cluster/scaling-auto-1 (results*.jsonl)
@@ -23,7 +25,7 @@ import sys
 
 
 def measured_tasks(run_dir):
-    """(edge, model, placement, dispatched s, finished s, edge ms) per result line."""
+    """(edge, model, placement, dispatched s, finished s, edge ms) per result line, s from submission."""
     paths = sorted(glob.glob(os.path.join(run_dir, "results*.jsonl")))
     if not paths:
         sys.exit(f"compare_tasks.py: no results*.jsonl in {run_dir}")
