@@ -45,6 +45,8 @@ def measured_tasks(run_dir):
 
 
 def simulated_tasks(path):
+    if not os.path.exists(path):
+        sys.exit(f"compare_tasks.py: no {path} (bench/simulate.sh validate writes OUT/RUN.tasks.csv)")
     out = []
     with open(path) as f:
         for r in csv.DictReader(f):
