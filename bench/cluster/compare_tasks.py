@@ -18,10 +18,11 @@ import argparse
 import collections
 import csv
 import glob
-import json
 import os
 import statistics
 import sys
+
+from analyse import load_lines  # bench/cluster/analyse.py: result lines, blanks and comments skipped
 
 
 def measured_tasks(run_dir):
@@ -32,13 +33,8 @@ def measured_tasks(run_dir):
     out = []
     for path in paths:
         edge = int(os.path.basename(path)[len("results"):-len(".jsonl")])
-        with open(path) as f:
-            for line in f:
-                if not line.strip() or line.startswith("#"):
-                    continue
-                r = json.loads(line)
-                if not r.get("ok"):
-                    continue
+        for r in load_lines(path):
+            if r.get("ok"):
                 out.append((edge, r["model"], r["placement"], r["queue_ms"] / 1e3,
                             (r["queue_ms"] + r["measured_ms"]) / 1e3, r["edge_ms"]))
     return out
