@@ -95,16 +95,15 @@ if [ "$what" = validate ] || [ "$what" = all ]; then
     if [ "$use_speed" = 1 ] && [ -s "$measured/$name/speed.json" ]; then
       read -r -a speed <<< "$("$py" "$root/bench/cluster/speed.py" --flags "$measured/$name/speed.json")"
     fi
-    "$tandem" simulate "${common[@]}" "$@" "${start[@]}" "${speed[@]}" --host-cores 2 "${bg[@]}" \
-      --json "$out/$name.json" --svg "$out/$name.svg" --tasks-csv "$out/$name.tasks.csv" >/dev/null
+    local host=("${common[@]}" "$@" "${start[@]}" "${speed[@]}" --host-cores 2 "${bg[@]}")
+    # Seed 1 (the default): the run the table's other columns describe.
+    "$tandem" simulate "${host[@]}" --json "$out/$name.json" --svg "$out/$name.svg" \
+      --tasks-csv "$out/$name.tasks.csv" >/dev/null
     rm -f "$out/$name".seed*.json
-    if [ "$seeds" -gt 1 ]; then
-      local k
-      for k in $(seq 1 "$seeds"); do
-        "$tandem" simulate "${common[@]}" "$@" "${start[@]}" "${speed[@]}" --host-cores 2 "${bg[@]}" --seed "$k" \
-          --json "$out/$name.seed$k.json" >/dev/null
-      done
-    fi
+    local k
+    for k in $(seq 2 "$seeds"); do
+      "$tandem" simulate "${host[@]}" --seed "$k" --json "$out/$name.seed$k.json" >/dev/null
+    done
     "$tandem" simulate "${common[@]}" "$@" "${start[@]}" "${speed[@]}" --json "$out/$name-own.json" >/dev/null
   }
   sim failover --clouds 3 --arrival-trace "$out/rate_arrivals.txt" --duration "${seconds}s" --planning "$plan" \
@@ -133,7 +132,7 @@ for name in ["failover", "steady"] + [f"scaling-{p}-{c}" for p in ("auto", "clou
     scales = (s.get("scenario", {}).get("edge_compute_scale", 1), s.get("scenario", {}).get("cloud_compute_scale", 1))
     own = json.load(open(os.path.join(out, name + "-own.json")))
     # With --seeds: the median over the seeds' simulations, and their range.
-    draws = [json.load(open(os.path.join(out, f"{name}.seed{k}.json"))) for k in range(1, seeds + 1)] if seeds > 1 else [s]
+    draws = [s] + [json.load(open(os.path.join(out, f"{name}.seed{k}.json"))) for k in range(2, seeds + 1)]
     p95s = [d["latency_ms"]["p95"] for d in draws]
     tps = [d["throughput_per_s"] for d in draws]
     sim_p95, sim_tp = statistics.median(p95s), statistics.median(tps)
