@@ -13,10 +13,11 @@ Usage: bench/cluster/noise.py RUN_DIR   (e.g. bench/results/cluster/steady)
 Prints the sigma; with --verbose also the ratios' quantiles.
 """
 import glob
-import json
 import math
 import os
 import sys
+
+from analyse import load_lines  # bench/cluster/analyse.py: result lines, blanks and comments skipped
 
 
 def main():
@@ -26,11 +27,9 @@ def main():
     run = args[0]
     ratios = []
     for path in sorted(glob.glob(os.path.join(run, "results*.jsonl"))):
-        with open(path) as f:
-            for line in f:
-                r = json.loads(line)
-                if r.get("ok") and r.get("predicted_edge_ms", 0) > 0 and r.get("edge_ms", 0) > 0:
-                    ratios.append(r["edge_ms"] / r["predicted_edge_ms"])
+        for r in load_lines(path):
+            if r.get("ok") and r.get("predicted_edge_ms", 0) > 0 and r.get("edge_ms", 0) > 0:
+                ratios.append(r["edge_ms"] / r["predicted_edge_ms"])
     if len(ratios) < 20:
         sys.exit(f"noise.py: {run}: {len(ratios)} tasks computed on an edge; need at least 20")
     ratios.sort()
