@@ -234,7 +234,8 @@ int cmd_simulate(const Args& argv, const Context& context) {
       ("agent-reference", fmt::format("as cloud_daemon --agent-reference (default {:g}ms)", d.agent_reference_ms), cxxopts::value<std::string>(), "TIME")
       ("drain-grace", fmt::format("as cloud_daemon --drain-grace (default {:g}s)", d.drain_grace_s), cxxopts::value<std::string>(), "TIME")
       ("fail", "kill:CLOUD@TIME or drain:CLOUD@TIME (clouds from 1); repeatable", cxxopts::value<std::vector<std::string>>(), "SPEC")
-      ("host-cores", "every daemon on one host of N cores (processor sharing; default 0: each daemon its own processor)",
+      ("host-cores", "every daemon on one host of N cores, a whole number (each core time-shared by the threads "
+       "queued on it; default 0: each daemon its own processor)",
        cxxopts::value<double>(), "N")
       ("host-background", "with --host-cores: the host's other runnable threads, nice-0 equivalents "
        "(bench/cluster.sh measures them) (default 0)", cxxopts::value<double>(), "T")

@@ -208,6 +208,9 @@ void validate(const Scenario& s) {
   if (!(s.agent_reference_ms > 0)) bad("agent_reference must be above 0ms");
   if (!(s.drain_grace_s >= 0) || !(s.reconnect_backoff_ms > 0)) bad("drain_grace must be >= 0s, reconnect_backoff above 0ms");
   if (!(s.host_cores >= 0) || !(s.host_background >= 0)) bad("host_cores and host_background must be >= 0");
+  if (s.host_cores > 4096 || s.host_cores != std::floor(s.host_cores)) {
+    bad("host_cores must be a whole number of cores, at most 4096 (0: each daemon its own processor)");
+  }
   for (const Failure& f : s.failures) {
     if (f.cloud >= s.clouds) {
       bad(fmt::format("failure {}: there are only {} cloud(s)", to_string(f), s.clouds));

@@ -108,8 +108,9 @@ struct Scenario {
   std::vector<Failure> failures;
   // One host for every daemon (a cluster on one machine, as bench/cluster.sh):
   // 0 gives each daemon a processor of its own (a fleet). Otherwise all
-  // compute shares `host_cores` cores with `host_background` other runnable
-  // threads (nice-0 equivalents), as processor sharing (docs/design.md §13).
+  // compute shares `host_cores` cores (a whole number) with `host_background`
+  // other runnable threads (nice-0 equivalents), each core time-shared by the
+  // threads queued on it (simulator/host.hpp, docs/design.md §13).
   double host_cores = 0;
   double host_background = 0;
   // If set, replaces host_background: (time s, threads) points, a step

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""How a two-thread LibTorch job slows beside the company a cluster run gives it.
+"""How a LibTorch job (two threads, as a cloud, or one, as an edge) slows beside the company a cluster run gives it.
 
 The simulator's shared host (docs/design.md §13, simulator/host.hpp) needs
 the speed of a w-thread OpenMP job among other runnable threads. This
@@ -13,8 +13,13 @@ run beside it.
 Configurations are interleaved over --rounds; it prints each one's mean run
 time over the rounds' means and its ratio to the target alone, with what the
 two co-scheduling models say (the edges busy a quarter of the time and the
-bursty clouds a third, binomially): all w threads on cores at random picks, prod (N-i)/(D-i), and
-per-core run queues, (N/D)^w.
+bursty clouds a third, binomially): the simulator's per-core run queues
+(simulator/host.cpp: each thread 1/queue of its core, a w-thread job the
+product over its threads) and one pool of cores (each thread N/D of a core,
+a w-thread job (N/D)^w; the simulator's model until 2026-12-04).
+
+--target-threads 1 times the target at one intra-op thread, as an edge
+computes (default 2, as a cloud).
 
 --spin also measures how long libgomp's barrier spins before its thread
 sleeps (one thread 0.1-100 ms late to a barrier; the waiting one's CPU time).
@@ -25,7 +30,8 @@ tail of a cut after its features; memory-bound) instead of resnet18;
 input (a quarter / a twelfth of the work: a job as short as a cloud tail
 in tandem's executor, a few ms, against a time slice of a few ms).
 
-Usage: coschedule.py [--rounds 3] [--runs 30] [--target resnet18|alexnet-classifier|resnet18@112|resnet18@64] [--spin]
+Usage: coschedule.py [--rounds 3] [--runs 30] [--target resnet18|alexnet-classifier|resnet18@112|resnet18@64]
+                     [--target-threads 1|2] [--spin]
 Needs /usr/bin/python3 with torch and torchvision (python3-torch,
 python3-torchvision); --spin needs g++. Run it on an otherwise idle machine.
 """
@@ -43,10 +49,10 @@ PY = "/usr/bin/python3"
 CONFIGS = [(0, 0, 0), (3, 0, 0), (6, 0, 0), (0, 1, 0), (6, 1, 0), (0, 2, 0), (0, 0, 2), (6, 0, 2)]
 
 
-def worker(role, runs, target="resnet18"):
+def worker(role, runs, target="resnet18", target_threads=2):
     import torch
     import torchvision
-    torch.set_num_threads(1 if role == "edge" else 2)
+    torch.set_num_threads(1 if role == "edge" else target_threads if role == "target" else 2)
     if role == "target" and target == "alexnet-classifier":
         m, x = torchvision.models.alexnet().classifier.eval(), torch.randn(1, 9216)
     elif role == "target" and target.startswith("resnet18@"):
@@ -79,12 +85,13 @@ def worker(role, runs, target="resnet18"):
         print(statistics.mean(times) * 1e3)
 
 
-def measure(edges, clouds, bursty, runs, target):
+def measure(edges, clouds, bursty, runs, target, target_threads):
     company = [subprocess.Popen([PY, __file__, "--role", role])
                for role in ["edge"] * edges + ["cloud"] * clouds + ["bursty"] * bursty]
     try:
         time.sleep(4)  # loaded and computing
-        out = subprocess.run([PY, __file__, "--role", "target", "--runs", str(runs), "--target", target],
+        out = subprocess.run([PY, __file__, "--role", "target", "--runs", str(runs), "--target", target,
+                              "--target-threads", str(target_threads)],
                              capture_output=True, text=True, check=True)
         return float(out.stdout.strip())
     finally:
@@ -93,19 +100,36 @@ def measure(edges, clouds, bursty, runs, target):
             p.wait()
 
 
-def model(edges, clouds, bursty, chance):
-    """The 2-thread target's expected slowdown on 2 cores; edges busy 1/4 of the time, bursty clouds 1/3."""
-    n, w, speed = 2.0, 2, 0.0
+def per_core(w, others, n=2):
+    """Speed of a w-thread job among `others` (each a job's thread count) on n
+    cores as simulator/host.cpp has it: every job's threads on different
+    cores, each to the core with the fewest queued; a thread gets 1/queue of
+    its core and a job moves at the product of its threads' shares."""
+    queued = [0] * n
+    for t in sorted(others, reverse=True) + [w]:
+        picked = sorted(range(n), key=lambda c: (queued[c], c))[:t]
+        for c in picked:
+            queued[c] += 1
+    speed = 1.0
+    for c in picked:  # the target's, placed last
+        speed /= queued[c]
+    return speed
+
+
+def one_pool(w, others, n=2):
+    """The model until 2026-12-04: each thread n/D of a core, a w-thread job at (n/D)^w."""
+    d = w + sum(others)
+    return 1.0 if d <= n else (n / d) ** min(w, n)
+
+
+def model(edges, clouds, bursty, speed_of, w):
+    """The w-thread target's expected slowdown on 2 cores; edges busy 1/4 of the time, bursty clouds 1/3."""
+    speed = 0.0
     for k in range(edges + 1):
         pk = math.comb(edges, k) * 0.25 ** k * 0.75 ** (edges - k)
         for b in range(bursty + 1):
             pb = math.comb(bursty, b) * (1 / 3) ** b * (2 / 3) ** (bursty - b)
-            d = w + 2 * clouds + 2 * b + k
-            s = 1.0
-            if d > n:
-                for i in range(w):
-                    s *= (n - i) / (d - i) if chance else n / d
-            speed += pk * pb * s
+            speed += pk * pb * speed_of(w, [1] * k + [2] * clouds + [2] * b)
     return 1 / speed
 
 
@@ -151,23 +175,25 @@ def main():
     ap.add_argument("--spin", action="store_true")
     ap.add_argument("--target", choices=["resnet18", "alexnet-classifier", "resnet18@112", "resnet18@64"],
                     default="resnet18")
+    ap.add_argument("--target-threads", type=int, choices=[1, 2], default=2,
+                    help="the target's intra-op threads (1: as an edge computes)")
     a = ap.parse_args()
     if a.role:
-        worker(a.role, a.runs, a.target)
+        worker(a.role, a.runs, a.target, a.target_threads)
         return
     if a.spin:
         spin()
     means = {c: [] for c in CONFIGS}
     for _ in range(a.rounds):
         for c in CONFIGS:
-            means[c].append(measure(*c, a.runs, a.target))
+            means[c].append(measure(*c, a.runs, a.target, a.target_threads))
     alone = statistics.median(means[(0, 0, 0)])
-    print(f"{'edges':>5} {'clouds':>6} {'bursty':>6} {'mean ms (median of rounds)':>27} {'measured':>9} {'(N/D)^w':>8} "
-          f"{'random picks':>13}")
+    print(f"{'edges':>5} {'clouds':>6} {'bursty':>6} {'mean ms (median of rounds)':>27} {'measured':>9} {'per-core':>9} "
+          f"{'one pool':>9}")
     for c in CONFIGS:
         m = statistics.median(means[c])
-        print(f"{c[0]:>5} {c[1]:>6} {c[2]:>6} {m:>27.1f} {m / alone:>8.2f}x {model(*c, False):>7.2f}x "
-              f"{model(*c, True):>12.2f}x")
+        print(f"{c[0]:>5} {c[1]:>6} {c[2]:>6} {m:>27.1f} {m / alone:>8.2f}x {model(*c, per_core, a.target_threads):>8.2f}x "
+              f"{model(*c, one_pool, a.target_threads):>8.2f}x")
 
 
 if __name__ == "__main__":

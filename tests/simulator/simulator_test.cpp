@@ -594,6 +594,48 @@ TEST(SimulatorHost, SharesCoresFairlyAndCoSchedulesMultiThreadedJobs) {
   EXPECT_EQ(host.jobs_core_seconds(3, 1), 0.0);  // no job of group 1
 }
 
+TEST(SimulatorHost, AOneThreadJobSharesTheCoreItIsQueuedOn) {
+  // Two cores, no background. A two-thread job has a thread on each; a
+  // one-thread job joins core 0 and gets half of it — not the 2/3 a share of
+  // the whole host would give: a one-thread resnet18 beside a two-thread one
+  // took 1.99x its time alone (bench/cluster/coschedule.py --target-threads
+  // 1). The two-thread job moves while both its threads run: 1/2 x 1.
+  Host host(2, 0);
+  host.add(0, {.left_s = 1, .weight = 2, .tag = 1});
+  host.add(0, {.left_s = 0.25, .weight = 1, .tag = 2});
+  EXPECT_EQ(host.queued(), (std::vector<int>{2, 1}));
+  EXPECT_NEAR(*host.next_end(), 0.5, 1e-12);  // the one-thread job, at 1/2
+  // Each thread held its share: 1/2 + 1/2 on core 0, all of core 1.
+  EXPECT_NEAR(host.jobs_core_seconds(0.5, 0), 2 * 0.5, 1e-12);
+  ASSERT_EQ(host.take_done(0.5).size(), 1u);
+  // Alone again (3/4 left): at full speed.
+  EXPECT_NEAR(*host.next_end(), 1.25, 1e-12);
+
+  // Three one-thread jobs: two share core 0, one has core 1 — together the
+  // whole host, as processor sharing would give them.
+  Host three(2, 0);
+  for (std::uint64_t t = 1; t <= 3; ++t) three.add(0, {.left_s = 1, .weight = 1, .tag = t});
+  EXPECT_EQ(three.queued(), (std::vector<int>{2, 1}));
+  EXPECT_NEAR(*three.next_end(), 1.0, 1e-12);  // the one alone on core 1
+  ASSERT_EQ(three.take_done(1).size(), 1u);
+  // Core 0's two (1/2 done each) now 2 against 0: one moves to core 1, as
+  // Linux pulls a waiting thread to an idle core; both at full speed.
+  EXPECT_EQ(three.queued(), (std::vector<int>{1, 1}));
+  EXPECT_NEAR(*three.next_end(), 1.5, 1e-12);
+  EXPECT_NEAR(three.jobs_core_seconds(1.5, 0), 2 + 1, 1e-12);
+
+  // The background fills the idlest core first: with one thread of it, the
+  // one-thread jobs on {2, 1} queue to 2 each, as if it had joined core 1.
+  Host busy(2, 1);
+  busy.add(0, {.left_s = 1, .weight = 1, .tag = 1});
+  busy.add(0, {.left_s = 1, .weight = 1, .tag = 2});
+  busy.add(0, {.left_s = 1, .weight = 1, .tag = 3});
+  EXPECT_NEAR(*busy.next_end(), 2.0, 1e-12);
+
+  EXPECT_THROW(Host(1.5, 0), std::invalid_argument);  // cores are whole
+  EXPECT_THROW(Host(0, 0), std::invalid_argument);
+}
+
 TEST(SimulatorScenario, ParsesMixesFailuresAndFilesAndRefusesNamingTheField) {
   const auto mix = parse_link_mix("5.85mbit,rtt=40ms:3;1.1mbit,one-way=40ms");
   ASSERT_EQ(mix.size(), 2u);
@@ -646,6 +688,7 @@ TEST(SimulatorScenario, ParsesMixesFailuresAndFilesAndRefusesNamingTheField) {
   };
   expect_refused("sched.json", R"({"scheduler": "fifo"})", "scheduler: timeline or alone");
   expect_refused("bad.json", R"({"edges": 3, "cloudz": 2})", "cloudz: unknown field");
+  expect_refused("cores.json", R"({"models": ["lenet"], "host_cores": 1.5})", "host_cores must be a whole number");
   std::ofstream(dir / "late.txt") << "1\n0.5\n";
   EXPECT_THROW(load_arrival_trace(dir / "late.txt"), std::runtime_error);
   std::filesystem::remove_all(dir);
