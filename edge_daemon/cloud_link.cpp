@@ -1,10 +1,19 @@
 #include "edge_daemon/cloud_link.hpp"
 
+#include <algorithm>
+#include <future>
+
 #include <spdlog/spdlog.h>
 
 #include "net/thread_name.hpp"
 
 namespace tandem::edge {
+
+std::chrono::milliseconds probe_gap(std::chrono::milliseconds interval, double took_ms, double duty) {
+  if (!(took_ms > 0) || !(duty > 0)) return interval;
+  const double gap_ms = std::min(took_ms / std::min(duty, 1.0), 3600e3);  // an hour at most
+  return std::max(interval, std::chrono::milliseconds(static_cast<std::int64_t>(gap_ms)));
+}
 
 CloudLink::CloudLink(CloudLinkConfig config, net::AuthKey key)
     : config_(std::move(config)), monitor_(std::make_shared<net::BandwidthMonitor>()),
@@ -55,7 +64,8 @@ std::string CloudLink::last_error() const {
 
 void CloudLink::run() {
   auto backoff = config_.min_backoff;
-  auto last_probe = std::chrono::steady_clock::now() - config_.probe_interval;
+  auto last_status = std::chrono::steady_clock::now() - config_.probe_interval;
+  auto next_probe = std::chrono::steady_clock::now();
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     if (!client_->connected()) {
@@ -70,7 +80,8 @@ void CloudLink::run() {
         spdlog::info("connected to cloud {}:{} ({}), connection #{}", config_.host, config_.port,
                      ack.value().server_name, connections_.load());
         wake_.notify_all();
-        last_probe = std::chrono::steady_clock::now() - config_.probe_interval;
+        last_status = std::chrono::steady_clock::now() - config_.probe_interval;
+        next_probe = std::chrono::steady_clock::now();
       } else {
         if (last_error_ != ack.error().message) {
           spdlog::warn("cloud {}:{} unavailable: {} (retrying with back-off)", config_.host,
@@ -82,16 +93,21 @@ void CloudLink::run() {
         continue;
       }
     }
-    // Probe when idle: real transfers already feed the monitor passively.
+    // When idle: ask the cloud's load every probe interval, and probe the
+    // link when probe_gap allows (real transfers feed the monitor passively).
     const auto now = std::chrono::steady_clock::now();
-    if (now - last_probe >= config_.probe_interval && client_->in_flight() == 0) {
-      last_probe = now;
+    if (now - last_status >= config_.probe_interval && client_->in_flight() == 0) {
+      last_status = now;
+      const bool probing = now >= next_probe;
       lock.unlock();
-      auto probe = client_->probe(probe_bytes_, 0);
+      std::future<net::Expected<net::ProbeResult>> probe;
+      if (probing) probe = client_->probe(probe_bytes_, 0);
       auto status = client_->status();
       const auto got = status.wait_for(std::chrono::seconds(5));
-      const bool probed = probe.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+      const bool probed = probing && probe.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+      const double held_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - now).count();
       lock.lock();
+      if (probing) next_probe = now + probe_gap(config_.probe_interval, held_ms, config_.probe_duty);
       if (probed) {
         // Adapt the probe to the link: one the cloud received in under
         // k_short_ms is too short to time (the monitor drops it), so it
@@ -105,7 +121,8 @@ void CloudLink::run() {
           const double took = result.value().receive.receive_ms;
           if (took < k_short_ms && probe_bytes_ < k_max_probe) {
             probe_bytes_ = std::min(probe_bytes_ * 2, k_max_probe);
-            last_probe = now - config_.probe_interval;
+            last_status = now - config_.probe_interval;
+            next_probe = now;
           } else if (took > k_long_ms) {
             probe_bytes_ = std::max(probe_bytes_ / 2, config_.probe_bytes);
           }

@@ -1,7 +1,8 @@
 #pragma once
 // The edge's connection to the cloud: connects, reconnects with exponential
-// back-off when the cloud is unreachable or lost, probes the link when idle,
-// and keeps the latest cloud load. Owns a background thread.
+// back-off when the cloud is unreachable or lost, asks the cloud's load and
+// probes the link when idle, and keeps the latest cloud load. Owns a
+// background thread.
 
 #include <atomic>
 #include <chrono>
@@ -23,9 +24,18 @@ struct CloudLinkConfig {
   net::ClientConfig client;                    // models, link emulation
   std::chrono::milliseconds min_backoff{100};  // first retry delay
   std::chrono::milliseconds max_backoff{2000};
-  std::chrono::milliseconds probe_interval{500};  // probe this often while nothing is in flight
+  std::chrono::milliseconds probe_interval{500};  // ask the load and probe this often while nothing is in flight
   std::uint32_t probe_bytes = 64 * 1024;  // smallest probe; grows until a probe can be timed
+  double probe_duty = 0.1;  // probes hold the link at most this part of the time (0, 1]
 };
+
+/// How long after a probe that held the link for `took_ms` (sent to
+/// acknowledged) an idle edge waits before the next: the probe interval,
+/// or longer where probes would otherwise hold the link more than `duty`
+/// of the time — on a 1.1 mbit uplink the smallest probe, 64 KB, takes
+/// 0.48 s, and at a 500 ms interval an idle edge kept its link busy
+/// without pause (docs/design.md §5).
+std::chrono::milliseconds probe_gap(std::chrono::milliseconds interval, double took_ms, double duty);
 
 class CloudLink {
  public:

@@ -72,6 +72,7 @@ int run_edge_daemon(const EdgeConfig& config, const std::function<void(std::uint
     lc.host = config.cloud->host;
     lc.port = config.cloud->port;
     lc.probe_interval = config.probe_interval;
+    lc.probe_duty = config.probe_duty;
     for (const auto& [name, model] : models) lc.client.models.push_back({name, model->fingerprint()});
     if (!config.tls.ca_file.empty() || !config.tls.cert_file.empty() || !config.tls.key_file.empty()) {
       auto tls = net::make_tls_context(net::TlsRole::client, config.tls);

@@ -28,6 +28,7 @@ struct EdgeConfig {
   app::ModelOptions models;
   EdgeServiceConfig service;
   std::chrono::milliseconds probe_interval{500};
+  double probe_duty = 0.1;                  // CloudLinkConfig::probe_duty
   std::optional<app::Endpoint> metrics;     // Prometheus /metrics; none: off
   /// TLS to the cloud: ca_file turns it on and verifies the cloud's certificate; cert_file and
   /// key_file are presented when the cloud asks for a client certificate. All empty: plain TCP.

@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
         ("batch-window", "timeline: waiting tasks ordered and planned together (also the most later tasks that may overtake one)", cxxopts::value<std::size_t>()->default_value("16"), "N")
         ("heavy-backlog", "alone: plan for throughput while this many tasks wait (0: never)", cxxopts::value<std::size_t>()->default_value("4"), "N")
         ("assume-bandwidth", "uplink assumed before the first measurement", cxxopts::value<std::string>()->default_value("10mbit"), "RATE")
-        ("probe-interval", "probe the link when idle this often", cxxopts::value<std::string>()->default_value("500ms"), "TIME")
+        ("probe-interval", "when idle, ask the cloud's load and probe the link this often", cxxopts::value<std::string>()->default_value("500ms"), "TIME")
+        ("probe-duty", "idle probes hold the uplink at most this part of the time; on a slow link they space out (0-1]", cxxopts::value<double>()->default_value("0.1"), "F")
         ("input-dir", "tasks may name tensor files (input_file) under this directory only; default: none allowed", cxxopts::value<std::string>(), "DIR")
         ("privacy-floor", "nothing computed before this leaves the edge: layers:N (N weight layers deep on every path) or node:NAME; tasks may add to it", cxxopts::value<std::string>()->default_value("none"), "FLOOR")
         ("codec-accuracy", "measured top-1 change of lossy codecs per model (JSON, bench/joint.sh writes it), for tasks' accuracy budgets", cxxopts::value<std::string>(), "FILE")
@@ -126,6 +127,10 @@ int main(int argc, char** argv) {
           edge::load_codec_accuracy(args["codec-accuracy"].as<std::string>()));
     }
     c.probe_interval = duration_flag(args, "probe-interval");
+    c.probe_duty = args["probe-duty"].as<double>();
+    if (!(c.probe_duty > 0 && c.probe_duty <= 1)) {
+      throw app::UsageError("--probe-duty must be above 0 and at most 1 (the part of the time idle probes may hold the uplink)");
+    }
     if (args.count("metrics")) c.metrics = app::parse_flag(args, "metrics", app::parse_endpoint);
 
     c.control.listen = app::parse_flag(args, "control", app::parse_endpoint);

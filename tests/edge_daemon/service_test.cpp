@@ -3,6 +3,7 @@
 // the light/heavy switch — fast, without starting daemon processes.
 
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -170,6 +171,23 @@ std::string middle_cut(const Fixture& f) {
 // With pipelining the compute thread starts task k+1 as soon as task k is on
 // the wire; without, it waits for task k's result. A task starts at
 // started_ms on the service's clock and ends measured_ms later.
+TEST(CloudLink, IdleProbesSpaceOutSoTheyHoldTheLinkAtMostTheirDuty) {
+  // A 64 KB probe on a 1.1 mbit uplink holds it 477 ms: at a 500 ms interval
+  // and a 10% duty the next waits 4.77 s, not 0.5 s.
+  EXPECT_EQ(probe_gap(500ms, 477, 0.1), 4770ms);
+  // A probe that fits its share leaves the interval as it was.
+  EXPECT_EQ(probe_gap(500ms, 12, 0.1), 500ms);
+  EXPECT_EQ(probe_gap(500ms, 50, 0.1), 500ms);
+  // A duty of 1 lets probes follow each other (the interval still holds).
+  EXPECT_EQ(probe_gap(500ms, 477, 1.0), 500ms);
+  EXPECT_EQ(probe_gap(200ms, 900, 1.0), 900ms);
+  // No usable figure: the interval. A probe that never came back: an hour at most.
+  EXPECT_EQ(probe_gap(500ms, 0, 0.1), 500ms);
+  EXPECT_EQ(probe_gap(500ms, std::nan(""), 0.1), 500ms);
+  EXPECT_EQ(probe_gap(500ms, 477, 0), 500ms);
+  EXPECT_EQ(probe_gap(500ms, 1e12, 0.1), std::chrono::milliseconds(3600 * 1000));
+}
+
 TEST(EdgeService, PipeliningOverlapsTasksAndKeepsOutputsExact) {
   Fixture f;
   const std::string cut = middle_cut(f);
