@@ -28,7 +28,7 @@ packages=(
 )
 for group in "$@"; do
   case "$group" in
-    fuzz) packages+=(clang-16 libfuzzer-16-dev libclang-rt-16-dev) ;;  # libFuzzer, ASan/UBSan runtimes
+    fuzz) packages+=(clang-16 libfuzzer-16-dev libclang-rt-16-dev libomp-16-dev) ;;  # libFuzzer, ASan/UBSan runtimes, clang's OpenMP (CMakeLists needs OpenMP)
     sanitize) packages+=(libasan8 libubsan1 libtsan2) ;;               # g++ 12's sanitizer runtimes
     cluster) packages+=(haproxy prometheus) ;;                         # the cloud tier and its scraper
     lint) packages+=(yamllint) ;;                                      # deploy/ manifests
