@@ -39,7 +39,8 @@ build_tree() {
   while [ $# -gt 0 ] && [ "$1" != -- ]; do want+=("$1"); shift; done
   [ $# -gt 0 ] && { shift; opts=("$@"); }
   [ ${#want[@]} -gt 0 ] || return 0
-  if [ ! -f "$dir/CMakeCache.txt" ]; then
+  # Configure unless a configure finished (a failed one leaves CMakeCache.txt but no build file).
+  if [ ! -f "$dir/build.ninja" ] && [ ! -f "$dir/Makefile" ]; then
     cmake -S "$root" -B "$dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DTANDEM_BUILD_TESTS=OFF -DTANDEM_BUILD_BENCH=OFF "${opts[@]}" >/dev/null
   fi

@@ -33,7 +33,8 @@ supp="$root/scripts/sanitizers"
 
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
-if [ ! -f "$build/CMakeCache.txt" ]; then
+# Configure unless a configure finished (a failed one leaves CMakeCache.txt but no build file).
+if [ ! -f "$build/build.ninja" ] && [ ! -f "$build/Makefile" ]; then
   cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -g1" \
     -DTANDEM_SANITIZE="$mode" -DTANDEM_BUILD_BENCH=OFF >/dev/null
 fi
