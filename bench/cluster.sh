@@ -93,9 +93,6 @@ EOF
       sleep 1
     done ) &
   local sampler=$!
-  # The machine's other load (runnable threads not ours, by nice) for tandem simulate --host-background.
-  "$py" "$root/bench/cluster/background.py" "$dir/background.txt" "${cpids[@]}" "${epids[@]}" &
-  local background=$!
   local i
   for i in $(seq 0 $(( ${#ctl[@]} - 1 ))); do queue "$dir/queue$i.jsonl" "$i" "$count" "$plan"; done
   # Every submit starts at t0 plus its edge's offset (tandem submit
@@ -115,6 +112,11 @@ EOF
   "$py" "$root/bench/cluster/speed.py" "$bin/tandem" "$root/profiles" "$dir/speed.json" before
   local busy0 t0
   t0=$(echo "$(date +%s.%N) + 5" | bc)  # time for six submits to start and connect
+  # The machine's other load during the run, from t0 (runnable threads not
+  # ours, by nice; our daemons' non-compute threads by their CPU) for tandem
+  # simulate --host-background-trace.
+  "$py" "$root/bench/cluster/background.py" "$dir/background.txt" "$t0" "${cpids[@]}" "${epids[@]}" &
+  local background=$!
   local subs=()
   for i in $(seq 0 $(( ${#ctl[@]} - 1 ))); do
     local rate_flag=()
@@ -150,6 +152,7 @@ EOF
  "cpu_s_daemons": $(awk -v c="$cpu_c" -v e="$cpu_e" 'BEGIN { printf "%.3f", c + e }'), "cpu_s_clouds": $cpu_c, "cpu_s_edges": $cpu_e,
  "cpu_s_machine": $(echo "$busy1 - $busy0" | bc),
  "background_threads": $(cut -d' ' -f1 "$dir/background.txt"), "background_threads_unweighted": $(cut -d' ' -f2 "$dir/background.txt"),
+ "daemon_other_cores": $(cut -d' ' -f4 "$dir/background.txt"),
  "loadavg_after": "$(cut -d' ' -f1-3 /proc/loadavg)"}
 EOF
   cp "$CLUSTER_DIR"/*.log "$dir/" 2>/dev/null || true

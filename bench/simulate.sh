@@ -26,6 +26,11 @@
 # compares the median p95 and throughput over the seeds and prints their
 # range — a saturation run's throughput turns on single placement decisions
 # near its end, so one noisy simulation is one draw of it).
+# --no-daemon-load leaves out the CPU of our daemons' non-compute threads
+# (control, cloud link, the link emulator's pacing, the clouds' network
+# thread), which bench/cluster.sh measures per run (background.txt.daemons.trace)
+# and which otherwise joins the other load: the simulator models the daemons'
+# compute and nothing else of theirs.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tandem="${TANDEM_BUILD_DIR:-$root/build}/bin/tandem"
@@ -34,7 +39,7 @@ py=/usr/bin/python3
 what="${1:-}"
 [ -n "$what" ] && shift
 out="$root/bench/results/simulate" measured="$root/bench/results/cluster"
-minutes=2 rate=1 per_edge=30 fleet_duration=60s plan=auto noise=0 use_speed=1 seeds=1
+minutes=2 rate=1 per_edge=30 fleet_duration=60s plan=auto noise=0 use_speed=1 seeds=1 daemon_load=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift 2 ;;
@@ -47,11 +52,12 @@ while [ $# -gt 0 ]; do
     --noise) noise="$2"; shift 2 ;;
     --seeds) seeds="$2"; shift 2 ;;
     --ignore-speed) use_speed=0; shift ;;
+    --no-daemon-load) daemon_load=0; shift ;;
     *) echo "simulate.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
 case "$what" in validate|fleet|all) ;; *)
-  echo "usage: bench/simulate.sh validate|fleet|all [--out DIR] [--measured DIR] [--minutes M] [--rate R] [--noise SIGMA [--seeds N]] [--ignore-speed]" >&2; exit 2 ;;
+  echo "usage: bench/simulate.sh validate|fleet|all [--out DIR] [--measured DIR] [--minutes M] [--rate R] [--noise SIGMA [--seeds N]] [--ignore-speed] [--no-daemon-load]" >&2; exit 2 ;;
 esac
 case "$seeds" in ''|*[!0-9]*|0) echo "simulate.sh: --seeds '$seeds' must be a positive whole number" >&2; exit 2 ;; esac
 if [ "$seeds" -gt 1 ] && ! awk -v n="$noise" 'BEGIN { exit !(n + 0 > 0) }'; then
@@ -78,8 +84,30 @@ if [ "$what" = validate ] || [ "$what" = all ]; then
   sim() {
     local name="$1"; shift
     local bg=(--host-background 0)
-    if [ -s "$measured/$name/background.txt.trace" ]; then
+    if [ -s "$measured/$name/background.txt.trace" ] && [ -s "$measured/$name/background.txt.daemons.trace" ] \
+       && [ "$daemon_load" = 1 ]; then
+      # The other load plus our daemons' non-compute threads (the same steps).
+      paste -d' ' "$measured/$name/background.txt.trace" "$measured/$name/background.txt.daemons.trace" |
+        awk '$1 != $3 { print "simulate.sh: the background traces do not share their steps" > "/dev/stderr"; exit 1 }
+             { printf "%s %.3f\n", $1, $2 + $4 }' > "$out/$name.background.trace"
+      bg=(--host-background-trace "$out/$name.background.trace")
+    elif [ -s "$measured/$name/background.txt.daemons.trace" ]; then
       bg=(--host-background-trace "$measured/$name/background.txt.trace")
+    elif [ -s "$measured/$name/background.txt.trace" ]; then
+      # Measured before 2026-12-05: the trace began when the sampler did,
+      # about 20 s before the run (the speed measurement and the submits'
+      # start), and ended with the run (the sampler is stopped then, within
+      # its last 0.5 s step). Cut it to the run's wall time, counted back
+      # from its end; the run starts within a quarter step of its 0.
+      "$py" - "$measured/$name/background.txt.trace" "$measured/$name/run.json" > "$out/$name.background.trace" <<'PY'
+import json, sys
+points = [tuple(map(float, line.split())) for line in open(sys.argv[1]) if line.strip()]
+start = points[-1][0] + 0.25 - json.load(open(sys.argv[2]))["wall_s"]
+before = [v for t, v in points if t <= start]
+kept = [(0.0, before[-1] if before else points[0][1])] + [(t - start, v) for t, v in points if t > start]
+print("\n".join(f"{t:.3f} {v:.3f}" for t, v in kept))
+PY
+      bg=(--host-background-trace "$out/$name.background.trace")
     elif [ -s "$measured/$name/background.txt" ]; then
       bg=(--host-background "$(cut -d' ' -f1 "$measured/$name/background.txt")")
     fi
@@ -147,6 +175,7 @@ for name in ["failover", "steady"] + [f"scaling-{p}-{c}" for p in ("auto", "clou
                  "measured_fallbacks": m["fallbacks"], "simulated_fallbacks": s["fallbacks"],
                  "own_processors_p95_ms": own["latency_ms"]["p95"], "own_processors_tasks_per_s": own["throughput_per_s"],
                  "background_threads": m.get("background_threads"),
+                 "daemon_other_cores": m.get("daemon_other_cores"),
                  "measured_placements": m["placements"], "simulated_placements": s["placements"],
                  # compute / its prediction when planned (calibrated), median over tasks
                  "measured_edge_stretch_p50": m.get("edge_stretch_p50"), "simulated_edge_stretch_p50": s["edge_stretch_p50"],

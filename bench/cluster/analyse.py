@@ -102,6 +102,8 @@ def analyse_run(run_dir, reference):
         "edge_compute_s": sum(r.get("edge_ms", 0) for r in ok) / 1e3,
         "haproxy": servers,
         "background_threads": run.get("background_threads"),
+        # cores our daemons' non-compute threads used (runs measured since 2026-12-05)
+        "daemon_other_cores": run.get("daemon_other_cores"),
         "loadavg_after": run.get("loadavg_after"),
         "edge_stretch_p50": stretch("edge_ms", "predicted_edge_ms"),
         "cloud_stretch_p50": stretch("cloud_ms", "predicted_cloud_ms"),
@@ -134,8 +136,9 @@ def main():
               f"{r['throughput_per_s']:>8.2f} {r['cpu_cores_daemons']:>10.2f} {r['cpu_cores_machine']:>9.2f} "
               f"{r['background_threads'] or 0:>6.2f}  {pl}")
         es, cs = r["edge_stretch_p50"], r["cloud_stretch_p50"]
+        other = "" if r["daemon_other_cores"] is None else f"; daemons' non-compute threads {r['daemon_other_cores']:.2f} cores"
         print(f"    compute measured / predicted (median): edge {es if es is None else round(es, 2)}, "
-              f"cloud {cs if cs is None else round(cs, 2)}; load average after {r['loadavg_after']}")
+              f"cloud {cs if cs is None else round(cs, 2)}; load average after {r['loadavg_after']}{other}")
         if r["cpu_cores_clouds"] is not None:
             print(f"    CPU: clouds {r['cpu_cores_clouds'] * r['wall_s']:.2f} s for {r['cloud_compute_s']:.2f} s of "
                   f"reported compute, edges {r['cpu_cores_edges'] * r['wall_s']:.2f} s for "
