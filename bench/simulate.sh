@@ -146,9 +146,9 @@ import json, os, statistics, sys
 out, measured, seeds = sys.argv[1], sys.argv[2], int(sys.argv[3])
 runs = {r["run"]: r for r in json.load(open(os.path.join(measured, "summary.json")))}
 rows = []
-print("sim: every daemon on this machine's 2 cores with the other load sampled during the run (--host-cores 2\n"
-      "--host-background-trace, or its mean --host-background for runs measured before traces were kept);\n"
-      "own: a processor per daemon (as for fleets)")
+print("sim: every daemon on this machine's 2 cores with the other load sampled during the run and the CPU of\n"
+      "our daemons' non-compute threads (--host-cores 2 --host-background-trace; runs measured before 2026-12-05:\n"
+      "the other load alone, or its mean --host-background before traces were kept); own: a processor per daemon")
 print(f"{'run':<18} {'p95 ms meas':>11} {'p95 ms sim':>10} {'diff':>7} {'p95 own':>8} {'tasks/s meas':>12} {'tasks/s sim':>11} "
       f"{'diff':>7} {'t/s own':>8} {'lost m/s':>9} {'fallb m/s':>10} {'edge x m/s':>11} {'cloud x m/s':>11} {'speed e/c':>10} "
       f"{'cores m/s':>10} {'edges m/s':>10} {'clouds m/s':>10}")
