@@ -12,7 +12,8 @@ report: per role (process and thread name: edge:edge-compute,
 edge:tandem-client, cloud:tandem-worker, haproxy, ...), the cores each
 used and the cores' worth of time its threads spent runnable but waiting,
 in buckets from the first moment an edge's compute thread got busy (the
-first saturation run's start, when every edge starts at once).
+first saturation run's start, when every edge starts at once); then each
+edge's compute thread alone, with the CPU it mostly ran on per bucket.
 
 usage: bench/cluster/threads.py record OUT SECONDS
        bench/cluster/threads.py report OUT [--bucket 0.5] [--from -1] [--to 9] [--roles 12]
@@ -39,7 +40,9 @@ def record(path, seconds):
                     for tid in os.listdir(f"/proc/{pid}/task"):
                         name = open(f"/proc/{pid}/task/{tid}/comm").read().strip()
                         run_ns, wait_ns, _ = open(f"/proc/{pid}/task/{tid}/schedstat").read().split()
-                        out.write(f"{now:.3f} {pid} {comm} {tid} {name} {run_ns} {wait_ns}\n")
+                        # field 39 of stat: the CPU the thread last ran on
+                        cpu = open(f"/proc/{pid}/task/{tid}/stat").read().rsplit(")", 1)[1].split()[36]
+                        out.write(f"{now:.3f} {pid} {comm} {tid} {name} {run_ns} {wait_ns} {cpu}\n")
                 except (OSError, ValueError):
                     continue  # gone between listing and reading
             time.sleep(0.05)
@@ -47,9 +50,12 @@ def record(path, seconds):
 
 def report(path, bucket, start, end, top):
     series, role = collections.defaultdict(list), {}
+    cpus = collections.defaultdict(list)  # tid: (time, last CPU), records since 2026-12-05
     for line in open(path):
-        t, _, comm, tid, name, run_ns, wait_ns = line.split()
+        t, _, comm, tid, name, run_ns, wait_ns, *cpu = line.split()
         series[tid].append((float(t), int(run_ns), int(wait_ns)))
+        if cpu:
+            cpus[tid].append((float(t), int(cpu[0])))
         role[tid] = {"edge_daemon": "edge:", "cloud_daemon": "cloud:"}.get(comm, comm + ":") + name
     busy = [a[0] for tid, s in series.items() if role[tid] == "edge:edge-compute"
             for a, b in zip(s, s[1:]) if b[1] - a[1] > 5e6]
@@ -71,6 +77,25 @@ def report(path, bucket, start, end, top):
     for r in sorted(used, key=lambda r: -sum(used[r]))[:top]:
         print(f"{r:<22}used" + "".join(f"{v:>6.2f}" for v in used[r]))
         print(f"{'':<22}wait" + "".join(f"{v:>6.2f}" for v in waited[r]))
+    if not cpus:
+        return
+    # Each edge's compute thread alone: the cores it used, and the CPU it was
+    # last seen on in each bucket (the one it was on in most of that bucket's
+    # samples where it had run since the sample before) - whether the
+    # scheduler keeps an edge on one core or spreads the edges evenly.
+    print("edge compute threads, one by one: cores used, and the CPU each ran on most (- : did not run)")
+    print(f"{'from (s)':<26}" + "".join(f"{start + k * bucket:>6.1f}" for k in range(n)))
+    for tid in sorted(t for t in series if role[t] == "edge:edge-compute"):
+        own = [0.0] * n
+        seen = [collections.Counter() for _ in range(n)]
+        for (t1, r1, _), (t2, r2, _), (_, c2) in zip(series[tid], series[tid][1:], cpus[tid][1:]):
+            k = int((t1 - t0 - start) // bucket)
+            if 0 <= k < n:
+                own[k] += (r2 - r1) / 1e9 / bucket
+                if r2 > r1:
+                    seen[k][c2] += 1
+        print(f"{'edge ' + tid:<22}used" + "".join(f"{v:>6.2f}" for v in own))
+        print(f"{'':<22}cpu " + "".join(f"{c.most_common(1)[0][0] if c else '-':>6}" for c in seen))
 
 
 def main():
