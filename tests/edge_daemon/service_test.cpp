@@ -168,9 +168,6 @@ std::string middle_cut(const Fixture& f) {
   return "cut:" + cuts[cuts.size() / 2].to_string();
 }
 
-// With pipelining the compute thread starts task k+1 as soon as task k is on
-// the wire; without, it waits for task k's result. A task starts at
-// started_ms on the service's clock and ends measured_ms later.
 TEST(CloudLink, IdleProbesSpaceOutSoTheyHoldTheLinkAtMostTheirDuty) {
   // A 64 KB probe on a 1.1 mbit uplink holds it 477 ms: at a 500 ms interval
   // and a 10% duty the next waits 4.77 s, not 0.5 s.
@@ -188,6 +185,9 @@ TEST(CloudLink, IdleProbesSpaceOutSoTheyHoldTheLinkAtMostTheirDuty) {
   EXPECT_EQ(probe_gap(500ms, 1e12, 0.1), std::chrono::milliseconds(3600 * 1000));
 }
 
+// With pipelining the compute thread starts task k+1 as soon as task k is on
+// the wire; without, it waits for task k's result. A task starts at
+// started_ms on the service's clock and ends measured_ms later.
 TEST(EdgeService, PipeliningOverlapsTasksAndKeepsOutputsExact) {
   Fixture f;
   const std::string cut = middle_cut(f);
