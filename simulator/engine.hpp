@@ -11,6 +11,7 @@
 //                     HAProxy (leastconn, agent checks, reconnects).
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <queue>
@@ -37,7 +38,9 @@ class Engine {
   double edge_compute_s(double ms, Rng& rng) const;
   double cloud_compute_s(double ms, Rng& rng) const;
   void dispatch(const Event& ev);
-  void schedule_arrival(std::uint32_t e, double after, bool first);
+  /// Queues edge `e`'s next arrival; returns its time (k_never: none).
+  double schedule_arrival(std::uint32_t e, double after, bool first);
+  static constexpr double k_never = std::numeric_limits<double>::infinity();
   void on_arrival(std::uint32_t e);
   void try_start(std::uint32_t e);
   void on_compute_done(std::uint32_t e, std::uint32_t id);

@@ -99,7 +99,7 @@ void Engine::dispatch(const Event& ev) {
 
 // ---- arrivals -------------------------------------------------------------
 
-void Engine::schedule_arrival(std::uint32_t e, double after, bool first) {
+double Engine::schedule_arrival(std::uint32_t e, double after, bool first) {
   EdgeState& edge = edges_[e];
   const Arrivals& a = s_.arrivals;
   const bool offset_given = !a.offsets_s.empty();
@@ -113,11 +113,13 @@ void Engine::schedule_arrival(std::uint32_t e, double after, bool first) {
       else t = s_.edges > 1 ? edge.rng.uniform() / a.rate_per_s : 0.0;
       break;
     case Arrivals::Kind::trace:
-      if (edge.next_trace >= a.trace_s.size()) return;
+      if (edge.next_trace >= a.trace_s.size()) return k_never;
       t = offset + a.trace_s[edge.next_trace++];
       break;
   }
-  if (t < s_.duration_s) push(t, Ev::arrival, e);
+  if (t >= s_.duration_s) return k_never;
+  push(t, Ev::arrival, e);
+  return t;
 }
 
 void Engine::on_arrival(std::uint32_t e) {
@@ -133,8 +135,10 @@ void Engine::on_arrival(std::uint32_t e) {
   tasks_.emplace_back();
   ++outstanding_;
   edge.queue.push_back(id);
-  schedule_arrival(e, now_, false);
-  try_start(e);
+  // Tasks that arrive at one instant (a queue sent at once: a trace of
+  // equal times) are all waiting when the compute thread looks, as the
+  // daemon's first dispatch saw a window of them, not the first alone.
+  if (schedule_arrival(e, now_, false) > now_) try_start(e);
 }
 
 // ---- the edge's compute thread --------------------------------------------

@@ -481,6 +481,31 @@ TEST(Simulator, TheTimelineSchedulerSpreadsABurstOverTheEdgeAndTheUplink) {
   EXPECT_LT(timeline.latency_ms.mean, alone.latency_ms.mean);
 }
 
+TEST(Simulator, ABurstIsWaitingWholeWhenTheEdgeFirstLooks) {
+  // A queue sent at once (equal arrival times) is all in the edge's queue
+  // when its compute thread first plans, as on the daemon, whose first
+  // dispatch after `tandem submit` sees a window of tasks: the timeline
+  // scheduler runs the short lenet (every node 1 ms) before the long
+  // alexnet (every node 50 ms) that arrived first. Planned as each task
+  // arrived, the alexnet ran first, alone.
+  auto planner = std::make_shared<planner::Planner>();
+  for (const char* name : {"alexnet", "lenet"}) {
+    const GraphDesc g = zoo_graph(name);
+    const double edge_ms = std::string(name) == "lenet" ? 1.0 : 50.0;
+    planner->add_model(g, planner::ModelCosts{std::vector<double>(g.size(), edge_ms), std::vector<double>(g.size(), 1e4)});
+  }
+  Scenario s = tiny(Planning::automatic);
+  s.models = {"alexnet", "lenet"};  // in turn: task 0 alexnet, task 1 lenet
+  s.arrivals.kind = Arrivals::Kind::trace;
+  s.arrivals.trace_s = {0, 0};
+  s.scheduler = Scheduler::timeline;
+  const SimResult r = simulate(s, *planner);
+  ASSERT_EQ(r.completed, 2u);
+  EXPECT_EQ(r.edge_only, 2u);  // the cloud costs 10 s a node
+  EXPECT_EQ(r.tasks[1].start_s, 0.0);
+  EXPECT_NEAR(r.tasks[0].start_s, k_lenet_nodes * 1e-3, 1e-9);
+}
+
 TEST(Simulator, SeededAndDeterministic) {
   const auto planner = lenet_planner();
   Scenario s = tiny();
