@@ -11,6 +11,9 @@
 #   bench/cluster.sh steady     # 2 clouds, 6 edges at --rate for --minutes, no failures (simulator check)
 #   bench/cluster.sh all
 #
+# --clouds LIST limits scaling to those cloud counts (e.g. --clouds 1 or
+# --clouds 1,3; default 1,2,3), and a --plan given with scaling runs only
+# that plan's queues (default both auto and cloud_only).
 # --plan P gives the failover and steady queues another plan than auto (e.g.
 # cloud_only, so that the killed and drained clouds hold requests when the
 # planner would keep everything on the edges); use another --out with it.
@@ -166,7 +169,7 @@ fi
 
 what="${1:-}"
 [ -n "$what" ] && shift
-minutes=2 rate=1 out="$root/bench/results/cluster" per_edge=30 edge_flags="" plan=auto
+minutes=2 rate=1 out="$root/bench/results/cluster" per_edge=30 edge_flags="" plan=auto plan_given=0 clouds_list="1,2,3"
 while [ $# -gt 0 ]; do
   case "$1" in
     --minutes) minutes="$2"; shift 2 ;;
@@ -174,12 +177,16 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --per-edge) per_edge="$2"; shift 2 ;;
     --edge-flags) edge_flags="$2"; shift 2 ;;
-    --plan) plan="$2"; shift 2 ;;
+    --plan) plan="$2"; plan_given=1; shift 2 ;;
+    --clouds) clouds_list="$2"; shift 2 ;;
     *) echo "cluster.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
 case "$what" in failover|scaling|steady|all) ;; *)
-  echo "usage: bench/cluster.sh failover|scaling|steady|all [--minutes M] [--rate R] [--per-edge N] [--out DIR] [--edge-flags \"FLAGS\"] [--plan P]" >&2; exit 2 ;;
+  echo "usage: bench/cluster.sh failover|scaling|steady|all [--minutes M] [--rate R] [--per-edge N] [--out DIR] [--edge-flags \"FLAGS\"] [--plan P] [--clouds 1,2,3]" >&2; exit 2 ;;
+esac
+case "$clouds_list" in
+  *[!0-9,]*|"") echo "cluster.sh: --clouds takes cloud counts separated by commas (e.g. 1,3), not '$clouds_list'" >&2; exit 2 ;;
 esac
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
@@ -228,9 +235,9 @@ if [ "$what" = steady ] || [ "$what" = all ]; then
   run_cluster 2 steady "$plan" "$per_minute" "$rate"
 fi
 if [ "$what" = scaling ] || [ "$what" = all ]; then
-  for c in 1 2 3; do
-    run_cluster "$c" "scaling-auto-$c" auto "$per_edge" ""
-    run_cluster "$c" "scaling-cloud-$c" cloud_only "$per_edge" ""
+  for c in ${clouds_list//,/ }; do
+    if [ "$plan_given" = 0 ] || [ "$plan" = auto ]; then run_cluster "$c" "scaling-auto-$c" auto "$per_edge" ""; fi
+    if [ "$plan_given" = 0 ] || [ "$plan" = cloud_only ]; then run_cluster "$c" "scaling-cloud-$c" cloud_only "$per_edge" ""; fi
   done
 fi
 reference
