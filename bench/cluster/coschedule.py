@@ -28,9 +28,11 @@ sleeps (one thread 0.1-100 ms late to a barrier; the waiting one's CPU time).
 tail of a cut after its features; memory-bound) instead of resnet18;
 --target resnet18@112 / resnet18@64 times resnet18 on a 112x112 / 64x64
 input (a quarter / a twelfth of the work: a job as short as a cloud tail
-in tandem's executor, a few ms, against a time slice of a few ms).
+in tandem's executor, a few ms, against a time slice of a few ms);
+--target mobilenet_v2 / googlenet time those models (154 / 198 nodes of
+small, memory-bound operators against resnet18's 70 heavier ones).
 
-Usage: coschedule.py [--rounds 3] [--runs 30] [--target resnet18|alexnet-classifier|resnet18@112|resnet18@64]
+Usage: coschedule.py [--rounds 3] [--runs 30] [--target resnet18|alexnet-classifier|resnet18@112|resnet18@64|mobilenet_v2|googlenet]
                      [--target-threads 1|2] [--spin]
 Needs /usr/bin/python3 with torch and torchvision (python3-torch,
 python3-torchvision); --spin needs g++. Run it on an otherwise idle machine.
@@ -55,6 +57,8 @@ def worker(role, runs, target="resnet18", target_threads=2):
     torch.set_num_threads(1 if role == "edge" else target_threads if role == "target" else 2)
     if role == "target" and target == "alexnet-classifier":
         m, x = torchvision.models.alexnet().classifier.eval(), torch.randn(1, 9216)
+    elif role == "target" and target in ("mobilenet_v2", "googlenet"):
+        m, x = getattr(torchvision.models, target)(**({"aux_logits": False, "init_weights": False} if target == "googlenet" else {})).eval(), torch.randn(1, 3, 224, 224)
     elif role == "target" and target.startswith("resnet18@"):
         side = int(target.split("@")[1])
         m, x = torchvision.models.resnet18().eval(), torch.randn(1, 3, side, side)
@@ -173,7 +177,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--runs", type=int, default=30, help="timed target runs per measurement")
     ap.add_argument("--spin", action="store_true")
-    ap.add_argument("--target", choices=["resnet18", "alexnet-classifier", "resnet18@112", "resnet18@64"],
+    ap.add_argument("--target", choices=["resnet18", "alexnet-classifier", "resnet18@112", "resnet18@64", "mobilenet_v2", "googlenet"],
                     default="resnet18")
     ap.add_argument("--target-threads", type=int, choices=[1, 2], default=2,
                     help="the target's intra-op threads (1: as an edge computes)")
