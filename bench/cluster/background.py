@@ -76,9 +76,19 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stopped before the run began: nothing to write
     time.sleep(max(float(sys.argv[2]) - time.time(), 0))
     start = time.monotonic()
-    last_ns, last_at = {}, start
+    last = {"ns": {}, "at": start}  # the daemons' CPU per thread at the last sample
+
+    def close_interval():
+        """The cores the daemons used since the last sample, into that sample's
+        interval (a thread first seen now started since: all its CPU is new)."""
+        now_ns, at = daemon_run_ns(daemons), time.monotonic()
+        if cores:
+            used = sum(ns - last["ns"].get(tid, 0) for tid, ns in now_ns.items())
+            cores[-1] = max(used, 0) / 1e9 / max(at - last["at"], 1e-3)
+        last["ns"], last["at"] = now_ns, at
 
     def done(*_):
+        close_interval()  # the last sample's interval ends now
         n = max(len(weighted), 1)
         with open(out, "w") as f:
             f.write(f"{sum(weighted) / n:.3f} {sum(raw) / n:.3f} {len(weighted)} {sum(cores) / n:.3f}\n")
@@ -105,13 +115,7 @@ def main():
                         w += 1.25 ** -int(fields[16])
             except (OSError, IndexError, ValueError):
                 continue
-        # The daemons' CPU since the last sample belongs to the interval that
-        # sample starts; a thread first seen now started since: all its CPU is new.
-        now_ns = daemon_run_ns(daemons)
-        if cores:
-            used = sum(ns - last_ns.get(tid, 0) for tid, ns in now_ns.items())
-            cores[-1] = max(used, 0) / 1e9 / max(at - last_at, 1e-3)
-        last_ns, last_at = now_ns, at
+        close_interval()
         times.append(at - start)
         weighted.append(w)
         raw.append(r)
